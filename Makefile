@@ -1,0 +1,48 @@
+# The two commands a new user needs: `make run` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CORES  ?= all
+SNAKEMAKE := $(BIN)/snakemake
+
+.PHONY: run test unit lint dryrun report clean lock bench test-slurm
+
+# The environment, built from the exact pins in requirements.lock.
+$(VENV): $(STAMP)
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	# The package is imported from the work tree (workflow/chartreview), with no build step.
+	$(BIN)/python -c 'import site, sys; open(site.getsitepackages()[0] + "/chartreview.pth", "w").write(sys.argv[1] + "\n")' $(CURDIR)/workflow
+	touch $(STAMP)
+
+# The whole workflow on the configured export (by default the synthetic example).
+run: $(STAMP)
+	$(SNAKEMAKE) --cores $(CORES)
+	$(SNAKEMAKE) --cores 1 --report results/report.html
+
+test: unit lint dryrun
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	@out=$$($(SNAKEMAKE) --lint 2>&1); status=$$?; \
+	if [ $$status -ne 0 ] || [ -n "$$(echo "$$out" | grep -v '^Using workflow specific profile' | grep -v '^$$')" ]; then \
+	  echo "$$out"; echo "snakemake --lint is not clean"; exit 1; fi; echo "snakemake --lint: clean"
+
+dryrun: $(STAMP)
+	$(SNAKEMAKE) --dry-run --forceall --quiet rules
+
+report: $(STAMP)
+	$(SNAKEMAKE) --cores 1 --report results/report.html
+
+lock:
+	rm -rf /tmp/chartreview-lock && $(PYTHON) -m venv /tmp/chartreview-lock
+	/tmp/chartreview-lock/bin/pip install --quiet -e '.[test,slurm]'
+	{ echo "# Exact pins for pip (python 3.11). Regenerate: make lock"; \
+	  /tmp/chartreview-lock/bin/pip freeze --exclude-editable; } > requirements.lock
+
+clean:
+	rm -rf results logs .snakemake

@@ -1,0 +1,22 @@
+# Chart-review export -> validated tables -> analysis datasets -> endpoint analyses -> figures and report.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/extraction.smk"
+include: "workflow/rules/validation.smk"
+include: "workflow/rules/derivation.smk"
+include: "workflow/rules/endpoints.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True
