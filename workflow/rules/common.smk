@@ -1,4 +1,5 @@
 import hashlib
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -18,6 +19,7 @@ PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 GROUPS = list(config["groups"])
 ENDPOINTS = ["metastases", "response", "pfs", "os", "cns", "progression", "baseline"]
 FIGURES = list(config["figures"])
+PANELS = ["km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow"]
 FIGURE_FORMATS = ["pdf", "svg", "png"]
 
 

@@ -1,0 +1,132 @@
+"""The results narrative, the published-vs-reproduced table and the provenance record."""
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chartreview import report
+
+ROOT = Path(__file__).resolve().parents[1]
+GROUPS = ["ROS1", "ALK"]
+
+
+def share(count, n):
+    return {"count": count, "n": n, "percent": 100 * count / n}
+
+
+@pytest.fixture
+def results():
+    """Endpoint results shaped as results/endpoints/*.json, with the study's published counts."""
+    return {
+        "metastases": {"test": "Pearson chi-square without continuity correction", "sites": {
+            "brain": {"ROS1": share(3, 26), "ALK": share(12, 42), "p": 0.09964},
+            "extrathoracic": {"ROS1": share(9, 26), "ALK": share(30, 42), "p": 0.002966},
+        }},
+        "response": {"test": "Pearson chi-square without continuity correction", "p": 0.98705, "groups": {
+            "ROS1": {"n": 26, "responders": 18, "orr": 18 / 26},
+            "ALK": {"n": 42, "responders": 29, "orr": 29 / 42},
+        }},
+        "pfs": {"unit": "months", "groups": {"ROS1": {"median": 10.93}, "ALK": {"median": 10.71}},
+                "logrank": {"chisq": 1.43, "p": 0.2321, "test": "log-rank test"}},
+        "os": {"unit": "months", "groups": {"ROS1": {"median": None}, "ALK": {"median": 38.2}},
+               "logrank": {"chisq": 2.0, "p": 0.157, "test": "log-rank test"}},
+        "progression": {"test": "Pearson chi-square without continuity correction",
+                        "progressed": {"ROS1": 16, "ALK": 37},
+                        "patterns": {"intrathoracic_only": {"ROS1": share(11, 16), "ALK": share(17, 37),
+                                                            "p": 0.1266}}},
+        "cns": {"gray": {"stat": 0.0117, "p": 0.9139, "test": "Gray's test"}},
+    }
+
+
+@pytest.fixture
+def config():
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def test_format_p_as_in_tables():
+    assert report.format_p(0.98705) == "0.987"
+    assert report.format_p(0.0004) == "<0.001"
+    assert report.format_p(0.001) == "0.001"
+    assert report.format_p(None) == "not estimable"
+
+
+def test_paragraph_reads_like_the_abstract(results):
+    text = report.results_paragraph(results, GROUPS)
+    assert "We identified 26 patients with ROS1- and 42 with ALK-positive NSCLC." in text
+    assert "ORR: 69% vs. 69%, P=0.987" in text
+    assert "PFS: median 10.9 vs. 10.7 months, P=0.232" in text
+    assert "median OS: not reached vs. 38.2 months" in text
+    assert "(12% vs. 29%, P=0.100)" in text
+    assert "differed significantly between the groups (35% vs. 71%, P=0.003)" in text
+    assert "69% (11/16) vs. 46% (17/37), P=0.127" in text
+    assert "Gray's test P=0.914" in text
+
+
+def test_published_values_agree_when_rounded_as_published(results, config):
+    rows = {c.name: c for c in report.compare_published(config["published"], results, GROUPS)}
+    assert rows["baseline_cns_metastases"].agrees is True
+    assert rows["baseline_extrathoracic_metastases"].agrees is True
+    assert rows["objective_response_rate"].agrees is True
+    assert rows["median_pfs"].agrees is True
+    assert rows["intrathoracic_only_progression"].agrees is True
+    assert rows["cns_progression_cumulative_incidence"].agrees is True
+    # nothing but "not reached" was published for OS: nothing to compare
+    assert rows["median_os"].agrees is None
+
+
+def test_a_changed_result_no_longer_agrees(results, config):
+    results["pfs"]["logrank"]["p"] = 0.2336
+    results["response"]["groups"]["ALK"]["orr"] = 30 / 42
+    rows = {c.name: c for c in report.compare_published(config["published"], results, GROUPS)}
+    assert rows["median_pfs"].agrees is False
+    assert rows["objective_response_rate"].agrees is False
+
+
+def test_summary_states_rules_and_assumptions(results, config, tmp_path):
+    paths = {}
+    for name, obj in results.items():
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(obj))
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps({"records_exported": 68, "excluded": [], "analysed": {"ROS1": 26, "ALK": 42}}))
+    config["endpoints"]["response"]["sd_min_days"] = 56
+    md, html = tmp_path / "summary.md", tmp_path / "summary.html"
+    report.write_summary({k: str(v) for k, v in paths.items()}, str(flow), config, str(md), str(html))
+    text = md.read_text()
+    assert "SD counts only at least 56 days after the index date" in text
+    assert "That label is an assumption." in text
+    assert "| Median progression-free survival | 10.9 / 10.9 | 10.7 / 10.7 | 0.232 / 0.232 |" in text
+    page = html.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "ORR: 69% vs. 69%, P=0.987" in page
+
+
+def test_provenance_is_deterministic_and_hashes_inputs(tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_text("record_id\n1\n")
+    args = dict(export=str(export), dictionary=str(ROOT / "resources" / "data_dictionary.csv"),
+                config_files=[str(ROOT / "config" / "config.yaml")], config={"a": 1},
+                rules={"derive": {"derive": {"x": 1}}}, repo=str(ROOT), lock=str(ROOT / "requirements.lock"))
+    first = report.provenance_record(**args)
+    assert first == report.provenance_record(**args)
+    assert first["inputs"]["export"]["sha256"] == hashlib.sha256(b"record_id\n1\n").hexdigest()
+    assert first["software"]["packages"]["lifelines"] == "0.30.3"
+    export.write_text("record_id\n2\n")
+    assert report.provenance_record(**args)["inputs"]["export"]["sha256"] != first["inputs"]["export"]["sha256"]
+
+
+def test_git_version_reports_a_dirty_checkout(tmp_path):
+    def git(*a):
+        subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True)
+    git("init", "-q")
+    (tmp_path / "f").write_text("1")
+    git("add", "f")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    clean = report.git_version(tmp_path)
+    assert clean["dirty"] is False and len(clean["commit"]) == 40
+    (tmp_path / "f").write_text("2")
+    assert report.git_version(tmp_path)["dirty"] is True
+    assert report.git_version(tmp_path / "nonexistent") is None

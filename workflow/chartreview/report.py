@@ -1,0 +1,355 @@
+"""The results narrative (results/summary.md and .html) and the provenance record (results/provenance.json).
+
+The narrative is written only from the endpoint result files, never recomputed, so every number in it
+can be traced to results/endpoints/<name>.json and from there to the derived audit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import platform
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+ASSUMPTIONS = (
+    "The label of the published 11/16 vs. 17/37 comparison is lost in the public record; this workflow "
+    "reads it as the proportion of patients whose first progression was intrathoracic only. "
+    "That label is an assumption.",
+    "The published CNS P value (0.914) is read as Gray's test on the cumulative incidence of CNS "
+    "progression with death as a competing risk.",
+    "The published count-based P values are reproduced by Pearson's chi-square test without continuity "
+    "correction (R chisq.test(correct = FALSE)); Fisher's exact test and the Yates-corrected test do not "
+    "reproduce them.",
+    "The objective response rate is computed over all treated patients of a group, not an evaluable subset.",
+)
+
+
+# ---------------------------------------------------------------- formatting (as in the abstract)
+
+def format_p(p: float | None) -> str:
+    """P to three decimals, or <0.001; 'not estimable' when there is none."""
+    if p is None:
+        return "not estimable"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def format_percent(percent: float | None) -> str:
+    return "n/a" if percent is None else f"{percent:.0f}%"
+
+
+def format_months(months: float | None) -> str:
+    return "not reached" if months is None else f"{months:.1f}"
+
+
+def _decimals(value: float) -> int:
+    text = repr(float(value))
+    return len(text.split(".")[1].rstrip("0")) if "." in text and "e" not in text else 3
+
+
+# ---------------------------------------------------------------- published against reproduced
+
+@dataclass(frozen=True)
+class Comparison:
+    """One published result beside its reproduction."""
+    name: str
+    label: str
+    unit: str
+    test: str
+    published: dict[str, float | None]
+    reproduced: dict[str, float | None]
+    published_p: float | None
+    reproduced_p: float | None
+    agrees: bool | None          # None: nothing published to compare
+    note: str
+
+
+def reproduced_values(endpoint: str, key: str, result: dict, groups: list[str]
+                      ) -> tuple[dict[str, float | None], float | None]:
+    """The reproduced per-group value (percent or months) and P of a published entry."""
+    if endpoint in ("metastases", "progression"):
+        block = result["sites" if endpoint == "metastases" else "patterns"][key]
+        return {g: block[g]["percent"] for g in groups}, block["p"]
+    if endpoint == "response":
+        return {g: 100 * result["groups"][g][key] for g in groups}, result["p"]
+    if endpoint in ("pfs", "os"):
+        return {g: result["groups"][g][key] for g in groups}, result["logrank"]["p"]
+    if endpoint == "cns":
+        return {g: None for g in groups}, result[key]["p"]
+    raise ValueError(f"published entry names an endpoint without a comparison rule: {endpoint!r}")
+
+
+def _agrees(published: float | None, reproduced: float | None) -> bool | None:
+    if published is None:
+        return None
+    if reproduced is None:
+        return False
+    return round(reproduced, _decimals(published)) == round(published, _decimals(published))
+
+
+def compare_published(published: dict, results: dict[str, dict], groups: list[str]) -> list[Comparison]:
+    """Each published value rounded as published, set against the reproduced value."""
+    rows = []
+    for name, entry in published.items():
+        values, p = reproduced_values(entry["endpoint"], entry["key"], results[entry["endpoint"]], groups)
+        checks = [_agrees(entry["values"].get(g), values[g]) for g in groups] + [_agrees(entry["p"], p)]
+        # A median published as not reached agrees when it is not reached here either.
+        checks = [c for c in checks if c is not None]
+        rows.append(Comparison(
+            name=name, label=entry["label"], unit=entry.get("unit", ""), test=entry["test"],
+            published=dict(entry["values"]), reproduced=values, published_p=entry["p"], reproduced_p=p,
+            agrees=all(checks) if checks else None, note=entry.get("note", "")))
+    return rows
+
+
+# ---------------------------------------------------------------- the results paragraph
+
+def _counts(block: dict, group: str) -> str:
+    return f"{block[group]['count']}/{block[group]['n']}"
+
+
+def _differs(p: float | None) -> bool:
+    return p is not None and p < 0.05
+
+
+def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
+    """The results paragraph in the abstract's style, every number read from the endpoint results."""
+    ref, other = groups
+    vs = " vs. "
+    met = results["metastases"]
+    brain, extra = met["sites"]["brain"], met["sites"]["extrathoracic"]
+    response, pfs, os_ = results["response"], results["pfs"], results["os"]
+    patterns = results["progression"]["patterns"]["intrathoracic_only"]
+    cns = results["cns"]
+    n = {g: response["groups"][g]["n"] for g in groups}
+
+    def pct(block):
+        return vs.join(format_percent(block[g]["percent"]) for g in groups)
+
+    def did(p):
+        return "differed significantly between the groups" if _differs(p) else "did not differ between the groups"
+
+    sentences = [
+        f"We identified {n[ref]} patients with {ref}- and {n[other]} with {other}-positive NSCLC.",
+        f"The baseline proportion of central nervous system (CNS) metastases {did(brain['p'])} "
+        f"({pct(brain)}, P={format_p(brain['p'])}), and the proportion of extrathoracic metastases, "
+        f"including CNS metastases, {did(extra['p'])} ({pct(extra)}, P={format_p(extra['p'])}).",
+        f"Regarding the response to crizotinib ({ref} vs. {other}), ORR: "
+        + vs.join(format_percent(100 * response["groups"][g]["orr"]) for g in groups)
+        + f", P={format_p(response['p'])}; PFS: median "
+        + vs.join(format_months(pfs["groups"][g]["median"]) for g in groups)
+        + f" months, P={format_p(pfs['logrank']['p'])}; median OS: "
+        + vs.join(format_months(os_["groups"][g]["median"]) for g in groups)
+        + f"{'' if all(os_['groups'][g]['median'] is None for g in groups) else ' months'}"
+        + f", P={format_p(os_['logrank']['p'])}.",
+        f"Intrathoracic-only progression at first progression (label assumed): "
+        + vs.join(f"{format_percent(patterns[g]['percent'])} ({_counts(patterns, g)})" for g in groups)
+        + f", P={format_p(patterns['p'])}; the cumulative incidence of CNS progression with death as a "
+        f"competing risk {did(cns['gray']['p'])} (Gray's test P={format_p(cns['gray']['p'])}).",
+    ]
+    return " ".join(sentences)
+
+
+def tests_used(results: dict[str, dict]) -> list[str]:
+    """The test named by each result, for the methods line under the paragraph."""
+    lines = [
+        f"Metastatic extent: {results['metastases']['test']}",
+        f"Objective response: {results['response']['test']}",
+        f"PFS and OS: {results['pfs']['logrank'].get('test', 'log-rank test')}",
+        f"Progression patterns: {results['progression']['test']}",
+        f"CNS progression: {results['cns']['gray'].get('test', 'Gray test')}",
+    ]
+    return lines
+
+
+# ---------------------------------------------------------------- the derivation rules in force
+
+def derivation_rules(config: dict) -> list[str]:
+    """The rules that decided every response, event and censoring, stated with the values in force."""
+    e = config["endpoints"]
+    r, pfs, cns, prog = e["response"], e["pfs"], e["cns"], e["progression"]
+    confirmation = (
+        f"CR and PR need a confirming CR/PR at least {r['confirmation_min_days']} days later (at most one NE "
+        "between; PR followed by CR confirms PR); unconfirmed CR/PR falls back to SD when SD's duration is met"
+        if r["confirmation"] else "CR and PR are not confirmed (unconfirmed best overall response)")
+    competing = " and ".join(c.replace("_", "-") for c in cns["competing"])
+    return [
+        f"Index date: crizotinib start. Durations are date differences in days; months = days / "
+        f"{config['time_unit_days']}.",
+        "Assessment window for response and PFS: tumor assessments after the index date and on or before the "
+        "start of the first subsequent therapy.",
+        f"Best overall response (RECIST 1.1): the best of CR > PR > SD > PD > NE over the window up to and "
+        f"including the first PD; SD counts only at least {r['sd_min_days']} days after the index date. "
+        f"{confirmation}. No assessment gives NE, and the patient stays in the denominator.",
+        "ORR = (CR + PR) / all patients of the group; DCR = (CR + PR + SD) / all patients.",
+        "PFS event: the earliest of the first PD assessment in the window, the first recorded progression on "
+        "or before the first subsequent therapy, and death before progression and before any subsequent "
+        "therapy. Otherwise censored at the last adequate assessment in the window (day 0 when none)"
+        + ("; a patient who starts a new therapy before any event is censored at the last adequate "
+           "assessment on or before that start." if pfs["censor_at_new_therapy"] else "."),
+        "OS: death is the event; otherwise censored at the last contact.",
+        f"CNS progression: the first progression with a brain site at any time in follow-up; competing: "
+        f"{competing}; otherwise censored at the last contact.",
+        f"Progression patterns: the sites recorded from the first progression to {prog['window_days']} days "
+        "later, among patients whose PFS event is radiological progression.",
+    ]
+
+
+# ---------------------------------------------------------------- rendering
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "NR" if unit == "months" else "–"
+    return f"{value:.1f}" if unit == "months" else (f"{value:.0f}%" if unit == "%" else f"{value:g}")
+
+
+def _published_rows(comparisons: list[Comparison], groups: list[str]) -> list[list[str]]:
+    rows = []
+    for c in comparisons:
+        agree = {True: "yes", False: "NO", None: "–"}[c.agrees]
+        rows.append([c.label]
+                    + [f"{_value(c.published.get(g), c.unit)} / {_value(c.reproduced[g], c.unit)}" for g in groups]
+                    + [f"{'–' if c.published_p is None else c.published_p:} / {format_p(c.reproduced_p)}",
+                       c.test, agree])
+    return rows
+
+
+def summary_document(results: dict[str, dict], flow: dict, config: dict) -> dict:
+    """Everything the summary says, as data rendered to Markdown and HTML alike."""
+    groups = list(config["groups"])
+    comparisons = compare_published(config.get("published", {}), results, groups)
+    header = ["Result"] + [f"{g}: published / reproduced" for g in groups] + ["P: published / reproduced",
+                                                                               "Test", "Agrees"]
+    return {
+        "title": "Results summary",
+        "paragraph": results_paragraph(results, groups),
+        "tests": tests_used(results),
+        "flow": flow,
+        "published_header": header,
+        "published_rows": _published_rows(comparisons, groups),
+        "notes": [f"{c.label}: {c.note}" for c in comparisons if c.note],
+        "rules": derivation_rules(config),
+        "assumptions": list(ASSUMPTIONS),
+    }
+
+
+def render_markdown(doc: dict) -> str:
+    def table(header, rows):
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+    flow = doc["flow"]
+    lines = [f"# {doc['title']}", "",
+             "Generated by the chart-review workflow from results/endpoints/*.json; numbers are traced in "
+             "results/derived/audit.html and results/provenance.json.", "",
+             "## Results", "", doc["paragraph"], "", "P values: " + "; ".join(doc["tests"]) + ".", "",
+             "## Patients", "",
+             f"Records exported: {flow['records_exported']}. "
+             + "".join(f"Excluded ({x['reason']}): {x['n']}. " for x in flow["excluded"])
+             + "Analysed: " + ", ".join(f"{g} {n}" for g, n in flow["analysed"].items()) + ".", "",
+             "## Published and reproduced", ""]
+    if doc["published_rows"]:
+        lines += table(doc["published_header"], doc["published_rows"]) + [""]
+        lines += [f"- {note}" for note in doc["notes"]] + [""]
+    else:
+        lines += ["No published values are configured (config key `published`).", ""]
+    lines += ["## Derivation rules in force", ""] + [f"- {rule}" for rule in doc["rules"]] + [""]
+    lines += ["## Assumptions", ""] + [f"- {a}" for a in doc["assumptions"]]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(doc: dict) -> str:
+    e = html.escape
+    flow = doc["flow"]
+
+    def table(header, rows):
+        head = "".join(f"<th>{e(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def items(values):
+        return "<ul>" + "".join(f"<li>{e(v)}</li>" for v in values) + "</ul>"
+
+    published = (table(doc["published_header"], doc["published_rows"]) + items(doc["notes"])
+                 if doc["published_rows"] else "<p>No published values are configured.</p>")
+    flow_text = (f"Records exported: {flow['records_exported']}. "
+                 + "".join(f"Excluded ({x['reason']}): {x['n']}. " for x in flow["excluded"])
+                 + "Analysed: " + ", ".join(f"{g} {n}" for g, n in flow["analysed"].items()) + ".")
+    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.45}"
+             "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.25em .5em;text-align:left}"
+             "th{background:#eee}")
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(doc['title'])}</title>"
+            f"<style>{style}</style></head><body>\n<h1>{e(doc['title'])}</h1>\n"
+            f"<h2>Results</h2>\n<p>{e(doc['paragraph'])}</p>\n<p>P values: {e('; '.join(doc['tests']))}.</p>\n"
+            f"<h2>Patients</h2>\n<p>{e(flow_text)}</p>\n"
+            f"<h2>Published and reproduced</h2>\n{published}\n"
+            f"<h2>Derivation rules in force</h2>\n{items(doc['rules'])}\n"
+            f"<h2>Assumptions</h2>\n{items(doc['assumptions'])}\n</body></html>\n")
+
+
+def write_summary(result_paths: dict[str, str], flow_path: str, config: dict, md_path: str, html_path: str) -> None:
+    results = {name: json.loads(Path(path).read_text()) for name, path in result_paths.items()}
+    doc = summary_document(results, json.loads(Path(flow_path).read_text()), config)
+    Path(md_path).write_text(render_markdown(doc), encoding="utf-8")
+    Path(html_path).write_text(render_html(doc), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- provenance
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_version(repo: str | Path) -> dict | None:
+    """The commit of the workflow's checkout and whether its tracked files differ from it."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {"commit": commit, "dirty": dirty}
+
+
+def package_versions(lock_path: str | Path) -> dict[str, str | None]:
+    """Installed versions of every package the lock pins (None when not installed)."""
+    versions = {}
+    for line in Path(lock_path).read_text().splitlines():
+        if line and not line.startswith("#"):
+            name = line.split("==")[0].strip()
+            try:
+                versions[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                versions[name] = None
+    return dict(sorted(versions.items(), key=lambda kv: kv[0].lower()))
+
+
+def provenance_record(*, export: str, dictionary: str, config_files: list[str], config: dict,
+                      rules: dict, repo: str, lock: str) -> dict:
+    """Inputs by SHA-256, the workflow's code version, the software and every rule's params; no timestamps."""
+    from chartreview import __version__
+    canonical_config = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return {
+        "inputs": {
+            "export": {"path": export, "sha256": sha256_file(export)},
+            "dictionary": {"path": dictionary, "sha256": sha256_file(dictionary)},
+            "config_files": [{"path": p, "sha256": sha256_file(p)} for p in config_files],
+            "config_effective_sha256": hashlib.sha256(canonical_config.encode()).hexdigest(),
+        },
+        "workflow": {"package": "chartreview", "version": __version__, "git": git_version(repo)},
+        "software": {"python": platform.python_version(), "packages": package_versions(lock)},
+        "config": config,
+        "rules": rules,
+    }
+
+
+def write_json(obj: dict, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")

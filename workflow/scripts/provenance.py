@@ -1,0 +1,18 @@
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w")
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+
+from chartreview.report import provenance_record, write_json
+
+record = provenance_record(
+    export=snakemake.input.export,
+    dictionary=snakemake.input.dictionary,
+    config_files=snakemake.params.config_files,
+    config=snakemake.params.config,
+    rules=snakemake.params.rules,
+    repo=snakemake.params.repo,
+    lock=snakemake.input.lock,
+)
+write_json(record, snakemake.output[0])
