@@ -61,7 +61,7 @@ rule provenance:
     input:
         export=config["export"],
         dictionary=config["dictionary"],
-        lock="requirements.lock",
+        lock=str(Path(workflow.basedir) / "requirements.lock"),
     output:
         report(
             "results/provenance.json",
