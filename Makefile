@@ -44,5 +44,10 @@ lock:
 	{ echo "# Exact pins for pip (python 3.11). Regenerate: make lock"; \
 	  /tmp/chartreview-lock/bin/pip freeze --exclude-editable; } > requirements.lock
 
+# Scale benchmark: 10 thousand, 100 thousand and 1 million synthetic patients through the whole workflow,
+# and the statistical kernels against lifelines and scikit-survival (results/benchmarks/).
+bench: $(STAMP)
+	$(BIN)/python -m chartreview.benchmark --sizes $(or $(SIZES),10000 100000 1000000) --out results/benchmarks
+
 clean:
-	rm -rf results logs .snakemake
+	rm -rf results logs benchmarks bench .snakemake

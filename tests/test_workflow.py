@@ -1,0 +1,148 @@
+"""The whole workflow, run as a user runs it, in a copy of the repository.
+
+Shows: a clean run completes and `snakemake -n` then has nothing to do; two clean runs give byte-identical
+results/; no identifier of the example export reaches results/ or logs/; the report builds; changing a
+setting, the export or the package's code plans exactly the rules that depend on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+COPIED = ["Snakefile", "config", "resources", "workflow", "requirements.lock", "pyproject.toml"]
+
+pytestmark = pytest.mark.slow
+
+
+def copy_repository(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for name in COPIED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEMAKE")}
+    proc = subprocess.run([SNAKEMAKE, "--cores", "2", *args], cwd=workdir, capture_output=True, text=True,
+                          env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def digest_tree(path: Path) -> dict[str, str]:
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def planned_rules(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule -> number of jobs that a dry run plans."""
+    out = snakemake(workdir, "--dry-run", *args).stdout
+    table = re.search(r"Job stats:\n(.*?)\n\n", out + "\n\n", re.S)
+    if table is None:
+        return {}
+    counts = {}
+    for line in table.group(1).splitlines()[2:]:
+        name, _, count = line.rpartition(" ")
+        if name.strip() and name.strip() != "total":
+            counts[name.strip()] = int(count)
+    return counts
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    workdir = copy_repository(tmp_path_factory.mktemp("run") / "repo")
+    snakemake(workdir)
+    return workdir
+
+
+def test_nothing_left_to_do_after_a_run(first_run):
+    assert planned_rules(first_run) == {}
+
+
+def test_two_clean_runs_are_byte_identical(first_run, tmp_path):
+    second = copy_repository(tmp_path / "repo")
+    snakemake(second)
+    first, again = digest_tree(first_run / "results"), digest_tree(second / "results")
+    assert first.keys() == again.keys()
+    differing = sorted(k for k in first if first[k] != again[k])
+    assert not differing, f"files differ between two clean runs: {differing}"
+    assert any(k.endswith(".png") for k in first) and any(k.endswith(".pdf") for k in first)
+
+
+def test_no_identifier_reaches_results_or_logs(first_run):
+    with open(ROOT / "resources" / "example" / "export_raw.csv", newline="", encoding="utf-8-sig") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["mrn"]]
+    assert len(rows) == 68
+    needles = {v for r in rows for v in (r["mrn"], r["patient_name"], r["birth_date"]) if v}
+    needles |= {r["patient_name"].split()[-1] for r in rows}   # family-name-like parts too
+    found = []
+    for folder in ("results", "logs"):
+        for path in (first_run / folder).rglob("*"):
+            if path.is_file():
+                data = path.read_bytes()
+                found += [(str(path.relative_to(first_run)), n) for n in needles if n.encode() in data]
+    # birth dates could coincide with a clinical date of someone else; names and MRNs never may
+    found = [(p, n) for p, n in found if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", n)]
+    assert not found, f"identifier values found: {found[:10]}"
+
+
+def test_report_builds(first_run):
+    snakemake(first_run, "--report", "report.html")
+    page = (first_run / "report.html").read_text(errors="replace")
+    for category in ("Data quality", "Cohort", "Response", "Survival", "CNS", "Progression patterns",
+                     "Provenance"):
+        assert category in page, category
+
+
+def test_changing_pfs_landmarks_plans_only_what_reads_them(first_run):
+    config = first_run / "config" / "config.yaml"
+    original = config.read_text()
+    assert "landmarks: [6, 12, 24]" in original
+    try:
+        config.write_text(original.replace("landmarks: [6, 12, 24]", "landmarks: [6, 12, 18, 24]", 1))
+        planned = planned_rules(first_run)
+    finally:
+        config.write_text(original)
+    for upstream in ("extract", "validate", "validation_gate", "derive"):
+        assert upstream not in planned, planned
+    assert planned.get("endpoint") == 1, planned        # the PFS analysis, no other endpoint
+    assert sum(planned.values()) <= 10, planned
+
+
+def test_changing_the_export_reruns_everything(first_run):
+    export = first_run / "resources" / "example" / "export_raw.csv"
+    before = export.stat()
+    try:
+        os.utime(export, (before.st_atime + 3600, before.st_mtime + 3600))  # a newer export
+        planned = planned_rules(first_run)
+    finally:
+        os.utime(export, (before.st_atime, before.st_mtime))
+    for rule in ("extract", "validate", "validation_gate", "derive", "endpoint", "figure", "summary"):
+        assert rule in planned, planned
+
+
+def test_changing_package_code_reruns_the_rules_that_import_it(first_run):
+    module = first_run / "workflow" / "chartreview" / "competing_risks.py"
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n# a change\n")
+        planned = planned_rules(first_run)
+        assert "endpoint" in planned and "extract" not in planned and "derive" not in planned, planned
+    finally:
+        module.write_text(original)
