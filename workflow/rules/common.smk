@@ -45,6 +45,7 @@ def all_outputs():
             "results/derived/audit.html",
         ]
         + expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS)
+        + expand("results/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "html"])
         + expand(
             "results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_FORMATS
         )

@@ -1,6 +1,6 @@
 def rule_params():
     """Every rule's params as this run evaluates them (per wildcard value where a rule has wildcards)."""
-    from snakemake.io import Wildcards
+    from snakemake.iocontainers import Wildcards
 
     values = {"endpoint": ENDPOINTS, "panel": PANELS, "figure": FIGURES}
     record = {}
