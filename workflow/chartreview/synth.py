@@ -1,0 +1,895 @@
+"""Synthetic chart-review exports: the calibrated 68-patient example and registries of any size.
+
+Every patient written here is SYNTHETIC: names read "SYNTHETIC Patient 001", MRNs "SYN-0000001",
+and no record describes a real person. The cohort follows the published study (crizotinib in ROS1-
+vs ALK-rearranged NSCLC, Translational Lung Cancer Research 2023, doi 10.21037/tlcr-23-10) through
+the targets in ``resources/calibration_targets.yaml``.
+
+How a cohort is made (vectorised over a chunk of patients; no per-patient Python loop):
+
+1. Latent trajectory per patient, in days from the crizotinib start: group, baseline sites, the PFS
+   event type (radiological progression, death, or censoring: ongoing, lost to follow-up, switch for
+   toxicity) and time, response, progression sites, CNS progression (at or after the first
+   progression), treatment beyond progression, subsequent therapies, death. Counts that the targets
+   fix are allocated exactly (``round(rate * group size)`` of a chunk); the PFS times of each group
+   are scaled so that the Kaplan-Meier median falls on the target day.
+2. Tuning (the example only): the P values cannot be set by construction. A tuning step ``k``
+   moves a few event days (PFS stage: progression/death days, each on its side of the group's
+   median day; CNS stage: death and later-CNS-progression offsets) without touching counts or
+   medians. ``calibration.search_tuning`` greedily accepts the steps that bring each P value
+   closer to its target; the accepted steps are recorded in the targets file with the seed, and
+   generation replays them (no statistics needed to generate).
+3. Rendering: REDCap rows consistent with the derivation rules of issue 4 (tumor assessments about
+   every 8 weeks, later 12, with jitter; one progression row per site; dates before death and last
+   contact), written as the REDCap flat CSV (raw codes), its label variant, and an .xlsx workbook.
+
+Command: ``python -m chartreview.synth --patients 68 --seed 20230410 --out resources/example/``
+(see resources/example/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from .dictionary import DataDictionary, load_dictionary
+
+EPOCH = np.datetime64("1970-01-01", "D")
+START_FROM = np.datetime64("2011-01-01", "D")     # crizotinib starts in the study period
+START_TO = np.datetime64("2021-03-31", "D")
+ONGOING_FROM = np.datetime64("2015-01-01", "D")   # patients still on crizotinib started late
+DATA_CUTOFF = np.datetime64("2022-06-30", "D")    # end of the chart review
+# Longest first-progression day and post-progression survival: with the later offsets (at most
+# ~1100 days of subsequent therapies) every date stays before the cutoff even for a 2011 start.
+MAX_PFS_DAY, MAX_PPD = 2400, 1700
+REPEATING = ("tumor_assessment", "progression", "subsequent_therapy")
+INSTRUMENT_ORDER = {"": 0, "tumor_assessment": 1, "progression": 2, "subsequent_therapy": 3}
+
+# PFS event types
+PFS_PD, PFS_DEATH, CENS_ONGOING, CENS_LOST, CENS_TOXICITY = 0, 1, 2, 3, 4
+# RECIST time-point responses (dictionary codes)
+CR, PR, SD, PD, NE = 1, 2, 3, 4, 5
+# progression site codes
+BRAIN, LIVER, BONE, ADRENAL, PLEURA, LUNG, CONTRA_LUNG, THORACIC_LN, DISTANT_LN, OTHER_EXTRA = range(1, 11)
+# baseline met_site code of the same organ as a progression site (for existing vs new lesions)
+BASELINE_OF_SITE = {BRAIN: 1, LIVER: 2, BONE: 3, ADRENAL: 4, PLEURA: 5, CONTRA_LUNG: 6, DISTANT_LN: 7,
+                    OTHER_EXTRA: 9}
+
+# Design choices not fixed by the publication: counts per group of the reference cohort (26 ROS1,
+# 42 ALK); a registry of another size gets the same proportions.
+DESIGN = {
+    "pfs_death":          {"ROS1": 1, "ALK": 1},   # death before any progression
+    "lost":               {"ROS1": 2, "ALK": 1},   # censored: lost to follow-up on crizotinib
+    "toxicity_switch":    {"ROS1": 1, "ALK": 0},   # censored: new therapy after toxicity, no progression
+    "cns_first":          {"ROS1": 2, "ALK": 5},   # brain among the sites of the first progression
+    "cns_later":          {"ROS1": 2, "ALK": 2},   # brain progression after a first non-CNS progression
+    "dead_after_pd":      {"ROS1": 7, "ALK": 22},
+    "lost_after_pd":      {"ROS1": 1, "ALK": 2},
+    "beyond_progression": {"ROS1": 4, "ALK": 8},   # crizotinib continued after the first PD, more scans
+}
+SUBSEQUENT_AGENTS = {  # (agent, probability) for the first and the later lines
+    "ALK": ([("Alectinib", 0.75), ("Brigatinib", 0.10), ("Carboplatin + pemetrexed", 0.15)],
+            [("Lorlatinib", 0.5), ("Brigatinib", 0.2), ("Cisplatin + pemetrexed", 0.3)]),
+    "ROS1": ([("Entrectinib", 0.35), ("Lorlatinib", 0.15), ("Carboplatin + pemetrexed", 0.5)],
+             [("Lorlatinib", 0.4), ("Cisplatin + pemetrexed", 0.4), ("Entrectinib", 0.2)]),
+}
+# Japanese approval dates: before them the chart shows a platinum doublet instead.
+APPROVED = {"Alectinib": "2014-09-26", "Brigatinib": "2021-04-01", "Lorlatinib": "2018-11-16",
+            "Entrectinib": "2020-02-21"}
+PARTNERS = {"ALK": [("EML4", 0.9), ("KIF5B", 0.05), ("KLC1", 0.05)],
+            "ROS1": [("CD74", 0.45), ("EZR", 0.15), ("SDC4", 0.15), ("SLC34A2", 0.1), ("TPM3", 0.05),
+                     ("GOPC", 0.1)]}
+
+
+class SynthError(ValueError):
+    """The generator cannot do what was asked (bad arguments or a missed calibration target)."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """Per-group counts of the reference cohort: targets (published) and design choices (DESIGN)."""
+    groups: dict            # label -> fusion_gene code, reference first
+    size: dict              # label -> patients of the reference cohort
+    counts: dict            # name -> {label: count}
+    median_pfs_days: dict   # label -> target day of the Kaplan-Meier median
+
+    @classmethod
+    def from_targets(cls, targets: dict) -> "Design":
+        unit = float(targets["time_unit_days"])
+        counts = {name: dict(v) for name, v in targets["counts"].items() if name != "patients"}
+        counts.update({name: dict(v) for name, v in DESIGN.items()})
+        return cls(groups=dict(targets["groups"]), size=dict(targets["counts"]["patients"]), counts=counts,
+                   median_pfs_days={g: int(round(m * unit)) for g, m in targets["median_pfs_months"].items()})
+
+    def k(self, name: str, group: str, n_group: int) -> int:
+        """The count for a group of n_group patients, proportional to the reference cohort."""
+        return int(round(self.counts[name][group] * n_group / self.size[group]))
+
+
+# ----------------------------------------------------------------------------------------------
+# Latent trajectories
+# ----------------------------------------------------------------------------------------------
+
+def _pick(rng: np.random.Generator, members: np.ndarray, k: int, preference: np.ndarray | None = None) -> np.ndarray:
+    """Flag exactly k of the members, at random (members with a higher preference first)."""
+    idx = np.flatnonzero(members)
+    if k > idx.size:
+        raise SynthError(f"cannot allocate {k} patients among {idx.size}")
+    score = rng.random(idx.size) + (2.0 * preference[idx] if preference is not None else 0.0)
+    out = np.zeros(members.size, dtype=bool)
+    out[idx[np.argsort(-score, kind="stable")[:k]]] = True
+    return out
+
+
+def _choice(rng: np.random.Generator, options: list[tuple], n: int) -> np.ndarray:
+    values, p = zip(*options)
+    return np.asarray(values)[rng.choice(len(values), size=n, p=np.asarray(p) / sum(p))]
+
+
+def _uniform_int(rng: np.random.Generator, lo, hi, n: int) -> np.ndarray:
+    """Integers uniform on [lo, hi] (arrays allowed)."""
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    return np.floor(lo + rng.random(n) * (hi - lo + 1)).astype(np.int64)
+
+
+def km_median_days(time: np.ndarray, event: np.ndarray) -> float:
+    """Kaplan-Meier median as R's survfit reads it (midpoint of a flat stretch at exactly 0.5);
+    NaN when not reached. Used only to place the median during generation."""
+    event = np.asarray(event).astype(np.int64)
+    order = np.lexsort((-event, time))
+    t, e = time[order], event[order].astype(bool)
+    uniq, first = np.unique(t, return_index=True)
+    d = np.add.reduceat(e.astype(np.int64), first)
+    n_risk = t.size - first
+    surv = np.cumprod(1.0 - d / n_risk)
+    ev_t, ev_s = uniq[d > 0], surv[d > 0]
+    below = np.flatnonzero(ev_s <= 0.5 + 1e-12)
+    if below.size == 0:
+        return float("nan")
+    i = below[0]
+    if abs(ev_s[i] - 0.5) < 1e-12 and i + 1 < ev_t.size:
+        return (ev_t[i] + ev_t[i + 1]) / 2.0
+    return float(ev_t[i])
+
+
+def draw_latent(n: int, rng: np.random.Generator, design: Design) -> dict:
+    """Latent trajectories of n patients (days from the crizotinib start), counts allocated exactly."""
+    labels = list(design.groups)
+    total = sum(design.size.values())
+    n_group = {g: int(round(n * design.size[g] / total)) for g in labels[:-1]}
+    n_group[labels[-1]] = n - sum(n_group.values())
+    group = np.repeat(np.arange(len(labels)), [n_group[g] for g in labels])
+    rng.shuffle(group)
+    L: dict = {"n": n, "group": group, "labels": labels}
+    members = {g: group == i for i, g in enumerate(labels)}
+
+    def alloc(name, within, preference=None):
+        out = np.zeros(n, dtype=bool)
+        for g in labels:
+            out |= _pick(rng, within & members[g], design.k(name, g, n_group[g]), preference)
+        return out
+
+    everyone = np.ones(n, dtype=bool)
+    # baseline metastases: extrathoracic (brain included), brain among them
+    ext = alloc("baseline_extrathoracic_metastases", everyone)
+    brain = np.zeros(n, dtype=bool)
+    for g in labels:
+        k = design.k("baseline_brain_metastases", g, n_group[g])
+        brain |= _pick(rng, ext & members[g], k)
+    L["met"] = met = np.zeros((n, 10), dtype=bool)   # columns 1..9 used
+    met[:, 1] = brain
+    met[:, 2] = ext & (rng.random(n) < 0.15)
+    met[:, 3] = ext & (rng.random(n) < 0.5)
+    met[:, 4] = ext & (rng.random(n) < 0.12)
+    met[:, 7] = ext & (rng.random(n) < 0.25)
+    met[:, 9] = ext & (rng.random(n) < 0.08)
+    none_yet = ext & ~met[:, [1, 2, 3, 4, 7, 9]].any(axis=1)
+    met[none_yet, 3] = True
+    met[:, 5] = rng.random(n) < 0.35
+    met[:, 6] = rng.random(n) < 0.3
+    met[:, 8] = rng.random(n) < 0.05
+    L["ext"], L["brain"] = ext, brain
+
+    # PFS event type
+    pd_ = alloc("pfs_progression_events", everyone)
+    death = alloc("pfs_death", ~pd_)
+    tox = alloc("toxicity_switch", ~pd_ & ~death)
+    lost = alloc("lost", ~pd_ & ~death & ~tox)
+    L["pfs_type"] = pfs_type = np.full(n, CENS_ONGOING, dtype=np.int64)
+    pfs_type[pd_], pfs_type[death], pfs_type[tox], pfs_type[lost] = PFS_PD, PFS_DEATH, CENS_TOXICITY, CENS_LOST
+    L["responder"] = responder = alloc("responders", ~death)
+    L["cr"] = responder & (rng.random(n) < 0.1)
+    L["onset"] = np.where(rng.random(n) < 0.7, 1, 2)    # responding from the 1st or 2nd assessment
+
+    # progression sites and later events
+    io_only = alloc("intrathoracic_only_first_progression", pd_)
+    L["io_only"] = io_only
+    L["cns_first"] = alloc("cns_first", pd_ & ~io_only, brain.astype(float))
+    L["cns_later"] = alloc("cns_later", pd_ & ~L["cns_first"])
+    L["dead_after_pd"] = alloc("dead_after_pd", pd_)
+    L["lost_after_pd"] = alloc("lost_after_pd", pd_ & ~L["dead_after_pd"])
+    L["tbp"] = alloc("beyond_progression", pd_)
+    L["n_post"] = np.where(L["tbp"], 1 + rng.integers(0, 3, n), 0)
+
+    # event and censoring days (before the median is placed)
+    day = np.zeros(n, dtype=np.float64)
+    # ROS1 responders' progression has the longer tail (as in the crizotinib trials)
+    tail = np.where(group == 0, 0.65, 0.5)
+    day = np.where(pd_ & responder, np.maximum(100, rng.lognormal(np.log(420), tail, n)), day)
+    day = np.where(pd_ & ~responder, np.maximum(45, rng.lognormal(np.log(170), 0.6, n)), day)
+    day = np.where(death, rng.uniform(40, 420, n), day)
+    day = np.where(lost, rng.uniform(110, 700, n), day)
+    day = np.where(tox, rng.uniform(110, 230, n), day)
+    ongoing = pfs_type == CENS_ONGOING
+    # place each group's KM median on its target day: scale its times (order preserved); the ongoing
+    # patients are censored beyond every target (at least 15 months of follow-up), so they count
+    # only in the risk sets
+    for i, g in enumerate(labels):
+        m = members[g] & ~ongoing
+        t = np.where(members[g] & ongoing, 1e6, day)[members[g]]
+        e = (pd_ | death)[members[g]]
+        if e.sum() == 0:
+            continue
+        med = km_median_days(np.round(t), e)
+        if np.isfinite(med):
+            day[m] = day[m] * design.median_pfs_days[g] / med
+    L["pfs_day"] = np.round(day).astype(np.int64)
+    L["pfs_day"] = np.where(pd_ & responder, np.maximum(L["pfs_day"], 90), L["pfs_day"])
+    L["pfs_day"] = np.where(pd_ & ~responder, np.maximum(L["pfs_day"], 40), L["pfs_day"])
+    L["pfs_day"] = np.minimum(L["pfs_day"], MAX_PFS_DAY)
+
+    # offsets after the first progression
+    L["ppd"] = np.minimum(rng.lognormal(np.log(np.where(group == 0, 700, 480)), 0.75, n), MAX_PPD).astype(np.int64)
+    L["later_after"] = _uniform_int(rng, 90, 500, n)
+    L["criz_gap"] = _uniform_int(rng, 0, 14, n)          # last PD scan to crizotinib end (TBP)
+    L["st_gap"] = _uniform_int(rng, 7, 28, n)            # crizotinib end to the next therapy
+    L["no_st"] = rng.random(n) < 0.08                    # best supportive care after progression
+    L["st2_gap"] = np.where(rng.random(n) < 0.5, _uniform_int(rng, 150, 600, n), -1)
+    L["st3_gap"] = np.where((L["st2_gap"] > 0) & (rng.random(n) < 0.5), _uniform_int(rng, 150, 500, n), -1)
+    L["lost_gap"] = _uniform_int(rng, 30, 300, n)
+    L["contact_gap"] = _uniform_int(rng, 14, 90, n)
+    L["death_gap"] = _uniform_int(rng, 10, 60, n)        # last assessment to death (PFS death)
+    L["tox_end_gap"] = _uniform_int(rng, 7, 40, n)
+    L["u_start"] = rng.random(n)
+    L["ongoing_tail"] = _uniform_int(rng, 0, 30, n)      # last contact before the cutoff
+    L["ongoing_scan"] = _uniform_int(rng, 0, 50, n)      # last scan before the last contact
+    L["rng_state"] = rng.integers(0, 2**63 - 1)          # for the rendering draws
+    return L
+
+
+def timeline(L: dict) -> dict:
+    """Absolute days (from the crizotinib start) of every event of the latent trajectories."""
+    t = dict(L)
+    pfs_type, pfs_day = L["pfs_type"], L["pfs_day"]
+    pd_ = pfs_type == PFS_PD
+    tbp = L["tbp"]
+    n_post = L["n_post"]
+    # treatment beyond progression: scans every 8 weeks after the first PD, the last one PD
+    post_last = np.where(tbp, pfs_day + 56 * n_post, -1)
+    later_day = np.where(tbp, post_last, np.where(L["cns_later"], pfs_day + L["later_after"], -1))
+    has_later = pd_ & (tbp | L["cns_later"])
+    # crizotinib stops at the progression, or at the end of treatment beyond progression
+    criz_end = np.where(tbp, post_last + L["criz_gap"], pfs_day)
+    st1 = np.where(pd_ & ~L["no_st"], criz_end + L["st_gap"], -1)
+    # a later CNS progression without more crizotinib scans happens under the next therapy
+    st1 = np.where(pd_ & L["cns_later"] & ~tbp & (st1 < 0), criz_end + L["st_gap"], st1)
+    dead_pd = pd_ & L["dead_after_pd"]
+    floor_death = np.maximum.reduce([criz_end + 30, np.where(has_later, later_day + 30, 0), st1 + 30])
+    death = np.where(dead_pd, np.maximum(pfs_day + L["ppd"], floor_death), -1)
+    # the PFS-death patients: last scan some days before death
+    death = np.where(pfs_type == PFS_DEATH, pfs_day, death)
+    st2 = np.where((st1 >= 0) & (L["st2_gap"] > 0), st1 + L["st2_gap"], -1)
+    st3 = np.where((st2 >= 0) & (L["st3_gap"] > 0), st2 + L["st3_gap"], -1)
+    st2 = np.where((death >= 0) & (st2 >= death), -1, st2)
+    st3 = np.where((st2 < 0) | ((death >= 0) & (st3 >= death)), -1, st3)
+    # toxicity switch: crizotinib stopped after the last adequate scan, next therapy soon after
+    tox = pfs_type == CENS_TOXICITY
+    criz_end = np.where(tox, pfs_day + L["tox_end_gap"], criz_end)
+    st1 = np.where(tox, criz_end + L["st_gap"], st1)
+    criz_end = np.where(pfs_type == PFS_DEATH, death, criz_end)
+    needed = np.maximum.reduce([criz_end, later_day, st1, st2, st3, pfs_day])
+    lost = (pfs_type == CENS_LOST) | (pd_ & L["lost_after_pd"])
+    lost_contact = np.where(pfs_type == CENS_LOST, pfs_day + L["contact_gap"], needed + L["lost_gap"])
+    criz_end = np.where(pfs_type == CENS_LOST, lost_contact, criz_end)   # transferred elsewhere
+    dead = death >= 0
+    ongoing = pfs_type == CENS_ONGOING
+    # last day that must fit before the cutoff
+    last_fixed = np.where(dead, death, np.where(lost, lost_contact, needed + 30))
+    span = int((DATA_CUTOFF - START_FROM).astype(np.int64))
+    last_fixed = np.minimum(last_fixed, span)
+    lo = np.where(ongoing, (ONGOING_FROM - EPOCH).astype(np.int64), (START_FROM - EPOCH).astype(np.int64))
+    hi = np.minimum((START_TO - EPOCH).astype(np.int64), (DATA_CUTOFF - EPOCH).astype(np.int64) - last_fixed)
+    hi = np.where(ongoing, (START_TO - EPOCH).astype(np.int64), np.maximum(hi, lo))
+    start = np.floor(lo + L["u_start"] * (hi - lo + 1)).astype(np.int64)
+    to_cutoff = (DATA_CUTOFF - EPOCH).astype(np.int64) - start
+    last_contact = np.where(dead, death, np.where(lost, lost_contact, to_cutoff - L["ongoing_tail"]))
+    # ongoing: still on crizotinib, censored at the last scan before the last contact
+    pfs_day = np.where(ongoing, last_contact - L["ongoing_scan"], pfs_day)
+    criz_end = np.where(ongoing, -1, criz_end)
+    t.update(pfs_day=pfs_day, start=start, criz_end=criz_end, st1=st1, st2=st2, st3=st3, death=death,
+             later_day=later_day, has_later=has_later, last_contact=last_contact, lost=lost, dead=dead,
+             post_last=post_last)
+    return t
+
+
+def outcomes(T: dict) -> dict:
+    """PFS, OS and CNS progression as the derivation rules of issue 4 read the rendered export."""
+    pfs_type = T["pfs_type"]
+    pfs_event = np.isin(pfs_type, (PFS_PD, PFS_DEATH)).astype(np.int64)
+    os_time = np.where(T["dead"], T["death"], T["last_contact"])
+    cns_time = np.where(T["cns_first"], T["pfs_day"],
+                        np.where(T["cns_later"], T["later_day"], os_time))
+    cns_status = np.where(T["cns_first"] | T["cns_later"], 1, np.where(T["dead"], 2, 0))
+    return {"group": T["group"], "pfs_time": T["pfs_day"], "pfs_event": pfs_event,
+            "os_time": os_time, "os_event": T["dead"].astype(np.int64),
+            "cns_time": cns_time, "cns_status": cns_status}
+
+
+def tune(L: dict, seed: int, pfs_steps=(), cns_steps=()) -> dict:
+    """Apply the tuning steps in order. PFS step k re-draws the event day of a few patients on the same
+    side of their group's median day (medians and counts unchanged); CNS step k re-draws a few
+    death and later-progression offsets (PFS unchanged). The steps are those a greedy search
+    (calibration.search_tuning) accepted; applying them needs no statistics."""
+    L = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in L.items()}
+    for k in pfs_steps:
+        L["pfs_day"] = tune_pfs(L, np.random.default_rng([seed, 101, int(k)]))
+    for k in cns_steps:
+        rng = np.random.default_rng([seed, 202, int(k)])
+        idx = np.flatnonzero(L["dead_after_pd"] | L["cns_later"])
+        chosen = rng.choice(idx, size=min(int(rng.integers(1, 4)), idx.size), replace=False)
+        L["ppd"][chosen] = np.minimum(rng.lognormal(np.log(500), 0.9, chosen.size), MAX_PPD).astype(np.int64)
+        L["later_after"][chosen] = _uniform_int(rng, 90, 700, chosen.size)
+    return L
+
+
+def tune_pfs(L: dict, rng: np.random.Generator) -> np.ndarray:
+    pfs_day = L["pfs_day"].copy()
+    T = timeline(L)
+    o = outcomes(T)
+    movable = np.isin(L["pfs_type"], (PFS_PD, PFS_DEATH))
+    medians = np.array([km_median_days(o["pfs_time"][L["group"] == i], o["pfs_event"][L["group"] == i])
+                        for i in range(len(L["labels"]))])
+    target = medians[L["group"]]
+    movable &= np.abs(pfs_day - target) > 1
+    idx = np.flatnonzero(movable)
+    chosen = rng.choice(idx, size=min(int(rng.integers(1, 4)), idx.size), replace=False)
+    low = np.where(L["responder"][chosen], 90, 40)
+    below = pfs_day[chosen] < target[chosen]
+    lo = np.where(below, low, np.floor(target[chosen]) + 2)
+    hi = np.where(below, np.ceil(target[chosen]) - 2, 2.5 * target[chosen])
+    # a small multiplicative move keeps the shape of the distribution
+    moved = np.round(pfs_day[chosen] * np.exp(rng.normal(0, 0.35, chosen.size)))
+    pfs_day[chosen] = np.clip(moved, lo, hi).astype(np.int64)
+    return pfs_day
+
+
+# ----------------------------------------------------------------------------------------------
+# Rendering: REDCap rows
+# ----------------------------------------------------------------------------------------------
+
+def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For per-patient row counts: the patient of each row and the row's 1-based index within it."""
+    patient = np.repeat(np.arange(counts.size), counts)
+    starts = np.cumsum(counts) - counts
+    k = np.arange(patient.size) - starts[patient] + 1
+    return patient, k
+
+
+def _n_visits(anchor: np.ndarray) -> np.ndarray:
+    """Assessments up to a day: every 8 weeks in the first year, every 12 weeks after."""
+    m = np.where(anchor <= 365, np.round(anchor / 56), 6 + np.round((anchor - 365) / 84))
+    return np.maximum(1, m).astype(np.int64)
+
+
+def render(T: dict, dd: DataDictionary, first_record: int, total: int) -> dict:
+    """The REDCap rows of one chunk: {"": main rows, form: repeating rows}, each a dict of column ->
+    (numpy values, missing mask or None), plus "_patient" and "_instance" for ordering."""
+    n = T["n"]
+    rng = np.random.default_rng(T["rng_state"])
+    labels = T["labels"]
+    group = T["group"]
+    label_of = np.asarray(labels)[group]
+    start = T["start"]
+    pfs_type, pfs_day = T["pfs_type"], T["pfs_day"]
+    pd_ = pfs_type == PFS_PD
+    width = max(3, len(str(total)))
+    numbers = np.char.zfill((np.arange(n) + first_record).astype(str), width)
+    record_id = (np.arange(n) + first_record).astype(str)
+    main: dict = {}
+
+    def put(table, name, values, missing=None):
+        table[name] = (values, missing)
+
+    # --- demographics
+    age = np.clip(np.round(rng.normal(60, 11, n)), 27, 86).astype(np.int64)
+    birth = start - age * 365 - np.floor(age / 4).astype(np.int64) - _uniform_int(rng, 1, 360, n)
+    put(main, "record_id", record_id)
+    put(main, "mrn", np.char.add("SYN-", np.char.zfill((np.arange(n) + first_record).astype(str), 7)))
+    put(main, "patient_name", np.char.add("SYNTHETIC Patient ", numbers))
+    put(main, "birth_date", birth)
+    ros1 = label_of == "ROS1"
+    put(main, "sex", np.where(rng.random(n) < np.where(ros1, 0.6, 0.52), 2, 1))
+    smoking = _choice(rng, [(0, 0.68), (1, 0.27), (2, 0.05)], n)
+    put(main, "smoking_status", smoking)
+    packs = np.where(smoking == 0, 0, np.clip(np.round(rng.lognormal(np.log(20), 0.7, n)), 1, 120)).astype(np.int64)
+    put(main, "pack_years", packs, (smoking > 0) & (rng.random(n) < 0.3))
+    put(main, "ecog_ps", _choice(rng, [(0, 0.4), (1, 0.5), (2, 0.08), (3, 0.02)], n))
+    put(main, "histology", _choice(rng, [(1, 0.94), (2, 0.02), (3, 0.04)], n))
+    stage = np.where(T["ext"], _choice(rng, [(4, 0.8), (5, 0.2)], n),
+                     _choice(rng, [(3, 0.55), (5, 0.25), (1, 0.12), (2, 0.08)], n))
+    put(main, "stage", stage)
+    line = _choice(rng, [(1, 0.55), (2, 0.35), (3, 0.10)], n)
+    diag = np.where(line == 1, start - _uniform_int(rng, 14, 60, n), start - _uniform_int(rng, 120, 1200, n))
+    put(main, "diagnosis_date", diag)
+    put(main, "fusion_gene", np.asarray([T["codes"][g] for g in labels])[group])
+    fish = rng.random(n) < np.where(ros1, 0.1, 0.6)
+    ihc = rng.random(n) < np.where(ros1, 0.05, 0.8)
+    rtpcr = rng.random(n) < np.where(ros1, 0.7, 0.1)
+    ngs = rng.random(n) < np.where(ros1, 0.35, 0.15)
+    none = ~(fish | ihc | rtpcr | ngs)
+    ihc |= none & ~ros1
+    rtpcr |= none & ros1
+    for code, flag in zip("1234", (fish, ihc, rtpcr, ngs)):
+        put(main, f"fusion_method___{code}", flag.astype(np.int64))
+    partner = np.where(ros1, _choice(rng, PARTNERS["ROS1"], n), _choice(rng, PARTNERS["ALK"], n))
+    put(main, "fusion_partner", partner, rng.random(n) < 0.35)
+    # --- treatment
+    put(main, "criz_start_date", start)
+    put(main, "criz_line", line)
+    put(main, "criz_dose_mg", _choice(rng, [(500, 0.85), (400, 0.1), (250, 0.05)], n))
+    criz_end = T["criz_end"]
+    put(main, "criz_end_date", start + criz_end, criz_end < 0)
+    reason = np.select([pfs_type == CENS_ONGOING, pfs_type == PFS_DEATH, pfs_type == CENS_TOXICITY,
+                        pfs_type == CENS_LOST], [5, 3, 2, 4], 1)
+    put(main, "criz_end_reason", reason)
+    # --- baseline
+    met = T["met"]
+    for code in range(1, 10):
+        put(main, f"met_site___{code}", met[:, code].astype(np.int64))
+    brain = T["brain"]
+    put(main, "brain_met_symptomatic", (brain & (rng.random(n) < 0.3)).astype(np.int64), rng.random(n) < 0.02)
+    put(main, "prior_brain_rt", (brain & (rng.random(n) < 0.4)).astype(np.int64))
+    measurable = T["responder"] | (rng.random(n) < 0.9)
+    put(main, "measurable_disease", measurable.astype(np.int64))
+    # --- follow-up
+    dead = T["dead"]
+    put(main, "last_contact_date", start + T["last_contact"])
+    put(main, "vital_status", dead.astype(np.int64))
+    put(main, "death_date", start + T["death"], ~dead)
+    put(main, "death_cause", _choice(rng, [(1, 0.85), (2, 0.07), (3, 0.08)], n), ~dead)
+    for form in ("demographics", "treatment", "baseline", "followup"):
+        put(main, f"{form}_complete", np.where(rng.random(n) < 0.015, 1, 2))
+    main["_patient"] = np.arange(n)
+    main["_instance"] = np.zeros(n, dtype=np.int64)
+
+    return {"": main, "tumor_assessment": _assessments(T, rng, measurable),
+            "progression": _progressions(T, rng), "subsequent_therapy": _therapies(T, rng, ros1)}
+
+
+def _assessments(T: dict, rng: np.random.Generator, measurable: np.ndarray) -> dict:
+    pfs_type, pfs_day, start = T["pfs_type"], T["pfs_day"], T["start"]
+    is_pd = pfs_type == PFS_PD
+    # scans up to the PFS day (PD, or the last adequate scan), or before death for the PFS deaths
+    anchor = np.where(pfs_type == PFS_DEATH, pfs_day - T["death_gap"], pfs_day)
+    m = np.where(anchor < 28, 0, _n_visits(anchor))
+    p, k = _segments(m)
+    mp, ap = m[p], anchor[p]
+    jitter = rng.integers(-7, 8, p.size)
+    day = np.where(k == mp, ap, np.clip(np.round(k * ap / mp) + jitter, 1, ap - 1)).astype(np.int64)
+    event_row = is_pd[p] & (k == mp)
+    responder, onset = T["responder"][p], T["onset"][p]
+    n_pre = np.where(is_pd, m - 1, m)[p]
+    onset = np.minimum(onset, np.maximum(n_pre, 1))
+    resp = np.where(responder & (k >= onset), np.where(T["cr"][p] & (k >= onset + 2), CR, PR), SD)
+    ne = (rng.random(p.size) < 0.03) & (k < mp) & ~(responder & (k >= onset))
+    resp = np.where(ne, NE, resp)
+    resp = np.where(event_row, PD, resp)
+    # treatment beyond progression: more scans, the last one PD
+    n_post = np.where(is_pd & T["tbp"], T["n_post"], 0)
+    q, j = _segments(n_post)
+    post_day = pfs_day[q] + 56 * j + np.where(j < n_post[q], rng.integers(-5, 6, q.size), 0)
+    post_resp = np.where(j == n_post[q], PD, SD)
+    patient = np.concatenate([p, q])
+    day = np.concatenate([day, post_day])
+    resp = np.concatenate([resp, post_resp])
+    order = np.lexsort((day, patient))
+    patient, day, resp = patient[order], day[order], resp[order]
+    _, inst = _segments(np.bincount(patient, minlength=T["n"]))
+    base = np.round(rng.uniform(25, 110, T["n"]))[patient]
+    factor = np.select([resp == CR, resp == PR, resp == SD, resp == PD],
+                       [np.zeros(patient.size), rng.uniform(0.35, 0.68, patient.size),
+                        rng.uniform(0.75, 1.12, patient.size), rng.uniform(1.22, 1.6, patient.size)], 0.0)
+    sld = np.round(base * factor).astype(np.int64)
+    sld_missing = (resp == NE) | ~measurable[patient] | (rng.random(patient.size) < 0.02)
+    table = {"record_id": None, "ta_date": (start[patient] + day, None), "ta_response": (resp, None),
+             "ta_sld_mm": (sld, sld_missing),
+             "ta_modality": (_choice(rng, [(1, 0.85), (2, 0.1), (3, 0.05)], patient.size), None),
+             "tumor_assessment_complete": (np.where(rng.random(patient.size) < 0.01, 1, 2), None),
+             "_patient": patient, "_instance": inst}
+    return table
+
+
+def _progressions(T: dict, rng: np.random.Generator) -> dict:
+    n, start = T["n"], T["start"]
+    pfs_type, pfs_day = T["pfs_type"], T["pfs_day"]
+    pd_ = pfs_type == PFS_PD
+    io_only, cns_first = T["io_only"], T["cns_first"]
+    sites = np.zeros((n, 11), dtype=bool)
+    intra = np.array([LUNG, THORACIC_LN, PLEURA, CONTRA_LUNG])
+    first_intra = intra[rng.choice(4, size=n, p=[0.45, 0.25, 0.2, 0.1])]
+    second_intra = intra[rng.choice(4, size=n, p=[0.25, 0.35, 0.25, 0.15])]
+    rows = np.arange(n)
+    sites[rows, first_intra] = pd_ & (io_only | (rng.random(n) < 0.35))
+    sites[rows, second_intra] |= pd_ & io_only & (rng.random(n) < 0.3)
+    ext = pd_ & ~io_only
+    sites[:, BRAIN] = cns_first
+    sites[:, LIVER] = ext & (rng.random(n) < 0.25)
+    sites[:, BONE] = ext & (rng.random(n) < 0.45)
+    sites[:, ADRENAL] = ext & (rng.random(n) < 0.12)
+    sites[:, DISTANT_LN] = ext & (rng.random(n) < 0.2)
+    sites[:, OTHER_EXTRA] = ext & (rng.random(n) < 0.08)
+    extra_cols = [BRAIN, LIVER, BONE, ADRENAL, DISTANT_LN, OTHER_EXTRA]
+    sites[ext & ~sites[:, extra_cols].any(axis=1), BONE] = True
+    p1, s1 = np.nonzero(sites)
+    d1 = pfs_day[p1]
+    # later progression: brain for the later-CNS patients, one other site at the end of TBP
+    later = T["has_later"]
+    other_later = np.array([LUNG, BONE, LIVER, THORACIC_LN])[rng.choice(4, size=n)]
+    s2_site = np.where(T["cns_later"], BRAIN, other_later)
+    p2 = np.flatnonzero(later)
+    s2 = s2_site[p2]
+    d2 = T["later_day"][p2]
+    patient = np.concatenate([p1, p2])
+    site = np.concatenate([s1, s2])
+    day = np.concatenate([d1, d2])
+    order = np.lexsort((site, day, patient))
+    patient, site, day = patient[order], site[order], day[order]
+    _, inst = _segments(np.bincount(patient, minlength=n))
+    # existing lesion where the organ was involved at baseline (primary lung and nodes mostly existing)
+    baseline_code = np.zeros(11, dtype=np.int64)
+    for s, b in BASELINE_OF_SITE.items():
+        baseline_code[s] = b
+    had = T["met"][patient, baseline_code[site]] & (baseline_code[site] > 0)
+    primary = np.isin(site, (LUNG, THORACIC_LN)) & (rng.random(patient.size) < 0.8)
+    lesion = np.where(had | primary, 1, 2)
+    return {"record_id": None, "pd_date": (start[patient] + day, None), "pd_site": (site, None),
+            "pd_lesion": (lesion, None),
+            "progression_complete": (np.where(rng.random(patient.size) < 0.01, 1, 2), None),
+            "_patient": patient, "_instance": inst}
+
+
+def _therapies(T: dict, rng: np.random.Generator, ros1: np.ndarray) -> dict:
+    n, start = T["n"], T["start"]
+    days = np.stack([T["st1"], T["st2"], T["st3"]], axis=1)
+    p, line = np.nonzero(days >= 0)
+    day = days[p, line]
+    first = np.where(ros1, _choice(rng, SUBSEQUENT_AGENTS["ROS1"][0], n), _choice(rng, SUBSEQUENT_AGENTS["ALK"][0], n))
+    later2 = np.where(ros1, _choice(rng, SUBSEQUENT_AGENTS["ROS1"][1], n), _choice(rng, SUBSEQUENT_AGENTS["ALK"][1], n))
+    later3 = np.where(ros1, _choice(rng, SUBSEQUENT_AGENTS["ROS1"][1], n), _choice(rng, SUBSEQUENT_AGENTS["ALK"][1], n))
+    agents = np.stack([first, later2, later3], axis=1)
+    # no repeat of the previous line's agent; a platinum doublet after a platinum doublet is docetaxel
+    platinum = np.char.endswith(agents.astype(str), "pemetrexed")
+    repeat = np.zeros_like(platinum)
+    repeat[:, 1:] = (agents[:, 1:] == agents[:, :-1]) | (platinum[:, 1:] & platinum[:, :-1])
+    agents = np.where(repeat & platinum, "Docetaxel", np.where(repeat, "Carboplatin + pemetrexed", agents))
+    agent = agents[p, line]
+    date = start[p] + day
+    for name, approved in APPROVED.items():
+        too_early = (agent == name) & (date < (np.datetime64(approved, "D") - EPOCH).astype(np.int64))
+        agent = np.where(too_early, "Carboplatin + pemetrexed", agent)
+    return {"record_id": None, "st_start_date": (date, None), "st_agent": (agent.astype(object), None),
+            "subsequent_therapy_complete": (np.where(rng.random(p.size) < 0.01, 1, 2), None),
+            "_patient": p, "_instance": line.astype(np.int64) + 1}
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------------
+
+def flat_columns(dd: DataDictionary) -> list[str]:
+    """The REDCap flat export's header."""
+    cols = [dd.record_id, "redcap_repeat_instrument", "redcap_repeat_instance"]
+    for form in dd.forms:
+        cols += dd.export_columns(form)
+    return cols
+
+
+def _arrow_type(dd: DataDictionary, column: str) -> pa.DataType:
+    if column in (dd.record_id, "redcap_repeat_instrument"):
+        return pa.string()
+    if column == "redcap_repeat_instance" or column.endswith("_complete") or "___" in column:
+        return pa.int64()
+    f = dd[column]
+    if f.is_date:
+        return pa.date32()
+    if f.is_coded or f.is_number:
+        return pa.int64()
+    return pa.string()
+
+
+def _arrow_column(values, missing, typ: pa.DataType) -> pa.Array:
+    if typ == pa.date32():
+        return pa.array(np.asarray(values, dtype=np.int32), type=pa.date32(), mask=missing)
+    if typ == pa.int64():
+        return pa.array(np.asarray(values, dtype=np.int64), type=pa.int64(), mask=missing)
+    return pa.array(np.asarray(values, dtype=object), type=pa.string(), mask=missing)
+
+
+def to_arrow(rows: dict, dd: DataDictionary) -> pa.Table:
+    """One chunk's rows as the flat export (raw codes), sorted by record, instrument, instance.
+
+    Each field belongs to one kind of row, so its column is built by scattering that kind's values
+    into their sorted positions (numpy), never by sorting the wide table."""
+    columns = flat_columns(dd)
+    types = {c: _arrow_type(dd, c) for c in columns}
+    kinds = list(rows)
+    sizes = [rows[k]["_patient"].size for k in kinds]
+    patient = np.concatenate([rows[k]["_patient"] for k in kinds])
+    form = np.repeat([INSTRUMENT_ORDER[k] for k in kinds], sizes)
+    instance = np.concatenate([rows[k]["_instance"] for k in kinds])
+    order = np.lexsort((instance, form, patient))
+    total = order.size
+    position = np.empty(total, dtype=np.int64)
+    position[order] = np.arange(total)
+    offsets = np.cumsum([0] + sizes)
+    owner = {}
+    for i, k in enumerate(kinds):
+        for c in rows[k]:
+            if not c.startswith("_") and rows[k][c] is not None and c != dd.record_id:
+                owner[c] = i
+    record_ids = pa.array(rows[""]["record_id"][0].astype(object), type=pa.string())
+    instruments = pa.array([None if not k else k for k in sorted(INSTRUMENT_ORDER, key=INSTRUMENT_ORDER.get)],
+                           type=pa.string())
+    form_sorted = form[order]
+    arrays = []
+    for c in columns:
+        if c == dd.record_id:
+            arrays.append(record_ids.take(pa.array(patient[order])))
+        elif c == "redcap_repeat_instrument":
+            arrays.append(instruments.take(pa.array(form_sorted)))
+        elif c == "redcap_repeat_instance":
+            arrays.append(pa.array(instance[order], type=pa.int64(), mask=form_sorted == 0))
+        elif c in owner:
+            i = owner[c]
+            values, missing = rows[kinds[i]][c]
+            values = np.asarray(values)
+            dest = position[offsets[i]:offsets[i + 1]]
+            full = np.zeros(total, dtype=values.dtype) if values.dtype != object else np.full(total, "", dtype=object)
+            full[dest] = values
+            blank = np.ones(total, dtype=bool)
+            blank[dest] = False if missing is None else missing
+            arrays.append(_arrow_column(full, blank, types[c]))
+        else:
+            arrays.append(pa.nulls(total, types[c]))
+    return pa.Table.from_arrays(arrays, names=columns)
+
+
+CSV_OPTIONS = dict(quoting_style="none", quoting_header="none", delimiter=",")
+
+
+def write_csv_chunk(table: pa.Table, sink, header: bool) -> None:
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header, **CSV_OPTIONS))
+
+
+def to_labels(table: pa.Table, dd: DataDictionary) -> pa.Table:
+    """The label-export variant: coded values as the dictionary's labels."""
+    complete = {0: "Incomplete", 1: "Unverified", 2: "Complete"}
+    arrays = []
+    for name in table.column_names:
+        col = table.column(name)
+        mapping = None
+        if name.endswith("_complete"):
+            mapping = complete
+        elif "___" in name:
+            mapping = {0: "Unchecked", 1: "Checked"}
+        elif name in dd and dd[name].is_coded:
+            mapping = {int(code): label for code, label in dd[name].choices.items()}
+        if mapping is None:
+            arrays.append(col)
+            continue
+        values = col.to_numpy(zero_copy_only=False)
+        valid = ~np.asarray(col.is_null())
+        out = np.empty(len(values), dtype=object)
+        out[valid] = [mapping[int(v)] for v in values[valid]]
+        arrays.append(pa.array(out, type=pa.string(), mask=~valid))
+    return pa.Table.from_arrays(arrays, names=table.column_names)
+
+
+XLSX_EPOCH = (1980, 1, 1, 0, 0, 0)
+FIXED_TIME = "2023-01-01T00:00:00Z"
+
+
+def write_xlsx(table: pa.Table, dd: DataDictionary, path: Path) -> None:
+    """One sheet per form (record_id, redcap_repeat_instance for repeating forms, the form's columns),
+    raw codes, dates as text; fixed timestamps inside the zip so the file is reproducible."""
+    from openpyxl import Workbook
+
+    frame = table.to_pandas(date_as_object=True)
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "chartreview.synth (SYNTHETIC data)"
+    wb.properties.title = "SYNTHETIC chart-review export: no real patient"
+    wb.properties.subject = "SYNTHETIC data"
+    wb.properties.description = ("Every patient in this workbook is synthetic (chartreview.synth); "
+                                 "no record describes a real person.")
+    for form in dd.forms:
+        rows = frame[frame["redcap_repeat_instrument"].fillna("") == (form if form in REPEATING else "")]
+        cols = [dd.record_id] + (["redcap_repeat_instance"] if form in REPEATING else []) + dd.export_columns(form)
+        ws = wb.create_sheet(form)
+        ws.append(cols)
+        for values in rows[cols].itertuples(index=False):
+            ws.append([_cell(v) for v in values])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    _reproducible_zip(buffer.getvalue(), path)
+
+
+def _cell(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _reproducible_zip(data: bytes, path: Path) -> None:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
+                                 rb"\g<1>" + FIXED_TIME.encode() + rb"\g<3>", content)
+            fixed = zipfile.ZipInfo(info.filename, date_time=XLSX_EPOCH)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o600 << 16
+            dst.writestr(fixed, content)
+    path.write_bytes(out.getvalue())
+
+
+# ----------------------------------------------------------------------------------------------
+# The generator
+# ----------------------------------------------------------------------------------------------
+
+FORMATS = ("raw", "label", "xlsx")
+FILE_NAMES = {"raw": "export_raw.csv", "label": "export_label.csv", "xlsx": "export.xlsx"}
+SMALL = 5000   # label and xlsx variants only up to this many patients (they are built in memory)
+
+
+def chunk_cohort(n: int, seed: int, chunk: int, design: Design, codes: dict,
+                 tuning: dict | None = None) -> dict:
+    """Timeline of one chunk of n patients (chunk index seeds its random stream)."""
+    rng = np.random.default_rng([seed, chunk])
+    L = draw_latent(n, rng, design)
+    L["codes"] = codes
+    if tuning:
+        L = tune(L, seed, tuning.get("pfs", ()), tuning.get("cns", ()))
+    return timeline(L)
+
+
+def generate(out_dir, patients: int, seed: int, *, dictionary, targets: dict,
+             formats=FORMATS, chunk_size: int = 20_000, tuning: dict | None = None) -> dict[str, Path]:
+    """Write a synthetic export of `patients` patients to out_dir; returns {format: path}.
+
+    Streams the raw CSV chunk by chunk (bounded memory); the label CSV and the workbook are built in
+    memory, so only for up to SMALL patients."""
+    dd = dictionary if isinstance(dictionary, DataDictionary) else load_dictionary(dictionary)
+    formats = tuple(formats)
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise SynthError(f"unknown format(s) {sorted(unknown)}; choose from {list(FORMATS)}")
+    if patients < 1:
+        raise SynthError(f"--patients must be at least 1, not {patients}")
+    if patients > SMALL and set(formats) - {"raw"}:
+        raise SynthError(f"the label and xlsx variants are made for up to {SMALL} patients; "
+                         f"use --formats raw for {patients}")
+    design = Design.from_targets(targets)
+    codes = {g: int(c) for g, c in targets["groups"].items()}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {f: out_dir / FILE_NAMES[f] for f in formats}
+    whole = []
+    sink = open(paths["raw"], "wb") if "raw" in paths else None
+    try:
+        for chunk, first in enumerate(range(0, patients, chunk_size)):
+            n = min(chunk_size, patients - first)
+            T = chunk_cohort(n, seed, chunk, design, codes, tuning if chunk == 0 else None)
+            table = to_arrow(render(T, dd, first + 1, patients), dd)
+            if sink is not None:
+                write_csv_chunk(table, sink, header=chunk == 0)
+            if set(formats) - {"raw"}:
+                whole.append(table)
+    finally:
+        if sink is not None:
+            sink.close()
+    if whole:
+        table = pa.concat_tables(whole)
+        if "label" in paths:
+            with open(paths["label"], "wb") as fh:
+                write_csv_chunk(to_labels(table, dd), fh, header=True)
+        if "xlsx" in paths:
+            write_xlsx(table, dd, paths["xlsx"])
+    return paths
+
+
+def main(argv=None) -> int:
+    from . import calibration
+
+    parser = argparse.ArgumentParser(
+        prog="python -m chartreview.synth",
+        description="Write a SYNTHETIC chart-review export (REDCap flat CSV raw/label, .xlsx).")
+    parser.add_argument("--patients", type=int, default=None,
+                        help="number of patients (default: the reference cohort of the targets, 68)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the example's)")
+    parser.add_argument("--out", default="resources/example/", help="output directory")
+    parser.add_argument("--formats", default=None,
+                        help="comma-separated subset of raw,label,xlsx (default: all up to "
+                             f"{SMALL} patients, else raw)")
+    parser.add_argument("--chunk-size", type=int, default=20_000, help="patients per chunk")
+    parser.add_argument("--targets", default="resources/calibration_targets.yaml")
+    parser.add_argument("--dictionary", default="resources/data_dictionary.csv")
+    parser.add_argument("--config", default="config/config.yaml", help="workflow config (derivation rules)")
+    parser.add_argument("--check", choices=("auto", "yes", "no"), default="auto",
+                        help="check the calibration targets after generating (auto: when the cohort is "
+                             "the reference size)")
+    parser.add_argument("--search-tuning", action="store_true",
+                        help="search the tuning candidates that meet the P-value targets for this seed "
+                             "and print them (to record in the targets file)")
+    args = parser.parse_args(argv)
+    try:
+        targets = calibration.load_targets(args.targets)
+        example = targets["example"]
+        patients = args.patients or sum(targets["counts"]["patients"].values())
+        seed = example["seed"] if args.seed is None else args.seed
+        reference = patients == sum(targets["counts"]["patients"].values())
+        if args.search_tuning:
+            found = calibration.search_tuning(seed, targets)
+            print(f"seed {seed}: tuning: {{pfs: {found['pfs']}, cns: {found['cns']}}}")
+            return 0
+        tuning = None
+        if reference and seed == example["seed"]:
+            tuning = example["tuning"]
+        formats = (args.formats.split(",") if args.formats else
+                   (list(FORMATS) if patients <= SMALL else ["raw"]))
+        check = args.check == "yes" or (args.check == "auto" and reference)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        began = time.perf_counter()
+        # write next to the destination and move into place only after the check passed: a missed
+        # target leaves no miscalibrated export behind
+        with tempfile.TemporaryDirectory(dir=out, prefix=".synth-") as tmp:
+            paths = generate(tmp, patients, seed, dictionary=args.dictionary, targets=targets,
+                             formats=formats, chunk_size=args.chunk_size, tuning=tuning)
+            elapsed = time.perf_counter() - began
+            if check:
+                source = paths.get("raw") or next(iter(paths.values()))
+                report = calibration.check_targets(source, args.dictionary, targets, args.config)
+            for path in paths.values():
+                os.replace(path, out / path.name)
+        print(f"wrote {', '.join(str(out / p.name) for p in paths.values())} "
+              f"({patients} SYNTHETIC patients, seed {seed}) in {elapsed:.1f} s", file=sys.stderr)
+        if check:
+            print(report.replace(str(source), str(out / source.name)), file=sys.stderr)
+    except (SynthError, calibration.CalibrationError) as exc:
+        print(f"chartreview.synth: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
