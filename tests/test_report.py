@@ -74,16 +74,21 @@ def test_published_values_agree_when_rounded_as_published(results, config):
     assert rows["median_pfs"].agrees is True
     assert rows["intrathoracic_only_progression"].agrees is True
     assert rows["cns_progression_cumulative_incidence"].agrees is True
-    # nothing but "not reached" was published for OS: nothing to compare
-    assert rows["median_os"].agrees is None
+    # only "not reached" (ROS1) was published for OS, and it is not reached here either
+    assert rows["median_os"].agrees is True
+    assert rows["baseline_cns_metastases"].published_p == "0.10"
 
 
 def test_a_changed_result_no_longer_agrees(results, config):
     results["pfs"]["logrank"]["p"] = 0.2336
     results["response"]["groups"]["ALK"]["orr"] = 30 / 42
+    results["os"]["groups"]["ROS1"]["median"] = 51.0
+    results["metastases"]["sites"]["brain"]["p"] = 0.106
     rows = {c.name: c for c in report.compare_published(config["published"], results, GROUPS)}
     assert rows["median_pfs"].agrees is False
     assert rows["objective_response_rate"].agrees is False
+    assert rows["median_os"].agrees is False
+    assert rows["baseline_cns_metastases"].agrees is False    # 0.106 is not 0.10 at two decimals
 
 
 def test_summary_states_rules_and_assumptions(results, config, tmp_path):
@@ -100,6 +105,8 @@ def test_summary_states_rules_and_assumptions(results, config, tmp_path):
     assert "SD counts only at least 56 days after the index date" in text
     assert "That label is an assumption." in text
     assert "| Median progression-free survival | 10.9 / 10.9 | 10.7 / 10.7 | 0.232 / 0.232 |" in text
+    assert "| Median overall survival | NR / NR | – / 38.2 | – / 0.157 |" in text
+    assert "| Baseline CNS metastases | 12% / 12% | 29% / 29% | 0.10 / 0.100 |" in text
     page = html.read_text()
     assert page.startswith("<!DOCTYPE html>") and "ORR: 69% vs. 69%, P=0.987" in page
 

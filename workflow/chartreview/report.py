@@ -45,9 +45,10 @@ def format_months(months: float | None) -> str:
     return "not reached" if months is None else f"{months:.1f}"
 
 
-def _decimals(value: float) -> int:
-    text = repr(float(value))
-    return len(text.split(".")[1].rstrip("0")) if "." in text and "e" not in text else 3
+def _decimals(value: float | str) -> int:
+    """Decimals as published: "0.10" has two; a number has those of its shortest repr."""
+    text = value if isinstance(value, str) else repr(float(value)).rstrip("0")
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
 
 
 # ---------------------------------------------------------------- published against reproduced
@@ -59,9 +60,9 @@ class Comparison:
     label: str
     unit: str
     test: str
-    published: dict[str, float | None]
+    published: dict[str, float | str | None]
     reproduced: dict[str, float | None]
-    published_p: float | None
+    published_p: float | str | None
     reproduced_p: float | None
     agrees: bool | None          # None: nothing published to compare
     note: str
@@ -82,12 +83,21 @@ def reproduced_values(endpoint: str, key: str, result: dict, groups: list[str]
     raise ValueError(f"published entry names an endpoint without a comparison rule: {endpoint!r}")
 
 
-def _agrees(published: float | None, reproduced: float | None) -> bool | None:
+NOT_REACHED = "not reached"
+
+
+def _agrees(published: float | str | None, reproduced: float | None) -> bool | None:
+    """Whether the reproduced value rounds to the published one at the published precision."""
     if published is None:
         return None
+    if published == NOT_REACHED:
+        return reproduced is None
     if reproduced is None:
         return False
-    return round(reproduced, _decimals(published)) == round(published, _decimals(published))
+    if isinstance(published, str) and published.startswith("<"):
+        return reproduced < float(published[1:])
+    places = _decimals(published)
+    return round(reproduced, places) == round(float(published), places)
 
 
 def compare_published(published: dict, results: dict[str, dict], groups: list[str]) -> list[Comparison]:
@@ -96,7 +106,6 @@ def compare_published(published: dict, results: dict[str, dict], groups: list[st
     for name, entry in published.items():
         values, p = reproduced_values(entry["endpoint"], entry["key"], results[entry["endpoint"]], groups)
         checks = [_agrees(entry["values"].get(g), values[g]) for g in groups] + [_agrees(entry["p"], p)]
-        # A median published as not reached agrees when it is not reached here either.
         checks = [c for c in checks if c is not None]
         rows.append(Comparison(
             name=name, label=entry["label"], unit=entry.get("unit", ""), test=entry["test"],
@@ -200,9 +209,11 @@ def derivation_rules(config: dict) -> list[str]:
 
 # ---------------------------------------------------------------- rendering
 
-def _value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "NR" if unit == "months" else "–"
+def _value(value: float | str | None, unit: str, reproduced: bool = False) -> str:
+    if value is None:  # a reproduced median that does not exist was not reached
+        return "NR" if reproduced and unit == "months" else "–"
+    if value == NOT_REACHED:
+        return "NR"
     return f"{value:.1f}" if unit == "months" else (f"{value:.0f}%" if unit == "%" else f"{value:g}")
 
 
@@ -211,8 +222,8 @@ def _published_rows(comparisons: list[Comparison], groups: list[str]) -> list[li
     for c in comparisons:
         agree = {True: "yes", False: "NO", None: "–"}[c.agrees]
         rows.append([c.label]
-                    + [f"{_value(c.published.get(g), c.unit)} / {_value(c.reproduced[g], c.unit)}" for g in groups]
-                    + [f"{'–' if c.published_p is None else c.published_p:} / {format_p(c.reproduced_p)}",
+                    + [f"{_value(c.published.get(g), c.unit)} / {_value(c.reproduced[g], c.unit, reproduced=True)}" for g in groups]
+                    + [f"{'–' if c.published_p is None else c.published_p} / {format_p(c.reproduced_p)}",
                        c.test, agree])
     return rows
 
