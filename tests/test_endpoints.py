@@ -1,0 +1,336 @@
+"""chartreview.endpoints on hand-built derived tables with the contract's columns: the JSON shapes of
+issue 5, the study's published counts and P values, degenerate groups, deterministic JSON and the
+formatted tables."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chartreview import categorical, competing_risks
+from chartreview.endpoints import (
+    ENDPOINTS,
+    METASTATIC_SITES,
+    PATTERNS,
+    TABLES,
+    EndpointError,
+    analyse_endpoint,
+    format_p,
+    format_percent,
+    write_json,
+    write_tables,
+)
+
+GROUPS = {"ROS1": 2, "ALK": 1}
+CONFIG = {
+    "groups": GROUPS,
+    "time_unit_days": 30.4375,
+    "statistics": {"categorical_test": "chi2", "conf_level": 0.95,
+                   "covariates": ["age", "ecog_2plus", "brain_metastases"],
+                   "subgroups": ["sex", "age_lt_65", "ecog", "line", "brain_metastases"]},
+    "endpoints": {"pfs": {"landmarks": [6, 12, 24]}, "os": {"landmarks": [12, 24, 36]},
+                  "cns": {"competing": ["death"], "timepoints": [6, 12, 24]}},
+}
+N = {"ROS1": 26, "ALK": 42}
+RESPONSES = ["CR", "PR", "SD", "PD", "NE"]
+
+
+def flags(counts: dict[str, int]) -> np.ndarray:
+    """True for the first `count` patients of each group (ROS1 rows first)."""
+    return np.concatenate([np.arange(N[g]) < counts[g] for g in N])
+
+
+def derived_patients() -> pd.DataFrame:
+    n = sum(N.values())
+    rng = np.random.default_rng(3)
+    group = pd.Categorical(["ROS1"] * N["ROS1"] + ["ALK"] * N["ALK"], categories=list(GROUPS))
+    bor = ["CR"] * 1 + ["PR"] * 17 + ["SD"] * 6 + ["PD"] * 1 + ["NE"] * 1 \
+        + ["CR"] * 2 + ["PR"] * 27 + ["SD"] * 10 + ["PD"] * 2 + ["NE"] * 1
+    d = pd.DataFrame({
+        "record_id": pd.array([str(i + 1) for i in range(n)], dtype="string"),
+        "group": group,
+        "age": np.round(rng.normal(60, 10, n), 0),
+        "sex": pd.Categorical(rng.choice(["Male", "Female"], n), categories=["Male", "Female"]),
+        "smoking_status": pd.Categorical(rng.choice(["Never", "Former", "Current"], n, p=[.7, .2, .1]),
+                                         categories=["Never", "Former", "Current"]),
+        "ecog_ps": pd.Categorical(rng.choice(["0", "1", "2"], n, p=[.4, .5, .1]), categories=list("01234")),
+        "histology": pd.Categorical(["Adenocarcinoma"] * n,
+                                    categories=["Adenocarcinoma", "Squamous cell carcinoma", "Other"]),
+        "stage": pd.Categorical(rng.choice(["IVA", "IVB", "Postoperative recurrence"], n),
+                                categories=["IIIB", "IIIC", "IVA", "IVB", "Postoperative recurrence"]),
+        "criz_line": pd.Categorical(rng.choice(["First", "Second"], n),
+                                    categories=["First", "Second", "Third or later"]),
+        "best_overall_response": pd.Categorical(bor, categories=RESPONSES),
+    })
+    d.loc[[3, 40], "age"] = np.nan
+    d.loc[[5], "smoking_status"] = np.nan
+    for site in METASTATIC_SITES:
+        d[f"met_{site}"] = False
+    d["met_brain"] = flags({"ROS1": 3, "ALK": 12})
+    d["met_bone"] = flags({"ROS1": 6, "ALK": 22})
+    d["met_extrathoracic"] = flags({"ROS1": 9, "ALK": 30})
+    d["met_intrathoracic"] = flags({"ROS1": 10, "ALK": 19})
+    d["responder"] = d["best_overall_response"].isin(["CR", "PR"]).to_numpy()
+    d["disease_control"] = d["best_overall_response"].isin(["CR", "PR", "SD"]).to_numpy()
+    d["ecog_2plus"] = (d["ecog_ps"].astype(str) == "2").to_numpy()
+    d["age_lt_65"] = (d["age"] < 65).to_numpy()
+    d["brain_metastases"] = d["met_brain"]
+    return d
+
+
+def derived_time_to_event(patients: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = len(patients)
+    rows = []
+    for endpoint in ("pfs", "os", "cns"):
+        days = rng.integers(20, 1500, n).astype("int64")
+        if endpoint == "cns":
+            status = rng.choice([0, 1, 2], n, p=[0.5, 0.2, 0.3])
+        else:
+            status = rng.choice([0, 1], n, p=[0.3, 0.7])
+        rows.append(pd.DataFrame({
+            "record_id": patients["record_id"], "group": patients["group"],
+            "endpoint": endpoint, "days": days, "months": days / 30.4375,
+            "status": status.astype("int8"), "date": pd.Timestamp("2015-01-01") + pd.to_timedelta(days, "D"),
+            "reason": pd.array(["hand-built"] * n, dtype="string")}))
+    out = pd.concat(rows, ignore_index=True)
+    out["endpoint"] = pd.Categorical(out["endpoint"], categories=["pfs", "os", "cns"])
+    return out
+
+
+def derived_patterns(patients: pd.DataFrame) -> pd.DataFrame:
+    progressed = {"ROS1": 16, "ALK": 37}
+    parts = []
+    for g, k in progressed.items():
+        ids = patients.loc[patients["group"] == g, "record_id"].iloc[:k]
+        intra = np.arange(k) < {"ROS1": 11, "ALK": 17}[g]
+        new = np.arange(k) < {"ROS1": 12, "ALK": 21}[g]
+        parts.append(pd.DataFrame({
+            "record_id": ids.to_numpy(), "group": g,
+            "first_progression_date": pd.Timestamp("2016-01-01"),
+            "sites": np.where(intra, "Pleura", "Liver; Brain"),
+            "cns": ~intra & (np.arange(k) % 2 == 0), "intrathoracic_only": intra, "extrathoracic": ~intra,
+            "new_lesion": new, "existing_only": ~new, "unknown": np.zeros(k, dtype=bool)}))
+    out = pd.concat(parts, ignore_index=True)
+    out["group"] = pd.Categorical(out["group"], categories=list(GROUPS))
+    return out
+
+
+@pytest.fixture(scope="module")
+def derived():
+    patients = derived_patients()
+    return patients, derived_time_to_event(patients), derived_patterns(patients)
+
+
+def run(name, derived, config=CONFIG):
+    patients, tte, patterns = derived
+    return analyse_endpoint(name, patients, tte, patterns, config)
+
+
+# -------------------------------------------------------------------------------------- endpoints
+
+
+def test_metastases_reproduce_the_published_counts_and_p(derived):
+    result = run("metastases", derived)
+    assert result["test"] == "Pearson chi-square without continuity correction"
+    assert list(result["sites"]) == list(METASTATIC_SITES)
+    brain, extra = result["sites"]["brain"], result["sites"]["extrathoracic"]
+    assert list(k for k in brain if k in GROUPS) == ["ROS1", "ALK"]  # config order, reference first
+    assert brain["ROS1"] == {"count": 3, "n": 26, "percent": 100 * 3 / 26}
+    assert brain["ALK"] == {"count": 12, "n": 42, "percent": 100 * 12 / 42}
+    assert round(brain["p"], 2) == 0.10 and round(extra["p"], 3) == 0.003
+    assert (format_percent(brain["ROS1"]["percent"]), format_percent(extra["ALK"]["percent"])) == ("12", "71")
+    # a site no patient has: p is null with the reason
+    liver = result["sites"]["liver"]
+    assert liver["p"] is None and "no observations" in liver["reason"]
+
+
+def test_metastases_with_fisher_names_the_test(derived):
+    config = {**CONFIG, "statistics": {"categorical_test": "fisher"}}
+    result = run("metastases", derived, config)
+    assert result["test"] == "Fisher's exact test"
+    assert result["sites"]["brain"]["test"] == "Fisher's exact test"
+    assert round(result["sites"]["brain"]["p"], 3) == 0.136
+
+
+def test_response(derived):
+    result = run("response", derived)
+    ros1, alk = result["groups"]["ROS1"], result["groups"]["ALK"]
+    assert (ros1["n"], ros1["responders"], alk["n"], alk["responders"]) == (26, 18, 42, 29)
+    assert ros1["orr"] == 18 / 26
+    assert ros1["orr_ci"] == list(categorical.clopper_pearson(18, 26, 0.95))
+    assert ros1["bor"] == {"CR": 1, "PR": 17, "SD": 6, "PD": 1, "NE": 1}
+    assert ros1["disease_control"] == 24 and alk["dcr"] == 39 / 42
+    assert result["test"] == "Pearson chi-square without continuity correction"
+    assert round(result["p"], 3) == 0.987
+    assert set(result) >= {"test", "p", "groups", "dcr_comparison", "bor_comparison"}
+
+
+def test_progression_patterns(derived):
+    result = run("progression", derived)
+    assert result["progressed"] == {"ROS1": 16, "ALK": 37}
+    assert list(result["patterns"]) == list(PATTERNS)
+    intra = result["patterns"]["intrathoracic_only"]
+    assert (intra["ROS1"]["count"], intra["ROS1"]["n"], intra["ALK"]["count"], intra["ALK"]["n"]) == (11, 16, 17, 37)
+    assert round(intra["p"], 3) == 0.127
+    unknown = result["patterns"]["unknown"]
+    assert unknown["ROS1"]["count"] == 0 and unknown["p"] is None and unknown["reason"]
+    assert "assumption" in result["assumption"]
+
+
+def test_cns(derived):
+    patients, tte, _ = derived
+    result = run("cns", derived)
+    assert result["unit"] == "months" and list(result["groups"]) == ["ROS1", "ALK"]
+    cns = tte[tte["endpoint"] == "cns"]
+    for g, block in result["groups"].items():
+        status = cns.loc[cns["group"] == g, "status"]
+        assert block["n"] == len(status)
+        assert (block["events"], block["competing"], block["censored"]) == \
+            (int((status == 1).sum()), int((status == 2).sum()), int((status == 0).sum()))
+        assert list(block["cif"]) == ["6", "12", "24"]
+        assert set(block["cif"]["12"]) == {"estimate", "ci", "variance"}
+        assert set(block["curve"]) == {"time", "cif", "lower", "upper", "variance"}
+        assert block["competing_curve"]["cif"][-1] > 0
+    gray = competing_risks.gray_test(cns["months"], cns["status"], cns["group"].astype(str))
+    assert result["gray"]["stat"] == pytest.approx(gray.statistic, rel=1e-9)
+    assert result["gray"]["p"] == pytest.approx(gray.p, rel=1e-9)
+    assert result["gray"]["test"] == "Gray's test (rho = 0)"
+    fg = result["fine_gray"]
+    assert fg["contrast"] == "ALK vs ROS1" and fg["shr"] == pytest.approx(math.exp(fg["coef"]))
+    assert fg["shr_ci"][0] < fg["shr"] < fg["shr_ci"][1] and fg["reason"] is None
+
+
+def test_cns_without_events_in_a_group_gives_nulls_and_reasons(derived):
+    patients, tte, patterns = derived
+    tte = tte.copy()
+    ros1_cns = (tte["endpoint"] == "cns") & (tte["group"] == "ROS1") & (tte["status"] == 1)
+    tte.loc[ros1_cns, "status"] = 0
+    result = analyse_endpoint("cns", patients, tte, patterns, CONFIG)
+    assert result["groups"]["ROS1"]["events"] == 0
+    assert result["groups"]["ROS1"]["cif"]["12"]["estimate"] == 0.0
+    assert result["groups"]["ROS1"]["cif"]["12"]["ci"] == [None, None]
+    assert result["fine_gray"]["shr"] is None and "ROS1" in result["fine_gray"]["reason"]
+    assert result["gray"]["p"] is not None
+
+
+def test_cns_timepoint_after_follow_up_is_null(derived):
+    config = {**CONFIG, "endpoints": {**CONFIG["endpoints"], "cns": {"competing": ["death"], "timepoints": [600]}}}
+    result = run("cns", derived, config)
+    assert result["groups"]["ALK"]["cif"]["600"] == {"estimate": None, "ci": [None, None], "variance": None}
+
+
+@pytest.mark.parametrize("name", ["pfs", "os"])
+def test_survival_endpoints_call_the_survival_module(name, derived):
+    result = run(name, derived)
+    assert result["unit"] == "months" and result["endpoint"] == name
+    assert list(result["groups"]) == ["ROS1", "ALK"]
+    landmarks = [str(t) for t in CONFIG["endpoints"][name]["landmarks"]]
+    assert list(result["groups"]["ROS1"]["rates"]) == landmarks
+    assert {"chisq", "p"} <= set(result["logrank"])
+    assert result["cox"]["contrast"] == "ALK vs ROS1"
+    assert {"cox_adjusted", "subgroups"} <= set(result)
+
+
+def test_baseline_table_one(derived):
+    patients, *_ = derived
+    result = run("baseline", derived)
+    assert result["test_categorical"] == "Pearson chi-square without continuity correction"
+    assert result["groups"] == {"ROS1": {"n": 26}, "ALK": {"n": 42}}
+    variables = {v["variable"]: v for v in result["variables"]}
+    age = variables["age"]
+    assert age["type"] == "continuous" and age["missing"] == {"overall": 2, "ROS1": 1, "ALK": 1}
+    expected = categorical.wilcoxon_rank_sum(patients.loc[patients.group == "ROS1", "age"],
+                                             patients.loc[patients.group == "ALK", "age"])
+    assert age["p"] == expected.p and age["test"] == expected.test
+    assert age["overall"]["median"] == float(np.nanmedian(patients["age"]))
+    smoking = variables["smoking_status"]
+    assert smoking["levels"] == ["Never", "Former", "Current"] and smoking["missing"]["overall"] == 1
+    assert sum(smoking["groups"]["ROS1"][lv]["count"] for lv in smoking["levels"]) == 25
+    ecog = variables["ecog_ps"]  # levels 3 and 4 are empty: left out of the test, still listed
+    assert ecog["levels"] == list("01234") and ecog["groups"]["ALK"]["4"]["count"] == 0
+    assert ecog["p"] is not None and ecog["df"] == 2
+    histology = variables["histology"]  # one level only: no test, a reason
+    assert histology["p"] is None and histology["reason"]
+
+
+def test_every_endpoint_names_its_test(derived):
+    for name in ENDPOINTS:
+        text = json.dumps(run(name, derived))
+        assert '"test' in text, name
+
+
+# ---------------------------------------------------------------------------------- bad input
+
+
+def test_missing_column_is_named(derived):
+    patients, tte, patterns = derived
+    with pytest.raises(EndpointError, match=r"patients.parquet lacks column\(s\) met_liver"):
+        analyse_endpoint("metastases", patients.drop(columns="met_liver"), tte, patterns, CONFIG)
+
+
+def test_unknown_group_is_named(derived):
+    patients, tte, patterns = derived
+    bad = patients.copy()
+    bad["group"] = bad["group"].astype(str)
+    bad.loc[0, "group"] = "RET"
+    with pytest.raises(EndpointError, match="RET"):
+        analyse_endpoint("response", bad, tte, patterns, CONFIG)
+
+
+def test_unknown_endpoint(derived):
+    with pytest.raises(ValueError, match="unknown endpoint"):
+        run("dfs", derived)
+
+
+# ------------------------------------------------------------------------------- JSON and tables
+
+
+def test_write_json_is_deterministic_and_full_precision(tmp_path, derived):
+    result = run("cns", derived)
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    write_json(result, a)
+    write_json(run("cns", derived), b)
+    assert a.read_bytes() == b.read_bytes()
+    text = a.read_text()
+    assert text.endswith("}\n") and "NaN" not in text and "Infinity" not in text
+    assert json.loads(text)["gray"]["p"] == result["gray"]["p"]  # repr round-trips exactly
+    write_json({"x": float("nan"), "y": np.float64(0.1), "z": np.int64(3), "w": (1, np.nan)}, a)
+    assert json.loads(a.read_text()) == {"x": None, "y": 0.1, "z": 3, "w": [1, None]}
+
+
+def test_formatting_rules():
+    assert format_p(0.0004) == "<0.001" and format_p(0.0997) == "0.100" and format_p(None) == "–"
+    assert format_p(0.0025) == "0.003"  # half up, as a reader expects
+    assert format_percent(12.5) == "13" and format_percent(100 * 3 / 26) == "12"
+
+
+def test_write_tables(tmp_path, derived):
+    results = {name: json.loads(json.dumps(run(name, derived), allow_nan=True)) for name in ENDPOINTS}
+    written = write_tables(results, tmp_path, list(GROUPS))
+    assert sorted(p.name for p in written) == sorted(f"{t}.{e}" for t in TABLES for e in ("csv", "md", "html"))
+    metastases = (tmp_path / "metastases.md").read_text()
+    assert "| Brain | 3/26 (12) | 12/42 (29) | 0.100 |" in metastases
+    assert "| Extrathoracic (CNS included) | 9/26 (35) | 30/42 (71) | 0.003 |" in metastases
+    raw = pd.read_csv(tmp_path / "metastases.csv")
+    assert raw.loc[raw.key == "brain", "p"].iloc[0] == pytest.approx(results["metastases"]["sites"]["brain"]["p"])
+    response = (tmp_path / "response.md").read_text()
+    assert "18/26 (69; 48–86)" in response and "0.987" in response
+    survival = (tmp_path / "survival.md").read_text()
+    assert "Progression-free survival" in survival and "1 (reference)" in survival
+    html = (tmp_path / "baseline.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "Wilcoxon" in html
+    again = tmp_path / "again"
+    write_tables(results, again, list(GROUPS))
+    for path in written:
+        assert path.read_bytes() == (again / path.name).read_bytes()
+
+
+def test_median_not_reached_is_nr(tmp_path, derived):
+    results = {"pfs": run("pfs", derived)}
+    results["pfs"]["groups"]["ROS1"]["median"] = None
+    results["pfs"]["groups"]["ROS1"]["median_ci"] = [4.2, None]
+    write_tables(results, tmp_path, list(GROUPS))
+    assert "| NR (4.2–NR) |" in (tmp_path / "survival.md").read_text()

@@ -1,0 +1,870 @@
+"""One analysis per endpoint (results/endpoints/<name>.json) and the manuscript tables (results/tables/).
+
+analyse_endpoint(name, ...) turns the derived tables (results/derived/*.parquet) into the result of one
+endpoint: metastases, response, pfs, os, cns, progression or baseline (Table 1). Numbers keep full
+precision; groups are keyed by their labels in config order (reference first); a value that does not
+exist is None (null in JSON), with a `reason` where a test or a fit is impossible; every comparison names
+its test. write_tables() rounds for the manuscript: percentages to whole numbers, P to 3 decimals or
+"<0.001", medians to 1 decimal and "NR" when not reached.
+
+tableone is not used: its non-normal test is Kruskal-Wallis (not R's exact or continuity-corrected
+Wilcoxon rank-sum) and its chi-square applies Yates' correction to 2x2 tables, so it cannot give the
+configured tests.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import categorical, competing_risks, survival
+
+__all__ = [
+    "ENDPOINTS",
+    "TABLES",
+    "EndpointError",
+    "analyse_endpoint",
+    "write_json",
+    "read_json",
+    "write_tables",
+]
+
+ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline")
+TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression")
+
+METASTATIC_SITES = {
+    "brain": "Brain",
+    "liver": "Liver",
+    "bone": "Bone",
+    "adrenal": "Adrenal",
+    "pleura": "Pleura",
+    "contralateral_lung": "Contralateral lung",
+    "distant_lymph_node": "Distant lymph node",
+    "pericardium": "Pericardium",
+    "other_extrathoracic": "Other extrathoracic",
+    "extrathoracic": "Extrathoracic (CNS included)",
+    "intrathoracic": "Intrathoracic",
+}
+PATTERNS = {
+    "intrathoracic_only": "Intrathoracic only",
+    "extrathoracic": "Extrathoracic (CNS included)",
+    "cns": "CNS",
+    "new_lesion": "New lesion",
+    "existing_only": "Existing lesions only",
+    "unknown": "Sites not recorded",
+}
+RESPONSES = ("CR", "PR", "SD", "PD", "NE")
+# Table 1: column of the derived patients table -> (label, type)
+BASELINE_VARIABLES = {
+    "age": ("Age at crizotinib start, years", "continuous"),
+    "sex": ("Sex", "categorical"),
+    "smoking_status": ("Smoking status", "categorical"),
+    "ecog_ps": ("ECOG performance status", "categorical"),
+    "histology": ("Histology", "categorical"),
+    "stage": ("Stage", "categorical"),
+    "criz_line": ("Line of crizotinib", "categorical"),
+}
+CIF_METHOD = (
+    "Aalen-Johansen cumulative incidence with Aalen's variance (cmprsk::cuminc); CI log(-log) transformed"
+)
+PATTERN_ASSUMPTION = (
+    "The published label of the 11/16 vs 17/37 comparison is lost; this workflow reads it as "
+    "intrathoracic-only progression at first progression (an assumption)."
+)
+
+
+class EndpointError(ValueError):
+    """The derived tables do not allow the analysis (a missing column, an unknown group)."""
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def _num(x) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _labels(config: dict) -> list[str]:
+    groups = config["groups"]
+    return [str(g) for g in groups]
+
+
+def _statistics(config: dict) -> dict:
+    defaults = {"categorical_test": "chi2", "conf_level": 0.95, "covariates": [], "subgroups": []}
+    return {**defaults, **config.get("statistics", {})}
+
+
+def _require(table: pd.DataFrame, columns, table_name: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise EndpointError(
+            f"results/derived/{table_name}.parquet lacks column(s) {', '.join(missing)} "
+            f"(see the derived-table contract)"
+        )
+
+
+def _group_codes(table: pd.DataFrame, labels: list[str], table_name: str) -> pd.Series:
+    """The group column as a Categorical with the configured labels in order (reference first)."""
+    group = table["group"]
+    if not isinstance(group.dtype, pd.CategoricalDtype):
+        group = group.astype("category")
+    group = group.cat.rename_categories([str(c) for c in group.cat.categories])
+    present = group.cat.categories[np.bincount(group.cat.codes[group.cat.codes >= 0],
+                                               minlength=len(group.cat.categories)) > 0]
+    unknown = sorted(set(present) - set(labels))
+    if unknown or group.isna().any():
+        raise EndpointError(
+            f"results/derived/{table_name}.parquet: group value(s) {unknown or ['<missing>']} are not among "
+            f"the configured groups {labels}"
+        )
+    return group.cat.set_categories(labels)
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """A boolean column as nullable boolean (missing stays missing)."""
+    return values.astype("boolean")
+
+
+def _count_block(flags: pd.Series, group: pd.Series, labels: list[str], test: str) -> dict:
+    """count, n and percent per group of a yes/no column, and the comparison of the groups."""
+    flags = _flag(flags)
+    block: dict[str, Any] = {}
+    rows = []
+    for g in labels:
+        values = flags[group == g].dropna()
+        n = int(values.size)
+        count = int(values.sum())
+        block[g] = {"count": count, "n": n, "percent": 100.0 * count / n if n else None}
+        rows.append([count, n - count])
+    result = categorical.compare_proportions(rows, test)
+    block.update(_test_dict(result))
+    return block
+
+
+def _test_dict(result: categorical.CategoricalTest) -> dict:
+    return {
+        "p": _num(result.p),
+        "test": result.test,
+        "statistic": _num(result.statistic),
+        "df": result.df,
+        "reason": result.reason,
+    }
+
+
+def _configured_test_name(test: str) -> str:
+    if test == "auto":
+        return (
+            f"{categorical.TESTS['chi2']} when every expected count is at least 5, otherwise "
+            f"{categorical.TESTS['fisher']}"
+        )
+    return categorical.TESTS[test]
+
+
+def _time_key(t) -> str:
+    t = float(t)
+    return str(int(t)) if t.is_integer() else repr(t)
+
+
+# ------------------------------------------------------------------------------------- endpoints
+
+
+def analyse_metastases(patients: pd.DataFrame, config: dict) -> dict:
+    """Baseline metastatic extent: count, n and percent per group for each site and the composites, with
+    the configured test per site."""
+    labels = _labels(config)
+    test = _statistics(config)["categorical_test"]
+    columns = [f"met_{site}" for site in METASTATIC_SITES]
+    _require(patients, ["group", *columns], "patients")
+    group = _group_codes(patients, labels, "patients")
+    sites = {}
+    for site, label in METASTATIC_SITES.items():
+        sites[site] = {"label": label, **_count_block(patients[f"met_{site}"], group, labels, test)}
+    return {
+        "test": _configured_test_name(test),
+        "groups": {g: {"n": int((group == g).sum())} for g in labels},
+        "sites": sites,
+    }
+
+
+def analyse_response(patients: pd.DataFrame, config: dict) -> dict:
+    """Best overall response distribution; ORR and DCR over all patients of the group with
+    Clopper-Pearson CIs; P of the ORR comparison (and of DCR and the BOR distribution)."""
+    labels = _labels(config)
+    statistics = _statistics(config)
+    test, conf_level = statistics["categorical_test"], statistics["conf_level"]
+    _require(patients, ["group", "best_overall_response", "responder", "disease_control"], "patients")
+    group = _group_codes(patients, labels, "patients")
+    bor = patients["best_overall_response"].astype(object)
+    groups = {}
+    bor_table = []
+    for g in labels:
+        sel = group == g
+        n = int(sel.sum())
+        responders = int(_flag(patients.loc[sel, "responder"]).fillna(False).sum())
+        control = int(_flag(patients.loc[sel, "disease_control"]).fillna(False).sum())
+        counts = {r: int((bor[sel] == r).sum()) for r in RESPONSES}
+        bor_table.append([counts[r] for r in RESPONSES])
+        groups[g] = {
+            "n": n,
+            "responders": responders,
+            "orr": responders / n if n else None,
+            "orr_ci": list(categorical.clopper_pearson(responders, n, conf_level)),
+            "disease_control": control,
+            "dcr": control / n if n else None,
+            "dcr_ci": list(categorical.clopper_pearson(control, n, conf_level)),
+            "bor": counts,
+            "bor_percent": {r: 100.0 * c / n if n else None for r, c in counts.items()},
+        }
+    orr = categorical.compare_proportions(
+        [[groups[g]["responders"], groups[g]["n"] - groups[g]["responders"]] for g in labels], test
+    )
+    dcr = categorical.compare_proportions(
+        [[groups[g]["disease_control"], groups[g]["n"] - groups[g]["disease_control"]] for g in labels], test
+    )
+    bor_columns = [i for i in range(len(RESPONSES)) if any(row[i] for row in bor_table)]
+    bor_test = categorical.compare_proportions([[row[i] for i in bor_columns] for row in bor_table], test)
+    return {
+        "test": orr.test,
+        "p": _num(orr.p),
+        "statistic": _num(orr.statistic),
+        "df": orr.df,
+        "reason": orr.reason,
+        "conf_level": conf_level,
+        "ci_method": "Clopper-Pearson exact",
+        "denominator": "all patients of the group (non-evaluable patients count as non-responders)",
+        "groups": groups,
+        "dcr_comparison": _test_dict(dcr),
+        "bor_comparison": {
+            **_test_dict(bor_test),
+            "categories": [RESPONSES[i] for i in bor_columns],
+        },
+    }
+
+
+def _time_to_event(name: str, patients: pd.DataFrame, time_to_event: pd.DataFrame) -> pd.DataFrame:
+    """One endpoint's rows of the time-to-event table with the patient's derived columns (hash lookup
+    by record_id, not a sorting merge: a million patients take a second)."""
+    _require(time_to_event, ["record_id", "endpoint", "months", "status"], "time_to_event")
+    _require(patients, ["record_id", "group"], "patients")
+    rows = time_to_event[time_to_event["endpoint"].astype(str) == name]
+    ids = pd.Index(patients["record_id"])
+    if not ids.is_unique:
+        duplicate = patients.loc[ids.duplicated(), "record_id"].iloc[0]
+        raise EndpointError(f"results/derived/patients.parquet: record {duplicate} appears more than once")
+    position = ids.get_indexer(rows["record_id"])
+    if (position < 0).any():
+        missing = rows["record_id"].iloc[int(np.argmax(position < 0))]
+        raise EndpointError(
+            f"results/derived/time_to_event.parquet: {name} row of record {missing} has no row in "
+            f"results/derived/patients.parquet"
+        )
+    if pd.Index(rows["record_id"]).has_duplicates:
+        raise EndpointError(f"results/derived/time_to_event.parquet: a record has more than one {name} row")
+    data = patients.iloc[position].reset_index(drop=True)
+    for column in rows.columns:
+        if column not in ("record_id", "group"):
+            data[column] = rows[column].to_numpy()
+    return data
+
+
+def analyse_survival(name: str, patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dict) -> dict:
+    """PFS or OS: Kaplan-Meier, medians, landmark rates, log-rank, Cox (survival.summarise_time_to_event)."""
+    labels = _labels(config)
+    statistics = _statistics(config)
+    data = _time_to_event(name, patients, time_to_event)
+    _group_codes(data, labels, "patients")
+    result = survival.summarise_time_to_event(
+        data,
+        groups=labels,
+        landmarks=config["endpoints"][name]["landmarks"],
+        covariates=statistics["covariates"],
+        subgroups=statistics["subgroups"],
+        conf_level=statistics["conf_level"],
+    )
+    return {"endpoint": name, **result}
+
+
+def _cif_curve(cif: competing_risks.CumulativeIncidence) -> dict:
+    return {
+        "time": [float(t) for t in cif.time],
+        "cif": [float(v) for v in cif.estimate],
+        "lower": [_num(v) for v in cif.lower],
+        "upper": [_num(v) for v in cif.upper],
+        "variance": [float(v) for v in cif.variance],
+    }
+
+
+def _cif_points(cif: competing_risks.CumulativeIncidence, times) -> dict:
+    return {
+        _time_key(p.time): {"estimate": p.estimate, "ci": [p.lower, p.upper], "variance": p.variance}
+        for p in competing_risks.cif_at(cif, times)
+    }
+
+
+def analyse_cns(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dict) -> dict:
+    """CNS progression with competing events: cumulative incidence per group (cause 1) and of the
+    competing events (cause 2), at the configured timepoints; Gray's test; Fine-Gray SHR of the second
+    group against the reference."""
+    labels = _labels(config)
+    statistics = _statistics(config)
+    conf_level = statistics["conf_level"]
+    settings = config["endpoints"]["cns"]
+    timepoints = settings["timepoints"]
+    data = _time_to_event("cns", patients, time_to_event)
+    group = _group_codes(data, labels, "patients")
+    time = data["months"].to_numpy(dtype=float)
+    status = data["status"].to_numpy()
+    bad = ~np.isin(status, [0, 1, 2])
+    if bad.any():
+        raise EndpointError(
+            f"results/derived/time_to_event.parquet: cns status must be 0, 1 or 2; record "
+            f"{data['record_id'].iloc[int(np.argmax(bad))]} has {status[bad][0]!r}"
+        )
+    groups = {}
+    for g in labels:
+        sel = (group == g).to_numpy()
+        cif = competing_risks.cumulative_incidence(time[sel], status[sel], 1, conf_level)
+        other = competing_risks.cumulative_incidence(time[sel], status[sel], 2, conf_level)
+        groups[g] = {
+            "n": cif.n,
+            "events": cif.events,
+            "competing": cif.competing,
+            "censored": cif.censored,
+            "cif": _cif_points(cif, timepoints),
+            "competing_cif": _cif_points(other, timepoints),
+            "curve": _cif_curve(cif),
+            "competing_curve": _cif_curve(other),
+        }
+    gray = competing_risks.gray_test(time, status, group.cat.codes.to_numpy(), cause=1)
+    contrast = f"{labels[1]} vs {labels[0]}"
+    x = (group == labels[1]).to_numpy(dtype=float)
+    fg_reason = None
+    for g in labels:
+        if groups[g]["n"] == 0:
+            fg_reason = f"no {g} patients"
+    if fg_reason is None and not (status == 1).any():
+        fg_reason = "no CNS progression in any group"
+    if fg_reason is None:
+        for g in labels:
+            if groups[g]["events"] == 0:
+                fg_reason = f"no CNS progression in {g}: subdistribution hazard ratio not estimable"
+    if fg_reason is None:
+        model = competing_risks.fine_gray(time, status, x[:, None], [contrast], 1, conf_level)
+        fg_reason = model.reason
+        fine_gray = {
+            "coef": _num(model.coef[0]),
+            "se": _num(model.se[0]),
+            "shr": _num(model.shr[0]),
+            "shr_ci": [_num(model.lower[0]), _num(model.upper[0])],
+            "p": _num(model.p[0]),
+        }
+    else:
+        fine_gray = {"coef": None, "se": None, "shr": None, "shr_ci": [None, None], "p": None}
+    return {
+        "unit": "months",
+        "conf_level": conf_level,
+        "event": "CNS progression (cause 1)",
+        "competing": list(settings.get("competing", ["death"])),
+        "method": CIF_METHOD,
+        "groups": groups,
+        "gray": {
+            "test": "Gray's test (rho = 0)",
+            "stat": _num(gray.statistic),
+            "df": gray.df,
+            "p": _num(gray.p),
+            "reason": gray.reason,
+        },
+        "fine_gray": {
+            "test": "Fine-Gray proportional subdistribution hazards, Wald test (cmprsk::crr)",
+            "contrast": contrast,
+            **fine_gray,
+            "reason": fg_reason,
+        },
+    }
+
+
+def analyse_progression(patients: pd.DataFrame, progression_patterns: pd.DataFrame, config: dict) -> dict:
+    """Progression patterns among the patients whose PFS event is radiological progression: count, n,
+    percent and P per category."""
+    labels = _labels(config)
+    test = _statistics(config)["categorical_test"]
+    _require(progression_patterns, ["record_id", "group", *PATTERNS], "progression_patterns")
+    _require(patients, ["group"], "patients")
+    group = _group_codes(progression_patterns, labels, "progression_patterns")
+    all_group = _group_codes(patients, labels, "patients")
+    progressed = {g: int((group == g).sum()) for g in labels}
+    patterns = {
+        key: {"label": label, **_count_block(progression_patterns[key], group, labels, test)}
+        for key, label in PATTERNS.items()
+    }
+    n_all = {g: int((all_group == g).sum()) for g in labels}
+    progressed_test = categorical.compare_proportions(
+        [[progressed[g], n_all[g] - progressed[g]] for g in labels], test
+    )
+    return {
+        "test": _configured_test_name(test),
+        "progressed": progressed,
+        "patients": n_all,
+        "progressed_comparison": _test_dict(progressed_test),
+        "patterns": patterns,
+        "assumption": PATTERN_ASSUMPTION,
+    }
+
+
+def _categorical_levels(values: pd.Series) -> list[str]:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return [str(c) for c in values.cat.categories]
+    present = values.dropna().unique()
+    try:
+        return [str(v) for v in sorted(present)]
+    except TypeError:
+        return sorted(str(v) for v in present)
+
+
+def _level_codes(values: pd.Series, levels: list[str]) -> np.ndarray:
+    """Position of each value among `levels` (-1 when missing)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        as_text = values.cat.rename_categories([str(c) for c in values.cat.categories])
+        return as_text.cat.set_categories(levels).cat.codes.to_numpy().astype(np.int64)
+    text = values.map(lambda v: str(v), na_action="ignore")
+    return pd.Categorical(text, categories=levels).codes.astype(np.int64)
+
+
+def analyse_baseline(patients: pd.DataFrame, config: dict) -> dict:
+    """Table 1: overall and per group; continuous variables as median (IQR) with the Wilcoxon rank-sum
+    P, categorical as n (%) with the configured test (levels empty in every group are left out of the
+    test), and the missing counts."""
+    labels = _labels(config)
+    test = _statistics(config)["categorical_test"]
+    _require(patients, ["group", *BASELINE_VARIABLES], "patients")
+    group = _group_codes(patients, labels, "patients")
+    variables = []
+    for column, (label, kind) in BASELINE_VARIABLES.items():
+        values = patients[column]
+        missing = {"overall": int(values.isna().sum())}
+        missing.update({g: int(values[group == g].isna().sum()) for g in labels})
+        entry: dict[str, Any] = {"variable": column, "label": label, "type": kind}
+        if kind == "continuous":
+            numbers = pd.to_numeric(values.astype(object), errors="coerce").astype(float)
+
+            def summary(v):
+                s = categorical.summarise_continuous(v)
+                return {"n": s.n, "median": s.median, "q1": s.q1, "q3": s.q3,
+                        "min": s.minimum, "max": s.maximum}
+
+            entry["overall"] = summary(numbers.to_numpy())
+            entry["groups"] = {g: summary(numbers[group == g].to_numpy()) for g in labels}
+            result = categorical.wilcoxon_rank_sum(
+                numbers[group == labels[0]].to_numpy(), numbers[group == labels[1]].to_numpy()
+            )
+            entry.update({"missing": missing, "p": _num(result.p), "test": result.test,
+                          "statistic": _num(result.statistic), "reason": result.reason})
+        else:
+            levels = _categorical_levels(values)
+            entry["levels"] = levels
+            # counts per group and level from integer codes (no per-value string comparisons)
+            codes = _level_codes(values, levels)
+            valid = codes >= 0
+            k = len(levels)
+            by_group = np.bincount(group.cat.codes.to_numpy()[valid] * k + codes[valid],
+                                   minlength=len(labels) * k).reshape(len(labels), k)
+
+            def counts(row):
+                n = int(row.sum())
+                return {lv: {"count": int(c), "n": n, "percent": 100.0 * int(c) / n if n else None}
+                        for lv, c in zip(levels, row)}
+
+            entry["overall"] = counts(by_group.sum(axis=0))
+            entry["groups"] = {g: counts(by_group[i]) for i, g in enumerate(labels)}
+            used = by_group.sum(axis=0) > 0
+            result = categorical.compare_proportions(by_group[:, used], test)
+            entry.update({"missing": missing, **_test_dict(result)})
+        variables.append(entry)
+    return {
+        "test_categorical": _configured_test_name(test),
+        "test_continuous": "Wilcoxon rank-sum",
+        "overall": {"n": int(len(patients))},
+        "groups": {g: {"n": int((group == g).sum())} for g in labels},
+        "variables": variables,
+    }
+
+
+def analyse_endpoint(
+    name: str,
+    patients: pd.DataFrame,
+    time_to_event: pd.DataFrame | None,
+    progression_patterns: pd.DataFrame | None,
+    config: dict,
+) -> dict:
+    """The result of one endpoint (the content of results/endpoints/<name>.json).
+
+    config: at least `groups` (label -> code, reference first), `statistics` (the keys the endpoint
+    uses) and, for pfs, os and cns, `endpoints.<name>`; the rule passes only what the endpoint uses.
+    """
+    if name == "metastases":
+        return analyse_metastases(patients, config)
+    if name == "response":
+        return analyse_response(patients, config)
+    if name in ("pfs", "os"):
+        return analyse_survival(name, patients, time_to_event, config)
+    if name == "cns":
+        return analyse_cns(patients, time_to_event, config)
+    if name == "progression":
+        return analyse_progression(patients, progression_patterns, config)
+    if name == "baseline":
+        return analyse_baseline(patients, config)
+    raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
+
+
+# ------------------------------------------------------------------------------------------ JSON
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return _num(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def write_json(obj, path) -> None:
+    """Deterministic JSON: keys in insertion order, floats at full precision (repr), NaN as null, a
+    trailing newline."""
+    text = json.dumps(_jsonable(obj), indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def read_json(path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------------------------- tables
+
+
+def _round_half_up(x: float, digits: int) -> str:
+    quantum = Decimal(1).scaleb(-digits)
+    return str(Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def format_percent(x) -> str:
+    return "–" if x is None else _round_half_up(x, 0)
+
+
+def format_p(p) -> str:
+    if p is None:
+        return "–"
+    if p < 0.001:
+        return "<0.001"
+    return _round_half_up(p, 3)
+
+
+def format_number(x, digits: int = 1, missing: str = "NR") -> str:
+    return missing if x is None else _round_half_up(x, digits)
+
+
+def format_ci(lo, hi, digits: int = 1, missing: str = "NR", scale: float = 1.0) -> str:
+    def one(v):
+        return missing if v is None else _round_half_up(v * scale, digits)
+
+    return f"{one(lo)}–{one(hi)}"
+
+
+def _n_percent(block: dict) -> str:
+    return f"{block['count']}/{block['n']} ({format_percent(block['percent'])})"
+
+
+def _table_baseline(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    head = {g: result["groups"][g]["n"] for g in labels}
+    for v in result["variables"]:
+        if v["type"] == "continuous":
+            line = {"Characteristic": f"{v['label']}, median (IQR)",
+                    "Overall": _median_iqr(v["overall"])}
+            line.update({f"{g} (n = {head[g]})": _median_iqr(v["groups"][g]) for g in labels})
+            line["P"] = format_p(v["p"])
+            rows.append(line)
+            raw = {"variable": v["variable"], "level": "", "statistic": "median"}
+            for scope, block in [("overall", v["overall"])] + [(g, v["groups"][g]) for g in labels]:
+                raw.update({f"{scope}_median": block["median"], f"{scope}_q1": block["q1"],
+                            f"{scope}_q3": block["q3"], f"{scope}_n": block["n"]})
+            raw.update({"p": v["p"], "test": v["test"]})
+            raw_rows.append(raw)
+        else:
+            line = {"Characteristic": f"{v['label']}, n (%)", "Overall": "",
+                    **{f"{g} (n = {head[g]})": "" for g in labels}, "P": format_p(v["p"])}
+            rows.append(line)
+            for lv in v["levels"]:
+                o = v["overall"][lv]
+                line = {"Characteristic": f"  {lv}", "Overall": f"{o['count']} ({format_percent(o['percent'])})"}
+                line.update({f"{g} (n = {head[g]})":
+                             f"{v['groups'][g][lv]['count']} ({format_percent(v['groups'][g][lv]['percent'])})"
+                             for g in labels})
+                line["P"] = ""
+                rows.append(line)
+                raw = {"variable": v["variable"], "level": lv, "statistic": "count"}
+                raw.update({"overall_count": o["count"], "overall_n": o["n"], "overall_percent": o["percent"]})
+                for g in labels:
+                    b = v["groups"][g][lv]
+                    raw.update({f"{g}_count": b["count"], f"{g}_n": b["n"], f"{g}_percent": b["percent"]})
+                raw.update({"p": v["p"], "test": v["test"]})
+                raw_rows.append(raw)
+        if v["missing"]["overall"]:
+            line = {"Characteristic": "  Missing", "Overall": str(v["missing"]["overall"]),
+                    **{f"{g} (n = {head[g]})": str(v["missing"][g]) for g in labels}, "P": ""}
+            rows.append(line)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _median_iqr(block: dict) -> str:
+    if block["median"] is None:
+        return "–"
+    median, q1, q3 = (_round_half_up(block[k], 1) for k in ("median", "q1", "q3"))
+    return f"{median} ({q1}–{q3})"
+
+
+def _table_counts(blocks: dict, labels: list[str], names: dict, heading: str,
+                  n_head: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    for key, block in blocks.items():
+        line = {heading: names.get(key, key)}
+        line.update({f"{g} (n = {n_head[g]}), n (%)": _n_percent(block[g]) for g in labels})
+        line["P"] = format_p(block["p"])
+        rows.append(line)
+        raw = {"key": key, "label": names.get(key, key)}
+        for g in labels:
+            raw.update({f"{g}_count": block[g]["count"], f"{g}_n": block[g]["n"],
+                        f"{g}_percent": block[g]["percent"]})
+        raw.update({"p": block["p"], "test": block["test"], "reason": block["reason"]})
+        raw_rows.append(raw)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _table_response(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    head = {g: f"{g} (n = {result['groups'][g]['n']})" for g in labels}
+    for r in RESPONSES:
+        rows.append({"Response": r, **{head[g]: f"{result['groups'][g]['bor'][r]} "
+                                                 f"({format_percent(result['groups'][g]['bor_percent'][r])})"
+                                       for g in labels}, "P": ""})
+        raw_rows.append({"measure": r, **{f"{g}_count": result["groups"][g]["bor"][r] for g in labels},
+                         **{f"{g}_percent": result["groups"][g]["bor_percent"][r] for g in labels}})
+    level = int(round(100 * result["conf_level"]))
+    for key, label, count_key, comparison in (
+        ("orr", "Objective response rate (CR + PR)", "responders", result),
+        ("dcr", "Disease control rate (CR + PR + SD)", "disease_control", result["dcr_comparison"]),
+    ):
+        line = {"Response": f"{label}, % ({level}% CI)"}
+        raw = {"measure": key}
+        for g in labels:
+            b = result["groups"][g]
+            lo, hi = b[f"{key}_ci"]
+            value = None if b[key] is None else 100 * b[key]
+            line[head[g]] = f"{b[count_key]}/{b['n']} ({format_percent(value)}; {format_ci(lo, hi, 0, '–', 100)})"
+            raw.update({f"{g}_count": b[count_key], f"{g}_n": b["n"], f"{g}_{key}": b[key],
+                        f"{g}_lower": lo, f"{g}_upper": hi})
+        line["P"] = format_p(comparison["p"])
+        raw.update({"p": comparison["p"], "test": comparison["test"]})
+        rows.append(line)
+        raw_rows.append(raw)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _table_survival(results: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    for name, title in (("pfs", "Progression-free survival"), ("os", "Overall survival")):
+        if name not in results:
+            continue
+        r = results[name]
+        cox, adj = r.get("cox", {}), r.get("cox_adjusted", {})
+        adj_term = (adj.get("terms") or {}).get(cox.get("contrast"), {}) if adj else {}
+        for i, g in enumerate(labels):
+            b = r["groups"][g]
+            lo, hi = b["median_ci"]
+            line = {"Endpoint": title if i == 0 else "", "Group": g, "n": b["n"], "Events": b["events"],
+                    "Median, months (95% CI)": f"{format_number(b['median'])} ({format_ci(lo, hi)})"}
+            raw = {"endpoint": name, "group": g, "n": b["n"], "events": b["events"], "median": b["median"],
+                   "median_lower": lo, "median_upper": hi}
+            # landmarks differ between PFS and OS, so the rates share one cell
+            cells = []
+            for t, rate in b["rates"].items():
+                est = rate["estimate"]
+                cells.append(f"{t} mo: " + (
+                    "–" if est is None else f"{format_percent(100 * est)} ({format_ci(*rate['ci'], 0, '–', 100)})"
+                ))
+                raw.update({f"rate_{t}": est, f"rate_{t}_lower": rate["ci"][0], f"rate_{t}_upper": rate["ci"][1]})
+            line["Rates, % (95% CI)"] = "; ".join(cells)
+            first = i == 0
+            line["Log-rank P"] = format_p(r["logrank"]["p"]) if first else ""
+            line["HR (95% CI)"] = (f"{_hr(cox)}" if not first else "1 (reference)")
+            line["P (Cox)"] = format_p(cox.get("p")) if not first else ""
+            if first:
+                line["Adjusted HR (95% CI)"] = "1 (reference)"
+            else:
+                line["Adjusted HR (95% CI)"] = _hr(adj_term) if adj_term else "–"
+            raw.update({"logrank_chisq": r["logrank"]["chisq"], "logrank_p": r["logrank"]["p"],
+                        "hr": cox.get("hr"), "hr_lower": (cox.get("hr_ci") or [None, None])[0],
+                        "hr_upper": (cox.get("hr_ci") or [None, None])[1], "hr_p": cox.get("p"),
+                        "adjusted_hr": adj_term.get("hr"), "adjusted_hr_p": adj_term.get("p")})
+            rows.append(line)
+            raw_rows.append(raw)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _hr(term: dict) -> str:
+    if not term or term.get("hr") is None:
+        return "–"
+    lo, hi = term.get("hr_ci") or term.get("shr_ci") or [None, None]
+    return f"{_round_half_up(term['hr'], 2)} ({format_ci(lo, hi, 2, '–')})"
+
+
+def _table_cns(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    gray, fg = result["gray"], result["fine_gray"]
+    for i, g in enumerate(labels):
+        b = result["groups"][g]
+        line = {"Group": g, "n": b["n"], "CNS progression": b["events"],
+                "Competing event": b["competing"], "Censored": b["censored"]}
+        raw = {"group": g, "n": b["n"], "events": b["events"], "competing": b["competing"],
+               "censored": b["censored"]}
+        for t, point in b["cif"].items():
+            est = point["estimate"]
+            line[f"{t}-month cumulative incidence, % (95% CI)"] = (
+                "–" if est is None else f"{format_percent(100 * est)} ({format_ci(*point['ci'], 0, '–', 100)})"
+            )
+            raw.update({f"cif_{t}": est, f"cif_{t}_lower": point["ci"][0], f"cif_{t}_upper": point["ci"][1]})
+        line["Gray's test P"] = format_p(gray["p"]) if i == 0 else ""
+        if i == 0:
+            line["SHR (95% CI)"] = "1 (reference)"
+        elif fg["shr"] is None:
+            line["SHR (95% CI)"] = "–"
+        else:
+            line["SHR (95% CI)"] = f"{_round_half_up(fg['shr'], 2)} ({format_ci(*fg['shr_ci'], 2, '–')})"
+        line["P (Fine-Gray)"] = format_p(fg["p"]) if i else ""
+        raw.update({"gray_stat": gray["stat"], "gray_p": gray["p"], "shr": fg["shr"],
+                    "shr_lower": fg["shr_ci"][0], "shr_upper": fg["shr_ci"][1], "shr_p": fg["p"]})
+        rows.append(line)
+        raw_rows.append(raw)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+TABLE_TITLES = {
+    "baseline": "Table 1. Patient characteristics at the start of crizotinib",
+    "metastases": "Metastatic extent at the start of crizotinib",
+    "response": "Best overall response to crizotinib (RECIST 1.1)",
+    "survival": "Progression-free and overall survival",
+    "cns": "CNS progression with competing events",
+    "progression": "Progression patterns at first progression",
+}
+
+
+def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, str]]:
+    tables = {}
+    if "baseline" in results:
+        raw, fmt = _table_baseline(results["baseline"], labels)
+        tables["baseline"] = (raw, fmt, f"Categorical: {results['baseline']['test_categorical']}; continuous: "
+                                        "Wilcoxon rank-sum test.")
+    if "metastases" in results:
+        m = results["metastases"]
+        raw, fmt = _table_counts(m["sites"], labels, {k: v["label"] for k, v in m["sites"].items()}, "Site",
+                                 {g: m["groups"][g]["n"] for g in labels})
+        tables["metastases"] = (raw, fmt, f"P: {m['test']}.")
+    if "response" in results:
+        r = results["response"]
+        raw, fmt = _table_response(r, labels)
+        tables["response"] = (raw, fmt,
+                              f"P: {r['test']}; CI: {r['ci_method']}; denominator: {r['denominator']}.")
+    if "pfs" in results or "os" in results:
+        raw, fmt = _table_survival(results, labels)
+        tables["survival"] = (raw, fmt, "Kaplan-Meier medians and rates (log-transformed CI); log-rank test; "
+                                        "Cox hazard ratios (Efron ties, Wald CI) against the reference group.")
+    if "cns" in results:
+        raw, fmt = _table_cns(results["cns"], labels)
+        competing = " and ".join(str(c).replace("_", "-") for c in results["cns"]["competing"])
+        tables["cns"] = (raw, fmt, f"Competing events: {competing}. {results['cns']['method']}; Gray's test; "
+                                   "Fine-Gray subdistribution hazard ratio (SHR) against the reference group.")
+    if "progression" in results:
+        p = results["progression"]
+        raw, fmt = _table_counts(p["patterns"], labels, {k: v["label"] for k, v in p["patterns"].items()},
+                                 "Pattern", p["progressed"])
+        tables["progression"] = (raw, fmt, f"Among patients whose PFS event is radiological progression. "
+                                           f"P: {p['test']}. {p['assumption']}")
+    return tables
+
+
+def _markdown(title: str, table: pd.DataFrame, note: str) -> str:
+    def cell(v):
+        return str(v).replace("|", "\\|")
+
+    lines = [f"# {title}", "", "| " + " | ".join(cell(c) for c in table.columns) + " |",
+             "|" + "|".join("---" for _ in table.columns) + "|"]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    lines += ["", note, ""]
+    return "\n".join(lines)
+
+
+def _html(title: str, table: pd.DataFrame, note: str) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(c))}</th>" for c in table.columns)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
+        for row in table.itertuples(index=False)
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{esc(title)}</title>\n<style>\nbody {{ font-family: sans-serif; font-size: 10pt; }}\n"
+        "table { border-collapse: collapse; }\nth, td { padding: 2px 8px; text-align: left; "
+        "border-bottom: 1px solid #ccc; white-space: pre; }\n</style>\n</head>\n<body>\n"
+        f"<h1>{esc(title)}</h1>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
+        f"<p>{esc(note)}</p>\n</body>\n</html>\n"
+    )
+
+
+def write_tables(results: dict[str, dict], out_dir, groups=None) -> list[Path]:
+    """Manuscript tables from the endpoint results: <out_dir>/<table>.csv (full precision, one row per
+    table row) and the formatted .md and .html. Returns the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels = list(groups) if groups is not None else _group_labels(results)
+    written = []
+    for name, (raw, fmt, note) in _tables(results, labels).items():
+        csv_path = out_dir / f"{name}.csv"
+        raw.to_csv(csv_path, index=False, lineterminator="\n", float_format=None)
+        title = TABLE_TITLES[name]
+        (out_dir / f"{name}.md").write_text(_markdown(title, fmt, note), encoding="utf-8")
+        (out_dir / f"{name}.html").write_text(_html(title, fmt, note), encoding="utf-8")
+        written += [csv_path, out_dir / f"{name}.md", out_dir / f"{name}.html"]
+    return written
+
+
+def _group_labels(results: dict) -> list[str]:
+    for name in ("baseline", "metastases", "response", "pfs", "os", "cns"):
+        if name in results:
+            return list(results[name]["groups"])
+    if "progression" in results:
+        return list(results["progression"]["progressed"])
+    raise ValueError("no endpoint result to read the groups from")
