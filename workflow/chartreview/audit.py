@@ -1,0 +1,227 @@
+"""The derivation audit: per patient, each derived value beside the source rows that decided it.
+
+A reviewer checks a patient against the chart from one row: the group and its fusion_gene, the index
+date, the first subsequent therapy, the baseline sites, the best overall response with the deciding
+(and confirming) assessment, PFS, OS and CNS with the date, status, reason and the deciding row, and
+the progression pattern with every progression row in its window. Source rows are named by form,
+REDCap instance, date and coded value (never an identifier; record_id is the study code).
+
+The CSV holds every patient. The HTML is self-contained and shows the rules, the flow, summary counts
+and the per-patient audit; above HTML_MAX_PATIENTS patients it shows the first ones and says that the
+CSV holds the rest (a browser cannot open a million-patient page).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from . import derivation as dv
+from . import events as ev
+from . import texts as tx
+from .response import NE, RESPONSES, SD
+
+HTML_MAX_PATIENTS = 2000
+
+
+def _describe(form: str, rows: dv.Rows, which: np.ndarray, values: pa.Array | None) -> pa.Array:
+    """'tumor_assessment #3 2014-03-02 PD' for the rows ``which`` ('' where which is -1)."""
+    r = np.maximum(which, 0)
+    if len(rows.day) == 0:
+        return tx.at_rows(pa.array([], type=pa.string()), which)
+    parts = [form + " #", rows.instance[r], " ", tx.iso(rows.day[r])]
+    if values is not None:
+        parts += [" ", values.take(pa.array(r))]
+    return pc.if_else(pa.array(which >= 0), tx.cat(*parts), "")
+
+
+def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs, os_, cns,
+                patterns, tte, site_text, prog) -> pd.DataFrame:
+    """One row per analysed patient: each derived value, its date and reason, and its source rows."""
+    n = len(out)
+    response = tx.labels_of(ta.codes["response"], RESPONSES)
+    site = tx.labels_of(pr.codes["site"], dv._labels(dictionary, "pd_site"))
+    lesion = tx.labels_of(pr.codes["lesion"], dv._labels(dictionary, "pd_lesion"))
+    pr_value = pc.if_else(pc.equal(lesion, ""), site, tx.cat(site, " (", lesion, ")")) if len(site) else site
+    death_day = dv.days_of(patients["death_date"])
+    last_contact = dv.days_of(patients["last_contact_date"])
+    end_day = dv.days_of(patients["criz_end_date"])
+
+    def followup(field: str, day: np.ndarray) -> pa.Array:
+        return pc.if_else(pa.array(day != tx.NEVER), tx.cat("followup " + field + " ", tx.iso(day)), "")
+
+    def kind_row(endpoint, *kinds) -> np.ndarray:
+        return np.where(np.isin(endpoint.kind, kinds), endpoint.row, -1)
+
+    therapy = _describe("subsequent_therapy", st, therapy_row, None)
+    pfs_source = tx.choose(
+        [pfs.kind == ev.PFS_PD_ASSESSMENT, pfs.kind == ev.PFS_PD_FORM, pfs.kind == ev.PFS_DEATH],
+        [_describe("tumor_assessment", ta, kind_row(pfs, ev.PFS_PD_ASSESSMENT), response),
+         _describe("progression", pr, kind_row(pfs, ev.PFS_PD_FORM), pr_value),
+         followup("death_date", death_day)],
+        _describe("tumor_assessment", ta, kind_row(pfs, ev.PFS_CENSORED), response))
+    new_therapy = (pfs.kind == ev.PFS_CENSORED) & rules.censor_at_new_therapy & (therapy_row >= 0)
+    with_therapy = pc.if_else(pc.equal(pfs_source, ""), therapy, tx.cat(pfs_source, " | ", therapy))
+    pfs_source = pc.if_else(pa.array(new_therapy), with_therapy, pfs_source)
+    os_source = tx.choose([os_.status == 1], [followup("death_date", death_day)],
+                          followup("last_contact_date", last_contact))
+    cns_source = tx.choose(
+        [cns.kind == ev.CNS_BRAIN, cns.kind == ev.CNS_NON_CNS, cns.kind == ev.CNS_NON_CNS_PD,
+         cns.kind == ev.CNS_DEATH],
+        [_describe("progression", pr, kind_row(cns, ev.CNS_BRAIN), pr_value),
+         _describe("progression", pr, kind_row(cns, ev.CNS_NON_CNS), pr_value),
+         _describe("tumor_assessment", ta, kind_row(cns, ev.CNS_NON_CNS_PD), response),
+         followup("death_date", death_day)],
+        followup("last_contact_date", last_contact))
+
+    rows = patterns.rows
+    pattern_source = tx.join_per_patient(pr.patient[rows], _describe("progression", pr, rows, pr_value), n)
+    no_rows = patterns.progressed & (pattern_source.to_numpy(zero_copy_only=False) == "")
+    window_end = np.where(patterns.progressed, patterns.first_day + rules.window_days, tx.NEVER)
+    pattern_source = pc.if_else(pa.array(no_rows), tx.cat("no progression row from ", tx.iso(patterns.first_day),
+                                                          " to ", tx.iso(window_end)), pattern_source)
+    flags = np.zeros((n, len(dv.PATTERNS)), dtype=bool)
+    sel = np.flatnonzero(patterns.progressed)
+    flags[sel] = prog[list(dv.PATTERNS)].to_numpy(dtype=bool)
+    met_labels = list(dictionary["met_site"].choices.values())
+    met = np.column_stack([out[dv.met_flag(label)].to_numpy(dtype=bool) for label in met_labels])
+    ongoing = end_day == tx.NEVER
+    status = {e: tte["status"].to_numpy()[i * n:(i + 1) * n] for i, e in enumerate(dv.ENDPOINTS)}
+    reason = {e: pa.array(tte["reason"].array, type=pa.string())[i * n:(i + 1) * n]
+              for i, e in enumerate(dv.ENDPOINTS)}
+    endpoint = {"pfs": (pfs, pfs_source), "os": (os_, os_source), "cns": (cns, cns_source)}
+
+    cols = {
+        "record_id": pa.array(out["record_id"].array, type=pa.string()),
+        "group": tx.labels_of(out["group"].cat.codes.to_numpy(), list(out["group"].cat.categories)),
+        "fusion_gene": pa.array(patients["fusion_gene"].astype("string").array, type=pa.string()),
+        "index_date": tx.iso(index_day),
+        "first_subsequent_therapy": therapy,
+        "baseline_sites": tx.flags_text(met, met_labels, "none"),
+        "met_extrathoracic": out["met_extrathoracic"].to_numpy(),
+        "met_intrathoracic": out["met_intrathoracic"].to_numpy(),
+        "best_overall_response": tx.labels_of(bor.response, RESPONSES),
+        "bor_assessments": bor.n_assessments,
+        "bor_decided_by": _bor_decided(ta, bor, response, rules),
+        "bor_confirmed_by": _describe("tumor_assessment", ta, bor.confirmed_by, response),
+        "response_onset": _describe("tumor_assessment", ta, bor.onset, response),
+    }
+    for e, (result, source) in endpoint.items():
+        cols[f"{e}_status"] = status[e]
+        cols[f"{e}_days"] = result.day - index_day
+        cols[f"{e}_date"] = tx.iso(result.day)
+        cols[f"{e}_reason"] = reason[e]
+        cols[f"{e}_source"] = source
+    cols["progression_sites"] = pc.if_else(pa.array(patterns.progressed), site_text, "")
+    cols["progression_categories"] = tx.flags_text(flags, dv.PATTERNS)
+    cols["progression_source"] = pattern_source
+    cols["criz_months"] = out["criz_months"].to_numpy()
+    cols["criz_source"] = tx.choose([ongoing], [tx.cat("ongoing: followup last_contact_date ", tx.iso(last_contact))],
+                                    tx.cat("treatment criz_end_date ", tx.iso(end_day)))
+    return pd.DataFrame({k: pd.arrays.ArrowStringArray(v) if isinstance(v, pa.Array) else v
+                         for k, v in cols.items()})
+
+
+def _bor_decided(ta, bor, response, rules) -> pa.Array:
+    text = _describe("tumor_assessment", ta, bor.decided_by, response)
+    early_sd = (bor.response == NE) & (dv.at(ta.codes["response"], bor.decided_by, -1) == SD)
+    text = pc.if_else(pa.array(early_sd), tx.cat(text, f" (SD before day {rules.sd_min_days} counts as NE)"), text)
+    return pc.if_else(pa.array(bor.decided_by >= 0), text, "no assessment in the window")
+
+
+# --------------------------------------------------------------------------- files
+def write_audit(derived, csv_path, html_path) -> None:
+    """audit.csv (every patient; pyarrow's writer, which keeps a million rows fast) and audit.html."""
+    table = pa.Table.from_pandas(derived.audit, preserve_index=False)
+    pacsv.write_csv(table, str(csv_path), pacsv.WriteOptions(quoting_style="needed"))
+    Path(html_path).write_text(audit_html(derived), encoding="utf-8")
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.astype(str).itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+# (title, value column, source column, words before the source value)
+PATIENT_ITEMS = (
+    ("Group", "group", "fusion_gene", "demographics fusion_gene "),
+    ("Index date", "index_date", None, "treatment criz_start_date"),
+    ("First subsequent therapy", None, "first_subsequent_therapy", ""),
+    ("Baseline sites", "baseline_sites", None, "baseline met_site"),
+    ("Extrathoracic at baseline", "met_extrathoracic", None, "baseline met_site"),
+    ("Best overall response", "best_overall_response", "bor_decided_by", ""),
+    ("Confirmed by", None, "bor_confirmed_by", ""),
+    ("Response onset", None, "response_onset", ""),
+    ("PFS", "pfs", "pfs_source", ""), ("OS", "os", "os_source", ""), ("CNS progression", "cns", "cns_source", ""),
+    ("Progression pattern", "progression_categories", "progression_source", ""),
+    ("Progression sites", "progression_sites", None, ""),
+    ("Crizotinib months", "criz_months", "criz_source", ""),
+)
+
+
+def _patient_block(row: dict) -> str:
+    lines = []
+    for title, value, source, words in PATIENT_ITEMS:
+        if value in dv.ENDPOINTS:
+            shown = (f"status {row[value + '_status']}, day {row[value + '_days']} ({row[value + '_date']}): "
+                     f"{row[value + '_reason']}")
+        elif value == "criz_months":
+            shown = f"{row[value]:.2f}"
+        else:
+            shown = "" if value is None else str(row[value])
+        src = "" if source is None or row[source] == "" else words + str(row[source])
+        src = words if source is None and shown else src
+        if shown or src:
+            lines.append(f"<tr><th>{html.escape(title)}</th><td>{html.escape(shown)}</td>"
+                         f"<td class='src'>{html.escape(src)}</td></tr>")
+    return (f"<section><h3>{html.escape(str(row['record_id']))} ({html.escape(str(row['group']))})</h3>"
+            f"<table class='patient'><thead><tr><th>Derived</th><th>Value</th><th>Decided by</th></tr></thead>"
+            f"<tbody>{''.join(lines)}</tbody></table></section>")
+
+
+CSS = """body{font-family:sans-serif;margin:2em;max-width:75em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:0.2em 0.5em;
+text-align:left;vertical-align:top;font-size:0.9em}thead th{background:#eee}td.src{color:#555}
+section h3{margin:1.2em 0 0.2em;font-size:1em}.note{background:#fff6d5;padding:0.5em}"""
+
+
+def audit_html(derived) -> str:
+    """Self-contained, deterministic HTML (no timestamp): rules, flow, counts, per-patient audit."""
+    audit, rules, flow = derived.audit, derived.rules, derived.flow
+    rule_rows = pd.DataFrame(dv.rules_in_force(rules), columns=["Rule", "In force"])
+    flow_rows = pd.DataFrame([("Records exported", flow["records_exported"])]
+                             + [(f"Excluded: {e['reason']}", e["n"]) for e in flow["excluded"]]
+                             + [(f"Analysed: {g}", k) for g, k in flow["analysed"].items()],
+                             columns=["", "n"])
+    bor = pd.crosstab(audit["best_overall_response"].astype(str), audit["group"].astype(str)).reindex(
+        index=list(RESPONSES), columns=list(flow["analysed"]), fill_value=0)
+    bor.index.name = "Best overall response"
+    status = pd.DataFrame({e: audit[f"{e}_status"].value_counts().reindex([0, 1, 2], fill_value=0)
+                           for e in dv.ENDPOINTS}).rename(index={0: "0 censored", 1: "1 event",
+                                                                  2: "2 competing event"})
+    status.index.name = "Status"
+    shown = audit.head(HTML_MAX_PATIENTS)
+    note = ""
+    if len(audit) > HTML_MAX_PATIENTS:
+        note = (f"<p class='note'>The cohort has {len(audit)} patients: this page shows the first "
+                f"{HTML_MAX_PATIENTS} in export order; audit.csv beside it holds every patient with the "
+                f"same columns.</p>")
+    blocks = "".join(_patient_block(row) for row in shown.to_dict("records"))
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Derivation audit</title>"
+        f"<style>{CSS}</style></head><body>\n<h1>Derivation audit</h1>\n"
+        "<p>For each analysed patient, every derived value beside the source rows of the chart-review "
+        "export that decided it (form, REDCap instance, date and coded value). record_id is the study "
+        "code; no patient identifier appears here.</p>\n"
+        f"<h2>Rules in force</h2>\n{_table(rule_rows)}\n<h2>Patient flow</h2>\n{_table(flow_rows)}\n"
+        f"<h2>Best overall response by group</h2>\n{_table(bor.reset_index())}\n"
+        f"<h2>Time-to-event status counts</h2>\n{_table(status.reset_index())}\n"
+        f"<h2>Per patient</h2>\n{note}{blocks}\n</body></html>\n")

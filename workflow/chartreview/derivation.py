@@ -1,0 +1,423 @@
+"""Analysis datasets: per patient, what counts as a response, an event or a censoring (issue 4).
+
+Rules (defaults; every switch is a key under ``endpoints`` in the config):
+
+- Cohort: ``groups`` maps a group label to a ``fusion_gene`` code; the extracted column holds the
+  dictionary's labels, so codes are mapped through the dictionary. Other records are excluded and
+  counted with the reason in ``flow``.
+- Index date ``criz_start_date``; durations are date differences in days (no +1); months are days /
+  ``time_unit_days``.
+- Response window: assessments after the index date and on or before the first subsequent therapy
+  (the first started after the index date).
+  Best overall response: see ``response.py`` (RECIST 1.1; ``endpoints.response``).
+- PFS: the event is the earliest of the first PD assessment in the window, the first ``pd_date`` after
+  the index and on or before the first subsequent therapy, and death on or before that therapy when it
+  comes before progression. Otherwise censored at the last adequate assessment (response not NE) in the
+  window, or at day 0 when there is none. ``endpoints.pfs.censor_at_new_therapy: false`` lifts the
+  subsequent-therapy limit for PFS only (PD, progression rows and death after a new therapy count);
+  the response window keeps it.
+- OS: death, otherwise censored at ``last_contact_date``.
+- CNS progression: status 1 at the first progression row with site Brain after the index (also after a
+  first non-CNS progression), 2 at a competing event listed in ``endpoints.cns.competing`` (death;
+  ``non_cns_progression``: the first progression, PD assessment or progression row, when no Brain row
+  is dated within ``endpoints.progression.window_days`` of it), else 0 at last contact (also a death
+  when death does not compete). A CNS progression on the day of a competing event is status 1.
+- Progression patterns: for patients whose PFS event is progression, the sites of the progression rows
+  dated from the first progression to ``endpoints.progression.window_days`` later.
+- Baseline: each ``met_site`` flag, and the composites extrathoracic (brain included) and intrathoracic.
+
+Vectorised: the repeating forms become numpy arrays sorted by patient, date and instance; each rule is
+a handful of array operations, so a million patients take seconds. This module holds the cohort, the
+orchestration, the tables and the files; ``response`` the best overall response, ``events`` PFS, OS, CNS
+and progression patterns with their reasons, ``audit`` the audit, ``texts`` the vectorised strings.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .events import (Endpoint, Patterns, at, cns_reasons, derive_cns, derive_os, derive_patterns, derive_pfs,
+                     os_reasons, pfs_reasons)
+from .response import PR, RESPONSES, SD, BestOverallResponse, best_overall_response, first_per_patient
+from .texts import NEVER, bits_text
+
+ENDPOINTS = ("pfs", "os", "cns")
+# Site classes by dictionary code (issue 2's input contract).
+BASELINE_INTRATHORACIC = ("5", "6", "8")
+BASELINE_EXTRATHORACIC = ("1", "2", "3", "4", "7", "9")
+PROGRESSION_INTRATHORACIC = ("5", "6", "7", "8")
+PROGRESSION_EXTRATHORACIC = ("1", "2", "3", "4", "9", "10")
+BRAIN = "1"
+NEW_LESION, EXISTING_LESION = "2", "1"
+PATTERNS = ("cns", "intrathoracic_only", "extrathoracic", "new_lesion", "existing_only", "unknown")
+CARRIED = ("sex", "smoking_status", "ecog_ps", "histology", "stage", "criz_line")
+
+
+class DerivationError(ValueError):
+    """The extracted tables or the config cannot be derived (the message names record, field, value)."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The derivation rules in force, read from the workflow config."""
+
+    groups: dict
+    time_unit_days: float = 30.4375
+    sd_min_days: int = 42
+    confirmation: bool = False
+    confirmation_min_days: int = 28
+    censor_at_new_therapy: bool = True
+    cns_competing: tuple = ("death",)
+    window_days: int = 30
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Rules":
+        try:
+            ep = config["endpoints"]
+            return cls(groups=dict(config["groups"]), time_unit_days=float(config["time_unit_days"]),
+                       sd_min_days=int(ep["response"]["sd_min_days"]),
+                       confirmation=bool(ep["response"]["confirmation"]),
+                       confirmation_min_days=int(ep["response"]["confirmation_min_days"]),
+                       censor_at_new_therapy=bool(ep["pfs"]["censor_at_new_therapy"]),
+                       cns_competing=tuple(ep["cns"]["competing"]),
+                       window_days=int(ep["progression"]["window_days"]))
+        except KeyError as exc:
+            raise DerivationError(f"config: the key {exc.args[0]!r} that derivation needs is missing") from None
+
+    def as_dict(self) -> dict:
+        return {"groups": self.groups, "time_unit_days": self.time_unit_days,
+                "endpoints": {"response": {"sd_min_days": self.sd_min_days,
+                                           "confirmation": self.confirmation,
+                                           "confirmation_min_days": self.confirmation_min_days},
+                              "pfs": {"censor_at_new_therapy": self.censor_at_new_therapy},
+                              "cns": {"competing": list(self.cns_competing)},
+                              "progression": {"window_days": self.window_days}}}
+
+
+def rules_in_force(config: dict) -> list[tuple[str, str]]:
+    """The derivation rules of a config (or of ``Rules.as_dict()``) in words, for the audit and the report."""
+    rules = Rules.from_config(config)
+    return [
+        ("Groups (label: fusion_gene code)", ", ".join(f"{k}: {v}" for k, v in rules.groups.items())),
+        ("Index date", f"criz_start_date; days are date differences; months = days / {rules.time_unit_days}"),
+        ("Response window", "tumor assessments after the index date, on or before the first subsequent therapy"),
+        ("Best overall response", f"RECIST 1.1 up to the first PD, best of CR > PR > SD > PD > NE; SD counts from "
+                                  f"day {rules.sd_min_days}; confirmation of CR/PR "
+                                  + (f"required (at least {rules.confirmation_min_days} days later, admiral rules)"
+                                     if rules.confirmation else "not required")),
+        ("ORR and DCR", "(CR + PR) and (CR + PR + SD) over all patients of the group"),
+        ("PFS", "first PD assessment, progression row or death (before progression); otherwise censored at the "
+                "last adequate assessment (day 0 without one); "
+                + ("censored at the last adequate assessment before a new therapy"
+                   if rules.censor_at_new_therapy else "events after a new therapy count")),
+        ("OS", "death; otherwise censored at last contact"),
+        ("CNS progression", "first progression row with site Brain (status 1); competing (status 2): "
+                            + ", ".join(c.replace("_", " ") for c in rules.cns_competing)
+                            + "; otherwise censored at last contact"),
+        ("Progression pattern", f"progression rows from the first progression to {rules.window_days} days later"),
+    ]
+
+
+@dataclass(frozen=True)
+class DerivedTables:
+    patients: pd.DataFrame
+    time_to_event: pd.DataFrame
+    progression_patterns: pd.DataFrame
+    audit: pd.DataFrame
+    flow: dict
+    rules: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One repeating form's rows of analysed patients as arrays sorted by patient, date, instance."""
+
+    patient: np.ndarray   # position in the cohort
+    day: np.ndarray       # days since 1970-01-01
+    instance: np.ndarray  # REDCap repeat instance (-1 when blank)
+    codes: dict           # column -> int16 positions in that field's dictionary labels (-1 blank)
+
+
+# --------------------------------------------------------------------------- array helpers
+def days_of(values) -> np.ndarray:
+    """Dates -> int64 days since 1970-01-01, NEVER for a blank date."""
+    v = np.asarray(values)
+    if not np.issubdtype(v.dtype, np.datetime64):
+        v = pd.to_datetime(pd.Series(values), errors="raise").to_numpy(dtype="datetime64[ns]")
+    d = v.astype("datetime64[D]").astype(np.int64)
+    return np.where(np.isnat(v), NEVER, d)
+
+
+def label_codes(series: pd.Series, labels: tuple) -> np.ndarray:
+    """Positions of a coded column's labels in ``labels`` (-1 blank or unknown), via the categories."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        lookup = np.array([labels.index(c) if c in labels else -1 for c in series.cat.categories] + [-1],
+                          dtype=np.int16)
+        return lookup[series.cat.codes.to_numpy()]
+    return pd.Categorical(series, categories=list(labels)).codes.astype(np.int16)
+
+
+def rows_of(table: pd.DataFrame, date_column: str, cohort: pd.Index, coded: dict) -> Rows:
+    """The rows of analysed patients with a date, sorted by patient, date, instance."""
+    pos = cohort.get_indexer(table["record_id"]) if len(table) else np.empty(0, np.int64)
+    day = days_of(table[date_column]) if len(table) else np.empty(0, np.int64)
+    instance = (table["instance"].astype("Float64").fillna(-1).to_numpy(dtype=np.int64)
+                if len(table) else np.empty(0, np.int64))
+    keep = np.flatnonzero((pos >= 0) & (day != NEVER))
+    rows = keep if _is_sorted(pos[keep], day[keep], instance[keep]) else \
+        keep[np.lexsort((instance[keep], day[keep], pos[keep]))]
+    codes = {name: (label_codes(table[column], labels)[rows] if len(table) else np.empty(0, np.int16))
+             for name, (column, labels) in coded.items()}
+    return Rows(pos[rows].astype(np.int64), day[rows], instance[rows], codes)
+
+
+def _is_sorted(*keys: np.ndarray) -> bool:
+    """Whether rows are already in lexicographic order of keys (the export usually is): skips a sort."""
+    if len(keys[0]) < 2:
+        return True
+    undecided = np.ones(len(keys[0]) - 1, dtype=bool)
+    for key in keys:
+        a, b = key[:-1], key[1:]
+        if (undecided & (a > b)).any():
+            return False
+        undecided &= a == b
+    return True
+
+
+def _labels(dictionary, name: str) -> tuple:
+    return tuple(dictionary[name].choices.values())
+
+
+def _positions(dictionary, name: str, codes) -> list[int]:
+    return [i for i, code in enumerate(dictionary[name].choices) if code in codes]
+
+
+# --------------------------------------------------------------------------- cohort
+def select_cohort(patients: pd.DataFrame, dictionary, rules: Rules) -> tuple[pd.DataFrame, pd.Series, dict]:
+    """Analysed patients (in export order), their group, and the flow counts with exclusion reasons."""
+    gene_labels = dictionary["fusion_gene"].choices
+    group_of = {}
+    for group, code in rules.groups.items():
+        if str(code) not in gene_labels:
+            raise DerivationError(
+                f"config groups: {group!r} maps to fusion_gene code {code!r}, which the data dictionary "
+                f"({dictionary.path}) does not define (codes: {', '.join(gene_labels)})")
+        group_of[gene_labels[str(code)]] = group
+    gene = patients["fusion_gene"].astype(object)
+    group = gene.map(group_of)
+    no_start = patients["criz_start_date"].isna()
+    reason = pd.Series(np.where(gene.isna(), "fusion_gene blank", "fusion_gene " + gene.astype(str)
+                                + " not among the configured groups"), index=patients.index)
+    reason[no_start & group.notna()] = "criz_start_date blank (no index date)"
+    excluded = group.isna() | no_start
+    counts = reason[excluded].value_counts(sort=False)
+    flow = {"records_exported": int(len(patients)),
+            "excluded": [{"reason": str(r), "n": int(counts[r])} for r in sorted(counts.index)],
+            "analysed": {g: int((group[~excluded] == g).sum()) for g in rules.groups}}
+    kept = patients.loc[~excluded].reset_index(drop=True)
+    groups = pd.Categorical(group[~excluded].to_numpy(), categories=list(rules.groups))
+    if kept["record_id"].duplicated().any():
+        dup = kept["record_id"][kept["record_id"].duplicated()].iloc[0]
+        raise DerivationError(f"record {dup}: more than one demographics row (record_id must be unique)")
+    blank = kept["last_contact_date"].isna()
+    if blank.any():
+        ids = ", ".join(map(str, kept["record_id"][blank].head(5)))
+        raise DerivationError(f"record(s) {ids}: followup field last_contact_date is blank; OS and CNS "
+                              "censoring need it (rule: censored at last contact). Validation should have "
+                              "stopped this export: correct the chart review and re-export.")
+    return kept, pd.Series(groups), flow
+
+
+# --------------------------------------------------------------------------- derive
+def derive(tables, dictionary, config: dict) -> DerivedTables:
+    """The analysis datasets of issue 4 from the typed extracted tables (see the module docstring)."""
+    from .audit import build_audit  # the audit reads this module's constants
+
+    rules = Rules.from_config(config)
+    patients, group, flow = select_cohort(tables.patients, dictionary, rules)
+    n = len(patients)
+    cohort = pd.Index(patients["record_id"])
+    site_labels, lesion_labels = _labels(dictionary, "pd_site"), _labels(dictionary, "pd_lesion")
+    # ta_response codes 1..5 are CR, PR, SD, PD, NE (input contract): positions follow the codes
+    response_labels = tuple(dictionary["ta_response"].choices[str(code)] for code in range(1, 6))
+    ta = rows_of(tables.tumor_assessments, "ta_date", cohort, {"response": ("ta_response", response_labels)})
+    pr = rows_of(tables.progression_sites, "pd_date", cohort,
+                 {"site": ("pd_site", site_labels), "lesion": ("pd_lesion", lesion_labels)})
+    st = rows_of(tables.subsequent_therapies, "st_start_date", cohort, {})
+    index_day = days_of(patients["criz_start_date"])
+    death_day = days_of(patients["death_date"])
+    last_contact = days_of(patients["last_contact_date"])
+    end_day = days_of(patients["criz_end_date"])
+    # the first subsequent therapy started after the index date (an earlier one is a prior line)
+    therapy_row = first_per_patient(st.patient, st.day > index_day[st.patient], n)
+    therapy_day = at(st.day, therapy_row, NEVER)
+
+    # Response window: after the index date, on or before the first subsequent therapy.
+    window = np.flatnonzero((ta.day > index_day[ta.patient]) & (ta.day <= therapy_day[ta.patient]))
+    bor_local = best_overall_response(ta.patient[window], ta.day[window], ta.codes["response"][window],
+                                      index_day, n, sd_min_days=rules.sd_min_days,
+                                      confirmation=rules.confirmation,
+                                      confirmation_min_days=rules.confirmation_min_days)
+    bor = BestOverallResponse(
+        bor_local.response, *(at(window, r, -1) for r in (bor_local.decided_by, bor_local.confirmed_by,
+                                                          bor_local.onset)), bor_local.n_assessments)
+    pfs = derive_pfs(n, index_day, therapy_day, death_day, ta, pr,
+                     censor_at_new_therapy=rules.censor_at_new_therapy)
+    os_ = derive_os(death_day, last_contact)
+    brain = _positions(dictionary, "pd_site", (BRAIN,))[0]
+    cns = derive_cns(n, index_day, death_day, last_contact, ta, pr, brain=brain, competing=rules.cns_competing,
+                     window_days=rules.window_days)
+    new = _positions(dictionary, "pd_lesion", (NEW_LESION,))[0]
+    existing = _positions(dictionary, "pd_lesion", (EXISTING_LESION,))[0]
+    patterns = derive_patterns(n, pfs, pr, window_days=rules.window_days, new=new, existing=existing)
+
+    out = patient_table(patients, group, dictionary, rules, index_day, death_day, last_contact, end_day,
+                        ta, bor, pfs, os_, patterns)
+    tte = time_to_event_table(out, index_day, {"pfs": pfs, "os": os_, "cns": cns},
+                              {"pfs": pfs_reasons(pfs, therapy_day, censor_at_new_therapy=rules.censor_at_new_therapy), "os": os_reasons(os_),
+                               "cns": cns_reasons(cns)}, rules.time_unit_days)
+    site_text = bits_text(patterns.site_bits, site_labels)
+    prog = pattern_table(out, dictionary, pfs, patterns, site_text, brain)
+    audit = build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,
+                        os_, cns, patterns, tte, site_text, prog)
+    return DerivedTables(out, tte, prog, audit, flow, rules.as_dict())
+
+
+def patient_table(patients, group, dictionary, rules: Rules, index_day, death_day, last_contact, end_day,
+                  ta: Rows, bor: BestOverallResponse, pfs: Endpoint, os_: Endpoint,
+                  patterns: Patterns) -> pd.DataFrame:
+    """One row per analysed patient: characteristics, baseline sites, response, covariates, swimmer."""
+    unit = rules.time_unit_days
+    cols: dict = {"record_id": patients["record_id"].astype("string").array, "group": group.array,
+                  "age": patients["age"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)}
+    for column in CARRIED:
+        if column not in patients:
+            raise DerivationError(f"patients table: the column {column} is missing")
+        cols[column] = patients[column].array
+    met_labels = dictionary["met_site"].choices
+    for code, label in met_labels.items():
+        cols[met_flag(label)] = _flag(patients, f"met_site___{code}")
+    cols["met_extrathoracic"] = np.logical_or.reduce(
+        [cols[met_flag(met_labels[c])] for c in BASELINE_EXTRATHORACIC if c in met_labels])
+    cols["met_intrathoracic"] = np.logical_or.reduce(
+        [cols[met_flag(met_labels[c])] for c in BASELINE_INTRATHORACIC if c in met_labels])
+    cols["best_overall_response"] = pd.Categorical.from_codes(bor.response.astype(np.int64),
+                                                              categories=list(RESPONSES))
+    cols["responder"] = bor.response <= PR
+    cols["disease_control"] = bor.response <= SD
+    ecog = label_codes(patients["ecog_ps"], _labels(dictionary, "ecog_ps"))
+    two_plus = np.array([int(code) >= 2 for code in dictionary["ecog_ps"].choices] + [False])
+    cols["ecog_2plus"] = two_plus[ecog]  # a blank ECOG (-1) reads the trailing False
+    cols["age_lt_65"] = cols["age"] < 65
+    cols["brain_metastases"] = cols["met_brain"]
+    ongoing = end_day == NEVER
+    criz_stop = np.where(ongoing, last_contact, end_day)
+    cols["criz_months"] = (criz_stop - index_day) / unit
+    cols["criz_ongoing"] = ongoing
+    onset_day = at(ta.day, bor.onset, NEVER)
+    cols["response_onset_months"] = np.where(onset_day != NEVER, onset_day - index_day, np.nan) / unit
+    cols["progression_months"] = np.where(patterns.progressed, pfs.day - index_day, np.nan) / unit
+    cols["treatment_beyond_progression"] = patterns.progressed & (criz_stop > pfs.day)
+    cols["death_months"] = np.where(death_day != NEVER, death_day - index_day, np.nan) / unit
+    cols["followup_months"] = (os_.day - index_day) / unit
+    return pd.DataFrame(cols)
+
+
+def pattern_table(out: pd.DataFrame, dictionary, pfs: Endpoint, patterns: Patterns, site_text: pa.Array,
+                  brain: int) -> pd.DataFrame:
+    """One row per patient whose PFS event is progression: first date, sites and pattern categories."""
+    sel = np.flatnonzero(patterns.progressed)
+    bits = patterns.site_bits[sel]
+    intra = sum(1 << i for i in _positions(dictionary, "pd_site", PROGRESSION_INTRATHORACIC))
+    extra = sum(1 << i for i in _positions(dictionary, "pd_site", PROGRESSION_EXTRATHORACIC))
+    return pd.DataFrame({
+        "record_id": out["record_id"].array.take(sel),
+        "group": out["group"].array.take(sel),
+        "first_progression_date": pfs.day[sel].astype("datetime64[D]").astype("datetime64[ns]"),
+        "sites": pd.arrays.ArrowStringArray(site_text.take(pa.array(sel))),
+        "cns": ((bits >> brain) & 1) == 1,
+        "intrathoracic_only": (bits != 0) & ((bits & ~intra) == 0),
+        "extrathoracic": (bits & extra) != 0,
+        "new_lesion": patterns.new_lesion[sel],
+        "existing_only": patterns.existing_only[sel],
+        "unknown": bits == 0})
+
+
+def met_flag(label: str) -> str:
+    """'Contralateral lung' -> 'met_contralateral_lung'."""
+    return "met_" + label.lower().replace(" ", "_").replace("-", "_")
+
+
+def _flag(table: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in table:
+        raise DerivationError(f"patients table: the checkbox column {column} is missing")
+    return table[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def time_to_event_table(out: pd.DataFrame, index_day, endpoints: dict, reasons: dict, unit: float) -> pd.DataFrame:
+    """Long form: one row per patient and endpoint, endpoints in ENDPOINTS order."""
+    n, k = len(out), len(ENDPOINTS)
+    day = np.concatenate([endpoints[e].day for e in ENDPOINTS])
+    days = day - np.tile(index_day, k)
+    ids = pa.array(out["record_id"].array, type=pa.string())
+    return pd.DataFrame({
+        "record_id": pd.arrays.ArrowStringArray(ids.take(pa.array(np.tile(np.arange(n), k)))),
+        "group": pd.Categorical.from_codes(np.tile(out["group"].cat.codes.to_numpy(), k), dtype=out["group"].dtype),
+        "endpoint": pd.Categorical.from_codes(np.repeat(np.arange(k), n), categories=list(ENDPOINTS)),
+        "days": days.astype(np.int64),
+        "months": days / unit,
+        "status": np.concatenate([endpoints[e].status for e in ENDPOINTS]).astype(np.int8),
+        "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
+        "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([reasons[e] for e in ENDPOINTS])),
+    })
+
+
+# --------------------------------------------------------------------------- files
+def write_json(obj, path: Path) -> None:
+    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def write_derived(derived: DerivedTables, out_dir) -> None:
+    """results/derived/{patients,time_to_event,progression_patterns}.parquet, audit.csv/.html, flow.json."""
+    from .audit import write_audit
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    derived.patients.to_parquet(out_dir / "patients.parquet", index=False)
+    derived.time_to_event.to_parquet(out_dir / "time_to_event.parquet", index=False)
+    derived.progression_patterns.to_parquet(out_dir / "progression_patterns.parquet", index=False)
+    write_audit(derived, out_dir / "audit.csv", out_dir / "audit.html")
+    write_json(derived.flow, out_dir / "flow.json")
+
+
+def read_extracted(paths) -> "ExtractedTables":  # noqa: F821 (export.ExtractedTables, imported lazily)
+    """The four typed tables (``paths``: table name -> parquet path, or the extraction directory).
+
+    Reads only what derivation needs, not the validation's raw material that ``export.read_tables`` adds.
+    """
+    from .export import ExtractedTables
+
+    if not isinstance(paths, dict):
+        paths = {name: Path(paths) / f"{name}.parquet" for name in TABLE_NAMES}
+    try:
+        return ExtractedTables(**{name: pd.read_parquet(paths[name]) for name in TABLE_NAMES})
+    except (OSError, ValueError) as exc:
+        raise DerivationError(f"cannot read the extracted tables ({exc})") from None
+
+
+TABLE_NAMES = ("patients", "tumor_assessments", "progression_sites", "subsequent_therapies")
+
+
+def run(extracted, dictionary_path, out_dir, config: dict) -> DerivedTables:
+    """The rule's work: read the extracted tables, derive, write (nothing is written on an error)."""
+    from .dictionary import load_dictionary
+
+    derived = derive(read_extracted(extracted), load_dictionary(dictionary_path), config)
+    write_derived(derived, out_dir)
+    return derived

@@ -1,0 +1,49 @@
+EXTRACTED_TABLES = ["patients", "tumor_assessments", "progression_sites", "subsequent_therapies"]
+
+
+rule derive:
+    input:
+        **{
+            table: f"results/extracted/{table}.parquet"
+            for table in EXTRACTED_TABLES
+        },
+        passed="results/validation/passed.txt",
+        dictionary=config["dictionary"],
+    output:
+        patients="results/derived/patients.parquet",
+        time_to_event="results/derived/time_to_event.parquet",
+        progression_patterns="results/derived/progression_patterns.parquet",
+        audit_csv="results/derived/audit.csv",
+        audit_html=report(
+            "results/derived/audit.html",
+            caption="../report/audit.rst",
+            category="Cohort",
+            labels={"document": "derivation audit"},
+        ),
+        flow="results/derived/flow.json",
+    params:
+        groups=config["groups"],
+        time_unit_days=config["time_unit_days"],
+        # only the endpoint keys derivation reads: changing e.g. pfs landmarks must not rerun it
+        endpoints={
+            "response": config["endpoints"]["response"],
+            "pfs": {
+                "censor_at_new_therapy": config["endpoints"]["pfs"]["censor_at_new_therapy"]
+            },
+            "cns": {"competing": config["endpoints"]["cns"]["competing"]},
+            "progression": {
+                "window_days": config["endpoints"]["progression"]["window_days"]
+            },
+        },
+        code=code_version("derivation", "response", "audit", "texts"),
+    log:
+        "logs/derive.log",
+    benchmark:
+        "benchmarks/derive.tsv"
+    conda:
+        "../envs/derivation.yaml"
+    resources:
+        mem_mb=mem_mb(500, 50),
+        runtime=30,
+    script:
+        "../scripts/derive.py"
