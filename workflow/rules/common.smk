@@ -24,8 +24,8 @@ FIGURE_FORMATS = ["pdf", "svg", "png"]
 
 
 def code_version(*modules):
-    """Digest of the package modules a rule runs, as a param: Snakemake reruns a script rule when its
-    script changes but not when a module it imports does, and params changes do trigger a rerun."""
+    """Digest of the package modules a step imports, used as a param. Snakemake reruns a script when the
+    script itself changes, not when a module it imports does; a changed param does trigger a rerun."""
     digest = hashlib.sha256()
     for module in ("__init__", "dictionary") + modules:
         digest.update((PACKAGE / f"{module}.py").read_bytes())
@@ -33,7 +33,7 @@ def code_version(*modules):
 
 
 def mem_mb(base, per_input_mb):
-    """Memory request that grows with the rule's input size (for cluster executors)."""
+    """Memory request that grows with the input size (for cluster executors)."""
     return lambda wildcards, input: int(base + per_input_mb * input.size_mb)
 
 
@@ -51,3 +51,26 @@ def all_outputs():
         )
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]
     )
+
+
+def rule_params():
+    """The params of every step as this run evaluates them (one entry per wildcard value)."""
+    from snakemake.iocontainers import Wildcards
+
+    values = {"endpoint": ENDPOINTS, "panel": PANELS, "figure": FIGURES}
+    record = {}
+    for step in sorted(workflow.rules, key=lambda r: r.name):
+        if step.name in ("all", "provenance"):
+            continue
+        names = sorted(step.wildcard_names or [])
+        combos = [{}] if not names else [{n: v} for n in names for v in values.get(n, [])]
+        jobs = {}
+        for combo in combos:
+            params = {}
+            for name, value in step.params.items():
+                if callable(value):
+                    value = value(Wildcards(fromdict=combo))
+                params[name] = value
+            jobs[",".join(f"{k}={v}" for k, v in combo.items()) or step.name] = params
+        record[step.name] = jobs
+    return record

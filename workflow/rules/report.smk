@@ -1,26 +1,3 @@
-def rule_params():
-    """Every rule's params as this run evaluates them (per wildcard value where a rule has wildcards)."""
-    from snakemake.iocontainers import Wildcards
-
-    values = {"endpoint": ENDPOINTS, "panel": PANELS, "figure": FIGURES}
-    record = {}
-    for rule in sorted(workflow.rules, key=lambda r: r.name):
-        if rule.name in ("all", "provenance"):
-            continue
-        names = sorted(rule.wildcard_names or [])
-        combos = [{}] if not names else [{n: v} for n in names for v in values.get(n, [])]
-        jobs = {}
-        for combo in combos:
-            params = {}
-            for name, value in rule.params.items():
-                if callable(value):
-                    value = value(Wildcards(fromdict=combo))
-                params[name] = value
-            jobs[",".join(f"{k}={v}" for k, v in combo.items()) or rule.name] = params
-        record[rule.name] = jobs
-    return record
-
-
 rule summary:
     input:
         results=expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS),
@@ -72,7 +49,6 @@ rule provenance:
         config=config,
         config_files=[os.path.relpath(f) for f in workflow.configfiles],
         rules=rule_params(),
-        repo=workflow.basedir,
         code=code_version("report"),
     log:
         "logs/provenance.log",

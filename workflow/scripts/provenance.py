@@ -12,7 +12,7 @@ record = provenance_record(
     config_files=snakemake.params.config_files,
     config=snakemake.params.config,
     rules=snakemake.params.rules,
-    repo=snakemake.params.repo,
+    repo=Path(snakemake.scriptdir).parents[1],  # the workflow's checkout
     lock=snakemake.input.lock,
 )
 write_json(record, snakemake.output[0])
