@@ -102,7 +102,7 @@ def test_summary_states_rules_and_assumptions(results, config, tmp_path):
     md, html = tmp_path / "summary.md", tmp_path / "summary.html"
     report.write_summary({k: str(v) for k, v in paths.items()}, str(flow), config, str(md), str(html))
     text = md.read_text()
-    assert "SD counts only at least 56 days after the index date" in text
+    assert "SD counts from day 56" in text
     assert "That label is an assumption." in text
     assert "| Median progression-free survival | 10.9 / 10.9 | 10.7 / 10.7 | 0.232 / 0.232 |" in text
     assert "| Median overall survival | NR / NR | – / 38.2 | – / 0.157 |" in text

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from chartreview.derivation import rules_in_force
+
 ASSUMPTIONS = (
     "The label of the published 11/16 vs. 17/37 comparison is lost in the public record; this workflow "
     "reads it as the proportion of patients whose first progression was intrathoracic only. "
@@ -177,34 +179,8 @@ def tests_used(results: dict[str, dict]) -> list[str]:
 # ---------------------------------------------------------------- the derivation rules in force
 
 def derivation_rules(config: dict) -> list[str]:
-    """The rules that decided every response, event and censoring, stated with the values in force."""
-    e = config["endpoints"]
-    r, pfs, cns, prog = e["response"], e["pfs"], e["cns"], e["progression"]
-    confirmation = (
-        f"CR and PR need a confirming CR/PR at least {r['confirmation_min_days']} days later (at most one NE "
-        "between; PR followed by CR confirms PR); unconfirmed CR/PR falls back to SD when SD's duration is met"
-        if r["confirmation"] else "CR and PR are not confirmed (unconfirmed best overall response)")
-    competing = " and ".join(c.replace("_", "-") for c in cns["competing"])
-    return [
-        f"Index date: crizotinib start. Durations are date differences in days; months = days / "
-        f"{config['time_unit_days']}.",
-        "Assessment window for response and PFS: tumor assessments after the index date and on or before the "
-        "start of the first subsequent therapy.",
-        f"Best overall response (RECIST 1.1): the best of CR > PR > SD > PD > NE over the window up to and "
-        f"including the first PD; SD counts only at least {r['sd_min_days']} days after the index date. "
-        f"{confirmation}. No assessment gives NE, and the patient stays in the denominator.",
-        "ORR = (CR + PR) / all patients of the group; DCR = (CR + PR + SD) / all patients.",
-        "PFS event: the earliest of the first PD assessment in the window, the first recorded progression on "
-        "or before the first subsequent therapy, and death before progression and before any subsequent "
-        "therapy. Otherwise censored at the last adequate assessment in the window (day 0 when none)"
-        + ("; a patient who starts a new therapy before any event is censored at the last adequate "
-           "assessment on or before that start." if pfs["censor_at_new_therapy"] else "."),
-        "OS: death is the event; otherwise censored at the last contact.",
-        f"CNS progression: the first progression with a brain site at any time in follow-up; competing: "
-        f"{competing}; otherwise censored at the last contact.",
-        f"Progression patterns: the sites recorded from the first progression to {prog['window_days']} days "
-        "later, among patients whose PFS event is radiological progression.",
-    ]
+    """The rules that decided every response, event and censoring, in the words the audit uses."""
+    return [f"{rule}: {words}." for rule, words in rules_in_force(config)]
 
 
 # ---------------------------------------------------------------- rendering
