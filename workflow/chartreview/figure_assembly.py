@@ -1,0 +1,72 @@
+"""Multi-panel publication figures from the config's `figures:` entries.
+
+Each figure is one matplotlib Figure of a journal width (single 85 mm, double 180 mm) and the
+configured height. Its layout is rows of panel names; each row is split into equal cells, each cell a
+SubFigure into which the panel's own drawing function (figures.PANELS) draws again from the same
+inputs, so a panel looks the same alone and assembled. Panels are lettered A, B, ... row by row,
+left to right, in bold at the top left corner of their cell (a one-panel figure has no letter).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from chartreview import style
+from chartreview.figures import PANEL_INPUTS, PANELS, FigureInputError, draw_panel, load_inputs
+
+
+def panel_letters(layout: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+    """(letter, panel) in reading order: rows top to bottom, panels left to right."""
+    panels = [panel for row in layout for panel in row]
+    if len(panels) > len(string.ascii_uppercase):
+        raise FigureInputError(f"a figure holds at most 26 panels, this layout has {len(panels)}")
+    return list(zip(string.ascii_uppercase, panels))
+
+
+def layout_inputs(layout: Sequence[Sequence[str]]) -> list[str]:
+    """Names of the inputs the layout's panels read (keys of PANEL_INPUTS values), in order."""
+    names: list[str] = []
+    for _, panel in panel_letters(layout):
+        if panel not in PANELS:
+            raise FigureInputError(f"unknown panel {panel!r} in the figure layout "
+                                   f"(known: {', '.join(PANELS)})")
+        names += [name for name in PANEL_INPUTS[panel] if name not in names]
+    return names
+
+
+def build_figure(layout: Sequence[Sequence[str]], data: Mapping, groups: Sequence[str], *,
+                 width: str = "double", height_mm: float = 150.0) -> Figure:
+    """The assembled figure (call inside style.context()): one SubFigure per panel, lettered."""
+    layout_inputs(layout)  # unknown panels fail before any drawing
+    fig = style.new_figure(width, height_mm)
+    rows = fig.subfigures(len(layout), 1, squeeze=False)[:, 0]
+    letters_of_layout = panel_letters(layout)
+    letters = iter(letters_of_layout)
+    for row_fig, row in zip(rows, layout):
+        cells = row_fig.subfigures(1, len(row), squeeze=False)[0]
+        for cell in cells:
+            letter, panel = next(letters)
+            draw_panel(panel, cell, cell.add_gridspec(1, 1)[0], data, groups)
+            if len(letters_of_layout) > 1:  # a one-panel figure is not lettered
+                # suptitle, not free text: the constrained layout keeps room for it above the panel
+                cell.suptitle(letter, x=0.0, ha="left", fontsize=style.PANEL_LETTER_PT,
+                              fontweight="bold")
+    style.place_legends(fig)
+    return fig
+
+
+def assemble_figure(layout: Sequence[Sequence[str]], *, inputs: Mapping[str, str | Path],
+                    outputs: Mapping[str, str | Path], groups: Sequence[str],
+                    width: str = "double", height_mm: float = 150.0, title: str | None = None) -> None:
+    """Write results/figures/<figure>.{pdf,svg,png} for one `figures:` entry of the config."""
+    data = load_inputs({name: inputs[name] for name in layout_inputs(layout) if name in inputs})
+    missing = [name for name in layout_inputs(layout) if name not in data]
+    if missing:
+        raise FigureInputError(f"the figure's panels need the inputs {missing}, which were not given")
+    with style.context():
+        fig = build_figure(layout, data, groups, width=width, height_mm=height_mm)
+        style.save_figure(fig, outputs, title=title)

@@ -1,0 +1,714 @@
+"""Publication figure panels, drawn from the endpoint results (results/endpoints/*.json), the derived
+patients (swimmer) and the patient flow (results/derived/flow.json).
+
+Every panel is one function `draw_<panel>(fig, spec, data, groups) -> Axes`: it draws into the
+SubplotSpec `spec` of `fig` (a Figure or SubFigure holding only this panel, so that the same function
+makes the stand-alone panel and its place in an assembled figure, see figure_assembly.py) and returns
+the panel's main Axes. `data` maps input names (PANEL_INPUTS) to the loaded JSON dicts and DataFrames;
+`groups` are the config's group labels, reference first, which fix order and colour everywhere.
+
+Numbers are read, never computed here, except what a plot needs from a curve (numbers at risk at
+the axis ticks, read from the curve's n_risk as R's survminer does).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.gridspec import SubplotSpec
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+from chartreview import style
+
+# Which inputs each panel reads; keys are the named inputs of the Snakemake rules (figures.smk).
+PANEL_INPUTS: dict[str, tuple[str, ...]] = {
+    "km_pfs": ("pfs",),
+    "km_os": ("os",),
+    "cif_cns": ("cns",),
+    "metastases": ("metastases",),
+    "patterns": ("progression",),
+    "swimmer": ("patients",),
+    "forest": ("pfs",),
+    "flow": ("flow",),
+}
+SWIMMER_COLUMNS = ["group", "criz_months", "criz_ongoing", "response_onset_months",
+                   "progression_months", "treatment_beyond_progression", "death_months",
+                   "followup_months"]
+# Above this many patients the swimmer shows a systematic sample (documented on the plot), because
+# one row per patient stops being readable; the sample is deterministic.
+SWIMMER_MAX_PATIENTS = 100
+TIME_LABEL = "Months since crizotinib start"
+# Where a curve panel's legend may go, in order of preference (survival curves fall from the upper
+# left, incidence curves rise from the lower left).
+KM_LEGEND_PLACES = ("upper right", "lower left", "lower right", "center right", "lower center",
+                    "upper center")
+KM_STATS_PLACES = ("lower left", "upper right", "lower right", "center right", "lower center",
+                   "upper center")
+CIF_LEGEND_PLACES = ("upper left", "upper center", "upper right", "center left", "lower right",
+                     "center right")
+
+METASTATIC_SITES = {
+    "brain": "Brain", "liver": "Liver", "bone": "Bone", "adrenal": "Adrenal gland",
+    "pleura": "Pleura", "contralateral_lung": "Contralateral lung",
+    "distant_lymph_node": "Distant lymph node", "pericardium": "Pericardium",
+    "other_extrathoracic": "Other extrathoracic",
+}
+METASTATIC_COMPOSITES = {"extrathoracic": "Any extrathoracic", "intrathoracic": "Any intrathoracic"}
+SUBGROUP_LABELS = {
+    "sex": "Sex", "age_lt_65": "Age", "ecog": "ECOG PS", "ecog_2plus": "ECOG PS", "line": "Line",
+    "brain_metastases": "Brain metastases",
+}
+BOOLEAN_LEVELS = {
+    "age_lt_65": ("< 65 years", "\u2265 65 years"),
+    "ecog_2plus": ("2+", "0\u20131"),
+}
+
+
+class FigureInputError(ValueError):
+    """An input file of a figure is missing, unreadable or lacks a value the figure needs."""
+
+
+# ----------------------------------------------------------------------------------------- inputs
+
+def load_inputs(paths: Mapping[str, str | Path]) -> dict[str, Any]:
+    """Read each named input: JSON files as dicts, the derived patients (parquet) as a DataFrame of
+    the swimmer's columns only (a million rows stay small)."""
+    data: dict[str, Any] = {}
+    for name, path in paths.items():
+        path = Path(path)
+        try:
+            if path.suffix == ".parquet":
+                data[name] = pd.read_parquet(path, columns=SWIMMER_COLUMNS)
+            else:
+                data[name] = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise FigureInputError(f"{path}: the file does not exist (input {name!r})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise FigureInputError(f"{path}: not valid JSON ({error})") from None
+        except (KeyError, ValueError) as error:  # pyarrow: a requested column is missing
+            raise FigureInputError(f"{path}: cannot read the columns {SWIMMER_COLUMNS} ({error})") from None
+        if isinstance(data[name], dict):
+            data[name]["_source"] = str(path)
+    return data
+
+
+def _get(obj: Mapping, *keys: str, source: str | None = None):
+    """obj[k1][k2]..., with an error naming the file and the missing key."""
+    source = source or (obj.get("_source", "input") if isinstance(obj, Mapping) else "input")
+    value = obj
+    for i, key in enumerate(keys):
+        if not isinstance(value, Mapping) or key not in value:
+            raise FigureInputError(f"{source}: missing key {'.'.join(keys[: i + 1])!r}")
+        value = value[key]
+    return value
+
+
+def _array(values) -> np.ndarray:
+    """A JSON list of numbers (null -> NaN) as float array."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _curve(result: Mapping, group: str, key: str, fields: Sequence[str]) -> dict[str, np.ndarray]:
+    curve = _get(result, "groups", group, key)
+    out = {f: _array(_get(curve, f, source=f"{result.get('_source')}: groups.{group}.{key}"))
+           for f in fields}
+    lengths = {len(v) for v in out.values()}
+    if len(lengths) != 1:
+        raise FigureInputError(f"{result.get('_source')}: groups.{group}.{key} has lists of "
+                               f"different lengths ({sorted(lengths)})")
+    return out
+
+
+# ------------------------------------------------------------------------------------- formatting
+
+def format_p(p: float | None) -> str:
+    """'P = 0.232', 'P < 0.001', or 'P NA' when the test has no result."""
+    if p is None or not math.isfinite(p):
+        return "P NA"
+    return "P < 0.001" if p < 0.001 else f"P = {p:.3f}"
+
+
+def format_ratio(estimate: float | None, ci: Sequence[float | None] | None) -> str:
+    """'1.25 (0.76\u20132.07)'; NE where the model gives no estimate."""
+    if estimate is None or not math.isfinite(estimate):
+        return "NE"
+    lo, hi = (list(ci) + [None, None])[:2] if ci else (None, None)
+    fmt = lambda v: "NE" if v is None or not math.isfinite(v) else f"{v:.2f}"
+    return f"{estimate:.2f} ({fmt(lo)}\u2013{fmt(hi)})"
+
+
+def format_months(value: float | None) -> str:
+    return "NR" if value is None or not math.isfinite(value) else f"{value:.1f}"
+
+
+def format_count(n: int) -> str:
+    """Numbers at risk: exact below 10,000, then compact (12k, 1.0M) so they fit under a tick."""
+    if n < 10_000:
+        return str(int(n))
+    return f"{n / 1e3:.0f}k" if n < 999_500 else f"{n / 1e6:.1f}M"
+
+
+def time_ticks(max_time: float, max_intervals: int = 8) -> np.ndarray:
+    """Ticks 0, s, 2s, ... covering max_time, with s a round number of months."""
+    for step in (1, 2, 3, 6, 12, 24, 36, 48, 60, 120, 240, 480):
+        if max_time / step <= max_intervals:
+            break
+    end = step * max(1, math.ceil(max_time / step - 1e-9))
+    return np.arange(0, end + step / 2, step, dtype=float)
+
+
+def numbers_at_risk(time: np.ndarray, n_risk: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+    """Patients at risk at each tick: n_risk of the first curve time >= tick (0 past the last)."""
+    index = np.searchsorted(time, ticks, side="left")
+    padded = np.append(n_risk, 0)
+    return padded[index].astype(int)
+
+
+def _time_axis(ax: Axes, ticks: np.ndarray, left_margin: float = 0.04) -> None:
+    """Month ticks; a little room left of 0 so that centred numbers at risk clear the group names."""
+    span = ticks[-1]
+    ax.set_xticks(ticks)
+    ax.set_xlim(-left_margin * span, span * 1.02)
+    ax.spines["bottom"].set_bounds(0, span)
+
+
+# ------------------------------------------------------------------------------- survival panels
+
+def _with_risk_table(fig, spec: SubplotSpec, groups: Sequence[str]) -> tuple[Axes, Axes]:
+    """The plot and, under it on the same time axis, the risk table."""
+    sub = spec.subgridspec(2, 1, height_ratios=[4.0, 0.45 + 0.3 * len(groups)])
+    ax = fig.add_subplot(sub[0])
+    return ax, fig.add_subplot(sub[1], sharex=ax)
+
+
+def _risk_table(table: Axes, curves: Mapping[str, Mapping], ticks: np.ndarray,
+                groups: Sequence[str]) -> None:
+    """Numbers at risk per group (rows, group names in their colour) at each tick, as survminer."""
+    colors = style.group_colors(groups)
+    table.set_ylim(len(groups) - 0.5, -0.5)
+    for row, g in enumerate(groups):
+        c = curves[g]
+        for x, n in zip(ticks, numbers_at_risk(c["time"], c["n_risk"], ticks)):
+            table.text(x, row, format_count(n), ha="center", va="center", fontsize=style.SMALL_PT)
+    table.set_yticks(range(len(groups)), groups, fontsize=style.FONT_PT)
+    for label, g in zip(table.get_yticklabels(), groups):
+        label.set_color(colors[g])
+    table.tick_params(axis="y", length=0, pad=6)
+    table.tick_params(axis="x", bottom=False, labelbottom=False)
+    for side in ("left", "bottom", "top", "right"):
+        table.spines[side].set_visible(False)
+    table.set_title("Number at risk", loc="left", fontsize=style.FONT_PT, pad=2)
+
+
+def draw_km(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: Sequence[str],
+            *, endpoint: str, ylabel: str) -> Axes:
+    """Kaplan-Meier curves per group with censor marks (|), median lines, the numbers at risk under
+    the x-axis at every tick (as survminer's risk table), the medians, the Cox HR and the log-rank P."""
+    result = data[endpoint]
+    colors = style.group_colors(groups)
+    curves = {g: _curve(result, g, "curve", ("time", "n_risk", "n_censor", "survival")) for g in groups}
+    max_time = max((c["time"].max() for c in curves.values() if c["time"].size), default=1.0)
+    ticks = time_ticks(max_time)
+    ax, table = _with_risk_table(fig, spec, groups)
+    handles, labels = [], []
+    for g in groups:
+        c = curves[g]
+        time = np.concatenate([[0.0], c["time"]])
+        survival = 100 * np.concatenate([[1.0], c["survival"]])
+        (line,) = ax.step(time, survival, where="post", color=colors[g], lw=style.LINE_WIDTH,
+                          solid_joinstyle="miter")
+        censored = c["n_censor"] > 0
+        ax.plot(c["time"][censored], 100 * c["survival"][censored], ls="none", marker="|",
+                ms=3.5, mew=style.THIN_LINE_WIDTH, color=colors[g])
+        median = _get(result, "groups", g).get("median")
+        if median is not None:
+            ax.plot([0, median, median], [50, 50, 0], ls=(0, (2, 2)), lw=style.THIN_LINE_WIDTH,
+                    color=colors[g])
+        ci = _get(result, "groups", g).get("median_ci") or [None, None]
+        handles.append(line)
+        interval = (f" ({format_months(ci[0])}\u2013{format_months(ci[1])})"
+                    if median is not None or ci[0] is not None else "")
+        labels.append(f"{g}  {format_months(median)}{interval}")
+    conf = int(round(100 * float(result.get("conf_level", 0.95))))
+    style.legend_box(ax, handles, labels, KM_LEGEND_PLACES, title=f"Median, months ({conf}% CI)",
+                alignment="left")
+    stats = []
+    cox = result.get("cox") or {}
+    if cox.get("hr") is not None:
+        # two short lines rather than one long one: a narrow box finds room beside the curves
+        stats += [f"HR ({cox.get('contrast') or ' vs '.join(groups[1::-1])})",
+                  f"{format_ratio(cox['hr'], cox.get('hr_ci'))}"]
+    stats.append(f"Log-rank {format_p(_get(result, 'logrank').get('p'))}")
+    style.text_box(ax, stats, KM_STATS_PLACES)
+
+    ax.set_ylim(0, 103)
+    ax.set_yticks([0, 25, 50, 75, 100])
+    ax.spines["left"].set_bounds(0, 100)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel(TIME_LABEL)
+    _time_axis(ax, ticks)
+
+    _risk_table(table, curves, ticks, groups)
+    return ax
+
+
+def draw_km_pfs(fig, spec, data, groups) -> Axes:
+    return draw_km(fig, spec, data, groups, endpoint="pfs", ylabel="Progression-free survival (%)")
+
+
+def draw_km_os(fig, spec, data, groups) -> Axes:
+    return draw_km(fig, spec, data, groups, endpoint="os", ylabel="Overall survival (%)")
+
+
+def draw_cif_cns(fig, spec, data, groups) -> Axes:
+    """Aalen-Johansen cumulative incidence of CNS progression per group (solid) with the competing
+    death curves (dashed), and Gray's test P. The numbers at risk are drawn when cns.json gives them
+    (groups.<label>.at_risk = {"time", "n_risk"} over every distinct time, censored included): the
+    curves list only their own event times, from which the numbers at risk cannot be read."""
+    result = data["cns"]
+    colors = style.group_colors(groups)
+    with_risk = all("at_risk" in _get(result, "groups", g) for g in groups)
+    ax, table = _with_risk_table(fig, spec, groups) if with_risk else (fig.add_subplot(spec), None)
+    max_time, top = 1.0, 0.0
+    handles, labels = [], []
+    for g in groups:
+        for key, dashes in (("curve", "solid"), ("competing_curve", (0, (3, 1.5)))):
+            c = _curve(result, g, key, ("time", "cif"))
+            time = np.concatenate([[0.0], c["time"]])
+            cif = 100 * np.concatenate([[0.0], c["cif"]])
+            (line,) = ax.step(time, cif, where="post", color=colors[g], ls=dashes, lw=style.LINE_WIDTH)
+            if c["time"].size:
+                max_time = max(max_time, float(np.nanmax(c["time"])))
+                top = max(top, float(np.nanmax(cif)))
+            if key == "curve":
+                handles.append(line)
+                labels.append(f"{g}")
+    # two columns (groups | events) and the test apart: small boxes find room beside the curves
+    handles += [Line2D([], [], color="black", lw=style.LINE_WIDTH),
+                Line2D([], [], color="black", lw=style.LINE_WIDTH, ls=(0, (3, 1.5)))]
+    labels += ["CNS progression", "Death without CNS progression"]
+    style.legend_box(ax, handles, labels, CIF_LEGEND_PLACES, ncol=2 if len(groups) == 2 else 1,
+                     columnspacing=1.0)  # filled by column: groups, then events
+    style.text_box(ax, [f"Gray's test {format_p(_get(result, 'gray').get('p'))}"], CIF_LEGEND_PLACES)
+    ticks = time_ticks(max_time)
+    _time_axis(ax, ticks)
+    if table is not None:
+        _risk_table(table, {g: _curve(result, g, "at_risk", ("time", "n_risk")) for g in groups},
+                    ticks, groups)
+    ceiling = next(c for c in (25, 50, 100) if top <= 0.9 * c or c == 100)  # room above the curves
+    ax.set_ylim(0, ceiling * 1.03)
+    ax.set_yticks(np.linspace(0, ceiling, 5))
+    ax.spines["left"].set_bounds(0, ceiling)
+    ax.set_ylabel("Cumulative incidence (%)")
+    ax.set_xlabel(TIME_LABEL)
+    return ax
+
+
+# -------------------------------------------------------------------------------- cohort panels
+
+def _proportion(entry: Mapping, group: str, source: str) -> float:
+    value = _get(entry, group, source=source)
+    percent = value.get("percent")
+    if percent is None:
+        n, count = value.get("n"), value.get("count")
+        percent = 100.0 * count / n if n else np.nan
+    return float(percent)
+
+
+def draw_metastases(fig, spec, data, groups) -> Axes:
+    """Baseline metastatic sites: percent of patients per group (horizontal bars) and the P of the
+    comparison per site (test named in metastases.json)."""
+    result = data["metastases"]
+    sites = _get(result, "sites")
+    source = result.get("_source", "metastases.json")
+    keys = [k for k in list(METASTATIC_SITES) + list(METASTATIC_COMPOSITES) if k in sites]
+    labels = {**METASTATIC_SITES, **METASTATIC_COMPOSITES}
+    colors = style.group_colors(groups)
+    ax = fig.add_subplot(spec)
+    y = np.arange(len(keys), dtype=float)
+    # composites sit below a rule, a little apart
+    y[[i for i, k in enumerate(keys) if k in METASTATIC_COMPOSITES]] += 0.5
+    height = 0.8 / len(groups)
+    for i, g in enumerate(groups):
+        percent = [_proportion(sites[k], g, f"{source}: sites.{k}") for k in keys]
+        n = _get(sites[keys[0]], g, source=source).get("n")
+        ax.barh(y - 0.4 + height * (i + 0.5), percent, height=height, color=colors[g],
+                label=f"{g} (n = {n})", linewidth=0)
+    ax.set_yticks(y, [labels[k] for k in keys])
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(y[-1] + 0.6, -0.6)
+    ax.set_xlim(0, 100)
+    ax.set_xticks([0, 25, 50, 75, 100])
+    ax.set_xlabel("Patients with metastases at the site (%)")
+    ax.spines["left"].set_visible(False)
+    if any(k in METASTATIC_COMPOSITES for k in keys):
+        split = min(y[i] for i, k in enumerate(keys) if k in METASTATIC_COMPOSITES) - 0.75
+        ax.axhline(split, color=style.NEUTRAL_COLOR, lw=style.THIN_LINE_WIDTH)
+    p_column = blended_transform_factory(ax.transAxes, ax.transData)
+    for k, yk in zip(keys, y):
+        p = sites[k].get("p")
+        ax.text(1.03, yk, format_p(p).replace("P = ", "").replace("P ", ""), transform=p_column,
+                ha="left", va="center", fontsize=style.SMALL_PT)
+    ax.text(1.03, -0.6, "P", transform=p_column, ha="left", va="bottom", fontsize=style.SMALL_PT,
+            fontweight="bold")
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(groups), handlelength=1.0,
+              borderaxespad=0.2, columnspacing=1.2)
+    return ax
+
+
+PATTERN_STACKS = {
+    "Site at first progression": [
+        ("intrathoracic_only", "Intrathoracic only", style.CATEGORY_COLORS[0], "intrathoracic_only"),
+        ("extrathoracic_no_cns", "Extrathoracic, no CNS", style.CATEGORY_COLORS[1], None),
+        ("cns", "CNS", style.CATEGORY_COLORS[2], "cns"),
+        ("unknown", "Sites not recorded", style.NEUTRAL_COLOR, None),
+    ],
+    "Lesion type": [
+        ("new_lesion", "New lesion", style.CATEGORY_COLORS[3], "new_lesion"),
+        ("existing_only", "Existing lesions only", style.CATEGORY_COLORS[4], "existing_only"),
+        ("unknown", "Sites not recorded", style.NEUTRAL_COLOR, None),
+    ],
+}
+
+
+def draw_patterns(fig, spec, data, groups) -> Axes:
+    """Progression patterns at first progression: stacked percent bars per group among the patients
+    whose PFS event is radiological progression; the P of each category's comparison in the legend."""
+    result = data["progression"]
+    source = result.get("_source", "progression.json")
+    patterns = _get(result, "patterns")
+    counts: dict[str, dict[str, float]] = {}
+    n: dict[str, int] = {}
+    for g in groups:
+        n[g] = int(_get(result, "progressed", g))
+        counts[g] = {k: float(_get(patterns, k, g, "count", source=source))
+                     for k in ("intrathoracic_only", "extrathoracic", "cns", "new_lesion",
+                               "existing_only", "unknown")}
+        counts[g]["extrathoracic_no_cns"] = counts[g]["extrathoracic"] - counts[g]["cns"]
+    sub = spec.subgridspec(1, len(PATTERN_STACKS), wspace=0.05)
+    first = None
+    x = np.arange(len(groups), dtype=float)
+    for column, (title, stack) in enumerate(PATTERN_STACKS.items()):
+        ax = fig.add_subplot(sub[column], sharey=first)
+        first = first or ax
+        bottom = np.zeros(len(groups))
+        handles, labels = [], []
+        for key, label, color, p_key in stack:
+            percent = np.array([100 * counts[g][key] / n[g] if n[g] else 0.0 for g in groups])
+            bars = ax.bar(x, percent, bottom=bottom, width=0.62, color=color, linewidth=0)
+            for xi, b, h in zip(x, bottom, percent):
+                if h >= 7:
+                    ax.text(xi, b + h / 2, f"{h:.0f}", ha="center", va="center", fontsize=style.SMALL_PT)
+            bottom += percent
+            if key == "unknown" and not any(counts[g]["unknown"] for g in groups):
+                continue  # no empty legend entry
+            handles.append(bars)
+            labels.append(label + (f", {format_p(patterns[p_key].get('p'))}" if p_key else ""))
+        ax.set_xticks(x, [f"{g}\nn = {n[g]}" for g in groups])
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        ax.tick_params(axis="x", length=0)
+        ax.set_title(title, fontsize=style.FONT_PT, pad=4)
+        ax.set_ylim(0, 100)
+        ax.set_yticks([0, 25, 50, 75, 100])
+        if column == 0:
+            ax.set_ylabel("Patients with progression (%)")
+        else:
+            ax.tick_params(axis="y", labelleft=False)
+        below = ax.transAxes + ScaledTranslation(0, -20 / 72, fig.dpi_scale_trans)
+        ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(-0.1, 0),
+                  bbox_transform=below, handlelength=1.0, fontsize=style.SMALL_PT)
+    return first
+
+
+def draw_flow(fig, spec, data, groups) -> Axes:
+    """Patient flow (CONSORT style): records exported, records excluded with their reasons,
+    patients analysed, and per group (from results/derived/flow.json)."""
+    flow = data["flow"]
+    source = flow.get("_source", "flow.json")
+    exported = int(_get(flow, "records_exported"))
+    excluded = _get(flow, "excluded")
+    analysed = _get(flow, "analysed")
+    colors = style.group_colors(groups)
+    ax = fig.add_subplot(spec)
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    box = dict(boxstyle="square,pad=0.6", facecolor="white", edgecolor="black",
+               linewidth=style.THIN_LINE_WIDTH)
+    line = dict(color="black", lw=style.THIN_LINE_WIDTH)
+    arrow = dict(arrowstyle="-|>", shrinkA=0, shrinkB=4.5, mutation_scale=6, **line)
+    main_x, excluded_y, split_y = 0.4, 0.67, 0.25
+    top = ax.text(main_x, 0.92, f"Records exported\nn = {exported:,}", ha="center", va="center", bbox=box)
+    n_excluded = sum(int(_get(e, "n", source=source)) for e in excluded)
+    reasons = "\n".join(textwrap.fill(f"\u2022 {_get(e, 'reason', source=source)} (n = {int(e['n']):,})",
+                                      28, subsequent_indent="   ") for e in excluded)
+    excl = ax.text(main_x + 0.1, excluded_y,
+                   f"Excluded (n = {n_excluded:,})" + (f"\n{reasons}" if reasons else ""),
+                   ha="left", va="center", bbox=box, fontsize=style.SMALL_PT, linespacing=1.3)
+    total = sum(int(_get(analysed, g, source=source)) for g in groups)
+    middle = ax.text(main_x, 0.45, f"Analysed\nn = {total:,}", ha="center", va="center", bbox=box)
+    ax.annotate("", xy=(0.5, 1), xycoords=middle, xytext=(0.5, 0), textcoords=top,
+                arrowprops=dict(arrow, shrinkA=4.5))
+    ax.annotate("", xy=(0, 0.5), xycoords=excl, xytext=(main_x, excluded_y), textcoords="data",
+                arrowprops=arrow)
+    centres = [(i + 0.5) / len(groups) for i in range(len(groups))]
+    ax.annotate("", xy=(main_x, split_y), xycoords="data", xytext=(0.5, 0), textcoords=middle,
+                arrowprops=dict(arrowstyle="-", shrinkA=4.5, shrinkB=0, **line))
+    ax.plot([min(centres + [main_x]), max(centres + [main_x])], [split_y, split_y], **line)
+    for gx, g in zip(centres, groups):
+        group_box = dict(box, edgecolor=colors[g], linewidth=style.LINE_WIDTH * 1.2)
+        cell = ax.text(gx, 0.08, f"{g}\nn = {int(analysed[g]):,}", ha="center", va="center",
+                       bbox=group_box)
+        ax.annotate("", xy=(0.5, 1), xycoords=cell, xytext=(gx, split_y), textcoords="data",
+                    arrowprops=arrow)
+    return ax
+
+
+# ------------------------------------------------------------------------------------ forest plot
+
+def _level_label(variable: str, level: Any) -> str:
+    """A subgroup level as a reader expects it: '>=65' -> '≥ 65 years', 'yes' -> 'Yes', '0-1' -> '0–1'."""
+    text = str(level).strip()
+    lower = text.lower()
+    boolean = lower in ("true", "false", "yes", "no") or (variable in BOOLEAN_LEVELS and lower in ("1", "0"))
+    if boolean:
+        yes, no = BOOLEAN_LEVELS.get(variable, ("Yes", "No"))
+        return yes if lower in ("true", "yes", "1") else no
+    match = re.fullmatch(r"(<=|>=|<|>)\s*(\d+(?:\.\d+)?)", text)
+    if match:
+        sign = {"<=": "\u2264", ">=": "\u2265"}.get(match.group(1), match.group(1))
+        unit = " years" if variable.startswith("age") else ""
+        return f"{sign} {match.group(2)}{unit}"
+    text = re.sub(r"(?<=\d)-(?=\d)", "\u2013", text)
+    return text[:1].upper() + text[1:]
+
+
+def draw_forest(fig, spec, data, groups) -> Axes:
+    """Forest plot of the PFS hazard ratio (second group vs reference, Cox) overall and by subgroup,
+    with events/patients and the P for interaction of each subgrouping variable."""
+    result = data["pfs"]
+    source = result.get("_source", "pfs.json")
+    cox = _get(result, "cox")
+    contrast = cox.get("contrast") or " vs ".join(groups[1::-1])
+    rows: list[dict] = [{
+        "label": "All patients", "bold": True, "hr": cox.get("hr"), "ci": cox.get("hr_ci"),
+        "count": "{}/{}".format(sum(int(_get(result, "groups", g, "events")) for g in groups),
+                                sum(int(_get(result, "groups", g, "n")) for g in groups)),
+        "p": "", "overall": True,
+    }]
+    seen: list[str] = []
+    for entry in _get(result, "subgroups"):
+        variable = _get(entry, "variable", source=source)
+        if variable not in seen:
+            seen.append(variable)
+            p = entry.get("interaction_p")
+            label = (SUBGROUP_LABELS.get(variable) or entry.get("label")
+                     or variable.replace("_", " ").capitalize())
+            rows.append({"label": label, "bold": True, "header": True, "hr": None, "ci": None,
+                         "count": "",
+                         "p": "NE" if p is None else format_p(p).replace("P = ", "").replace("P ", "")})
+        rows.append({"label": "   " + _level_label(variable, entry.get("level")), "bold": False,
+                     "hr": entry.get("hr"), "ci": entry.get("hr_ci"),
+                     "count": f"{entry.get('events')}/{entry.get('n')}", "p": ""})
+    sub = spec.subgridspec(1, 3, width_ratios=[1.25, 1.0, 1.15], wspace=0.0)
+    ax = fig.add_subplot(sub[1])
+    left = fig.add_subplot(sub[0], sharey=ax)
+    right = fig.add_subplot(sub[2], sharey=ax)
+    y = np.arange(len(rows), dtype=float)
+    values = [v for r in rows if r["hr"] is not None
+              for v in [r["hr"], *(r["ci"] or [])] if v is not None and v > 0 and math.isfinite(v)]
+    # symmetric log axis (HR 1 in the middle) on a 1-2-5 scale; longer CIs end in an arrow
+    wanted = max([2.0] + [max(v, 1 / v) for v in values])
+    span = next((s for s in (2.0, 5.0, 10.0) if wanted <= s), 10.0)
+    lo, hi = 1 / span, span
+    for yi, r in zip(y, rows):
+        if r["hr"] is None:
+            continue
+        ci = [c if c is not None else np.nan for c in (r["ci"] or [np.nan, np.nan])]
+        c_lo, c_hi = np.clip(ci[0], lo, hi), np.clip(ci[1], lo, hi)
+        if np.isfinite(c_lo) and np.isfinite(c_hi):
+            ax.plot([c_lo, c_hi], [yi, yi], color="black", lw=style.THIN_LINE_WIDTH)
+            for end, clipped in ((c_lo, ci[0] < lo), (c_hi, ci[1] > hi)):
+                if clipped:
+                    ax.plot([end], [yi], marker="<" if end == lo else ">", color="black", ms=3)
+        ax.plot([np.clip(r["hr"], lo, hi)], [yi], marker="D" if r.get("overall") else "s",
+                color="black", ms=4 if r.get("overall") else 3, ls="none")
+    ax.axvline(1.0, color=style.NEUTRAL_COLOR, lw=style.THIN_LINE_WIDTH, ls=(0, (2, 2)), zorder=0)
+    ax.set_xscale("log")
+    ticks = {2.0: [0.5, 1, 2], 5.0: [0.2, 0.5, 1, 2, 5], 10.0: [0.1, 0.3, 1, 3, 10]}[span]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(len(rows) - 0.5, -1.6)
+    reference, other = groups[0], groups[1] if len(groups) > 1 else ""
+    ax.set_xlabel(f"HR ({contrast})\n\u2190 favours {other}    favours {reference} \u2192")
+    ax.tick_params(axis="y", left=False, labelleft=False)
+    ax.spines["left"].set_visible(False)
+    for other_ax in (left, right):
+        other_ax.set_axis_off()
+        other_ax.set_xlim(0, 1)
+    header = dict(fontsize=style.SMALL_PT, fontweight="bold", va="center")
+    left.text(0, -1, "Subgroup", ha="left", **header)
+    left.text(0.97, -1, "Events/n", ha="right", **header)
+    right.text(0.05, -1, "HR (95% CI)", ha="left", **header)
+    right.text(1.0, -1, "P int.", ha="right", **header)
+    for yi, r in zip(y, rows):
+        weight = "bold" if r["bold"] else "normal"
+        left.text(0, yi, r["label"], ha="left", va="center", fontsize=style.SMALL_PT, fontweight=weight)
+        left.text(0.97, yi, r["count"], ha="right", va="center", fontsize=style.SMALL_PT)
+        if not r.get("header"):
+            right.text(0.05, yi, format_ratio(r["hr"], r["ci"]), ha="left", va="center",
+                       fontsize=style.SMALL_PT, fontweight=weight)
+        right.text(1.0, yi, r["p"], ha="right", va="center", fontsize=style.SMALL_PT)
+    return ax
+
+
+# ---------------------------------------------------------------------------------- swimmer plot
+
+def swimmer_rows(patients: pd.DataFrame, groups: Sequence[str],
+                 max_patients: int = SWIMMER_MAX_PATIENTS) -> tuple[pd.DataFrame, int]:
+    """The swimmer's rows: patients sorted by group (config order) then crizotinib duration
+    (longest first, ties in file order), and above max_patients a systematic sample of max_patients
+    evenly spaced rows of that order (keeps each group's share and the spread of durations).
+    Returns (rows with a 1-based anonymous 'index', number of patients before sampling)."""
+    df = patients.loc[:, SWIMMER_COLUMNS].copy()
+    df["group"] = pd.Categorical(df["group"].astype("string"), categories=list(groups))
+    df = df[df["group"].notna() & df["criz_months"].notna()]
+    df = df.sort_values(["group", "criz_months"], ascending=[True, False], kind="stable")
+    total = len(df)
+    if total > max_patients:
+        take = np.unique(np.round(np.linspace(0, total - 1, max_patients)).astype(int))
+        df = df.iloc[take]
+    df = df.reset_index(drop=True)
+    df.insert(0, "index", np.arange(1, len(df) + 1))
+    return df, total
+
+
+def draw_swimmer(fig, spec, data, groups) -> Axes:
+    """Swimmer plot: crizotinib duration per patient (bar, group colour; lighter after progression
+    when treated beyond it), follow-up after crizotinib (grey line), response onset, first
+    progression, death, and an arrow for ongoing treatment. Rows carry an anonymous index 1..n,
+    never a record identifier."""
+    rows, total = swimmer_rows(data["patients"], groups)
+    colors = style.group_colors(groups)
+    ax = fig.add_subplot(spec)
+    y = rows["index"].to_numpy(dtype=float)
+    color = rows["group"].map(colors).astype(object).to_numpy()
+    criz = rows["criz_months"].to_numpy(dtype=float)
+    progression = rows["progression_months"].to_numpy(dtype=float)
+    beyond = (rows["treatment_beyond_progression"].fillna(False).to_numpy(dtype=bool)
+              & np.isfinite(progression))
+    on_treatment = np.where(beyond, np.minimum(progression, criz), criz)
+    followup = rows["followup_months"].to_numpy(dtype=float)
+    ongoing = rows["criz_ongoing"].fillna(False).to_numpy(dtype=bool)
+    max_time = float(np.nanmax(np.concatenate([[1.0], criz, followup])))
+    height = 0.72
+    after = ~ongoing & (followup > criz)
+    ax.hlines(y[after], criz[after], followup[after], color=style.NEUTRAL_COLOR,
+              lw=style.THIN_LINE_WIDTH, zorder=1)
+    ax.barh(y, on_treatment, height=height, color=color, linewidth=0, zorder=2)
+    ax.barh(y[beyond], (criz - on_treatment)[beyond], left=on_treatment[beyond], height=height,
+            color=color[beyond], alpha=0.4, linewidth=0, zorder=2)
+    marker = dict(ls="none", zorder=3)
+    onset = rows["response_onset_months"].to_numpy(dtype=float)
+    death = rows["death_months"].to_numpy(dtype=float)
+    ax.plot(onset, y, marker="^", ms=3.2, color="black", mew=0, **marker)
+    ax.plot(progression, y, marker="D", ms=3.0, mfc="white", mec="black", mew=0.7, **marker)
+    ax.plot(death, y, marker="x", ms=3.2, color="black", mew=0.9, **marker)
+    ax.plot(criz[ongoing] + 0.012 * max_time, y[ongoing], marker=">", ms=3.2, color="black", mew=0,
+            **marker)
+
+    ticks = time_ticks(max_time)
+    _time_axis(ax, ticks, left_margin=0.0)
+    ax.set_ylim(len(rows) + 0.7, 0.3)
+    # one label per row while rows are >= 2.2 mm apart (6 pt digits), else every 2nd, 5th, 10th ... row
+    panel_mm = fig.bbox.height / fig.dpi * style.MM_PER_INCH  # fig holds only this panel
+    row_mm = 0.8 * panel_mm / max(len(rows), 1)
+    step = next((s for s in (1, 2, 5, 10, 20, 50) if s * row_mm >= 2.2), 100)
+    labelled = y[(y == 1) | (y % step == 0)] if step > 1 else y
+    ax.set_yticks(labelled, [str(int(v)) for v in labelled], fontsize=style.SMALL_PT)
+    ax.tick_params(axis="y", length=0, pad=1.5)
+    ax.spines["left"].set_visible(False)
+    ax.set_ylabel("Patient")
+    xlabel = TIME_LABEL
+    if total > len(rows):
+        xlabel += (f"\nSystematic sample of {len(rows):,} of {total:,} patients "
+                   "(evenly spaced after sorting by group and duration)")
+    ax.set_xlabel(xlabel)
+    handles = [Patch(color=colors[g], label=f"Crizotinib, {g}") for g in groups]
+    handles += [
+        Patch(facecolor=style.NEUTRAL_COLOR, alpha=0.4, label="Beyond progression"),
+        Line2D([], [], color=style.NEUTRAL_COLOR, lw=style.THIN_LINE_WIDTH,
+               label="Follow-up after crizotinib"),
+        Line2D([], [], marker="^", ms=3.2, color="black", ls="none", label="Response (CR/PR)"),
+        Line2D([], [], marker="D", ms=3.0, mfc="white", mec="black", ls="none", label="First progression"),
+        Line2D([], [], marker="x", ms=3.2, color="black", mew=0.9, ls="none", label="Death"),
+        Line2D([], [], marker=">", ms=3.2, color="black", ls="none", label="Ongoing"),
+    ]
+    panel_width_mm = fig.bbox.width / fig.dpi * style.MM_PER_INCH
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+              ncol=4 if panel_width_mm > 140 else 2,
+              handlelength=1.4, columnspacing=1.2, borderaxespad=0.3)
+    return ax
+
+
+# ----------------------------------------------------------------------------------- registry
+
+@dataclass(frozen=True)
+class Panel:
+    """A panel: its drawing function, what it reads, and its stand-alone size."""
+    name: str
+    draw: Callable[[Figure | SubFigure, SubplotSpec, Mapping, Sequence[str]], Axes]
+    width: str
+    height_mm: float
+    title: str
+
+
+PANELS: dict[str, Panel] = {p.name: p for p in (
+    Panel("km_pfs", draw_km_pfs, "single", 85, "Progression-free survival (Kaplan-Meier)"),
+    Panel("km_os", draw_km_os, "single", 85, "Overall survival (Kaplan-Meier)"),
+    Panel("cif_cns", draw_cif_cns, "single", 70, "Cumulative incidence of CNS progression"),
+    Panel("metastases", draw_metastases, "single", 80, "Baseline metastatic sites"),
+    Panel("patterns", draw_patterns, "single", 85, "Progression patterns at first progression"),
+    Panel("swimmer", draw_swimmer, "double", 200, "Crizotinib treatment course per patient"),
+    Panel("forest", draw_forest, "single", 85, "Progression-free survival by subgroup"),
+    Panel("flow", draw_flow, "single", 90, "Patient flow"),
+)}
+
+
+def draw_panel(panel: str, fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping,
+               groups: Sequence[str]) -> Axes:
+    """Draw one panel into `spec`; a missing value in the inputs raises FigureInputError."""
+    try:
+        return PANELS[panel].draw(fig, spec, data, groups)
+    except FigureInputError:
+        raise
+    except KeyError as error:
+        raise FigureInputError(f"panel {panel!r}: missing input or group {error}") from None
+
+
+def render_panel(panel: str, inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path],
+                 groups: Sequence[str]) -> None:
+    """Stand-alone panel at its journal width: results/figures/panels/<panel>.{pdf,svg,png}."""
+    if panel not in PANELS:
+        raise FigureInputError(f"unknown panel {panel!r} (known: {', '.join(PANELS)})")
+    spec = PANELS[panel]
+    data = load_inputs(inputs)
+    with style.context():
+        fig = style.new_figure(spec.width, spec.height_mm)
+        draw_panel(panel, fig, fig.add_gridspec(1, 1)[0], data, groups)
+        style.place_legends(fig)
+        style.save_figure(fig, outputs, title=spec.title)

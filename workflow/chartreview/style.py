@@ -1,0 +1,281 @@
+"""One figure style for every panel and figure: journal column widths, fonts, a colour-blind-safe
+palette with one fixed colour per group, line widths, legends that never cover data, embedded fonts
+and deterministic file output.
+
+Sizes follow common journal rules (e.g. Nature, Elsevier, Lancet artwork guides): 85 mm single and
+180 mm double column, sans-serif text of 6 to 9 pt at print size, lines of at least 0.5 pt, fonts
+embedded as TrueType (pdf.fonttype 42) so editors can edit the text. Colours are the Okabe-Ito palette
+(Okabe and Ito 2008, "Color Universal Design"), distinguishable under the common colour-vision
+deficiencies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.patches import Rectangle
+from matplotlib.transforms import Bbox
+
+MM_PER_INCH = 25.4
+COLUMN_WIDTH_MM = {"single": 85.0, "double": 180.0}
+DPI = 300
+
+# Text sizes in points at print size; nothing smaller than SMALL_PT is drawn.
+FONT_PT = 7.0
+SMALL_PT = 6.0
+PANEL_LETTER_PT = 9.0
+
+LINE_WIDTH = 1.0         # curves
+THIN_LINE_WIDTH = 0.6    # axes, ticks, reference lines
+MARKER_SIZE = 4.0
+
+# Okabe-Ito. Groups take the first colours in config order (reference group first), so a group has
+# the same colour in every figure; categories that are not groups use CATEGORY_COLORS.
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "bluish_green": "#009E73",
+    "reddish_purple": "#CC79A7",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+GROUP_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+CATEGORY_COLORS = ("#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442")
+NEUTRAL_COLOR = "#999999"
+TEXT_COLOR = "#000000"
+
+# DejaVu Sans ships inside matplotlib, so every machine draws (and embeds) the same glyphs; a system
+# font such as Arial would make the files depend on the machine.
+FONT_FAMILY = "DejaVu Sans"
+SVG_HASHSALT = "chartreview"
+PDF_METADATA = {"Creator": "chartreview", "Producer": "matplotlib", "CreationDate": None}
+SVG_METADATA = {"Date": None, "Creator": "chartreview"}
+PNG_METADATA = {"Software": None}
+
+
+def rc_params() -> dict:
+    """The matplotlib rcParams of every figure."""
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": [FONT_FAMILY],
+        "font.size": FONT_PT,
+        "axes.titlesize": FONT_PT,
+        "axes.labelsize": FONT_PT,
+        "xtick.labelsize": FONT_PT,
+        "ytick.labelsize": FONT_PT,
+        "legend.fontsize": FONT_PT,
+        "legend.title_fontsize": FONT_PT,
+        "figure.titlesize": PANEL_LETTER_PT,
+        "mathtext.default": "regular",
+        "axes.linewidth": THIN_LINE_WIDTH,
+        "axes.edgecolor": TEXT_COLOR,
+        "axes.labelcolor": TEXT_COLOR,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.unicode_minus": True,
+        "xtick.major.width": THIN_LINE_WIDTH,
+        "ytick.major.width": THIN_LINE_WIDTH,
+        "xtick.major.size": 3.0,
+        "ytick.major.size": 3.0,
+        "xtick.major.pad": 2.0,
+        "ytick.major.pad": 2.0,
+        "lines.linewidth": LINE_WIDTH,
+        "lines.markersize": MARKER_SIZE,
+        "patch.linewidth": THIN_LINE_WIDTH,
+        "hatch.linewidth": THIN_LINE_WIDTH,
+        "legend.frameon": False,
+        "legend.handlelength": 1.6,
+        "legend.borderaxespad": 0.3,
+        "legend.labelspacing": 0.3,
+        "figure.dpi": DPI,
+        "savefig.dpi": DPI,
+        "figure.constrained_layout.use": False,
+        "figure.constrained_layout.h_pad": 1.5 / 72,
+        "figure.constrained_layout.w_pad": 1.5 / 72,
+        "figure.constrained_layout.hspace": 0.02,
+        "figure.constrained_layout.wspace": 0.02,
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        # Text stays text in the SVG (editable, searchable); the PDF embeds the font.
+        "svg.fonttype": "none",
+        "svg.hashsalt": SVG_HASHSALT,
+        "path.simplify": True,
+    }
+
+
+@contextlib.contextmanager
+def context() -> Iterator[None]:
+    """Draw and save inside this context: rcParams are read both when artists are made and on saving."""
+    with matplotlib.rc_context(rc_params()):
+        yield
+
+
+def figure_size_mm(width: str | float, height_mm: float) -> tuple[float, float]:
+    """(width, height) in mm; width is 'single', 'double' or a number of mm."""
+    width_mm = COLUMN_WIDTH_MM[width] if isinstance(width, str) else float(width)
+    return width_mm, float(height_mm)
+
+
+def new_figure(width: str | float, height_mm: float) -> Figure:
+    """A figure of a journal width (single 85 mm, double 180 mm) with constrained layout.
+
+    Made without pyplot, so no global figure registry or GUI backend is involved."""
+    width_mm, height_mm = figure_size_mm(width, height_mm)
+    # whole pixels at DPI (85 mm -> 1004 px, not a truncated 1003), so the PNG is the column width
+    width_px, height_px = round(width_mm / MM_PER_INCH * DPI), round(height_mm / MM_PER_INCH * DPI)
+    return Figure(
+        figsize=(width_px / DPI, height_px / DPI),
+        dpi=DPI,
+        layout="constrained",
+    )
+
+
+def group_colors(groups: Sequence[str]) -> dict[str, str]:
+    """Colour of each group by its position in the config (the reference group first)."""
+    return {group: GROUP_COLORS[i % len(GROUP_COLORS)] for i, group in enumerate(groups)}
+
+
+def _subfigures(fig) -> list:
+    found = []
+    for sub in getattr(fig, "subfigs", []):
+        found += [sub, *_subfigures(sub)]
+    return found
+
+
+def freeze_layout(fig: Figure, decimals: int = 6) -> None:
+    """Run the constrained layout once, round what it solved, and switch it off.
+
+    kiwisolver's solution can differ in the last bits between processes (its internals are keyed
+    by memory address), which would change the files; rounded positions make them byte-identical."""
+    fig.draw_without_rendering()
+    for sub in _subfigures(fig):
+        sub.bbox_relative.set_points(np.round(sub.bbox_relative.get_points(), decimals))
+    for holder in [fig, *_subfigures(fig)]:
+        for ax in holder.axes:
+            ax.set_position(np.round(ax.get_position().bounds, decimals).tolist(), which="both")
+        title = getattr(holder, "_suptitle", None)
+        if title is not None:
+            title.set_position(np.round(title.get_position(), decimals))
+    fig.set_layout_engine("none")
+
+
+def blank_handle() -> Rectangle:
+    return Rectangle((0, 0), 1, 1, fill=False, edgecolor="none", visible=False)
+
+
+def legend_box(ax: Axes, handles, labels, candidates: Sequence[str], **kwargs):
+    """A legend that place_legends() moves, once the layout is final, to the first of `candidates`
+    (locations inside the axes) where it covers no curve, mark or line, else above the axes."""
+    kwargs.setdefault("handletextpad", 0.5)
+    legend = Legend(ax, handles, labels, loc=candidates[0], frameon=True, framealpha=1.0,
+                    edgecolor="none", facecolor="white", borderpad=0.3, **kwargs)
+    legend._chartreview_candidates = tuple(candidates)
+    ax.add_artist(legend)  # not ax.legend(): an axes may hold several of these
+    legend.set_clip_on(False)  # add_artist clips to the axes, which hides it from the layout engine
+    return legend
+
+
+def text_box(ax: Axes, lines: Sequence[str], candidates: Sequence[str]):
+    """Lines of text (test results) in a box placed like legend_box."""
+    return legend_box(ax, [blank_handle()] * len(lines), list(lines), candidates,
+                       handlelength=0, handletextpad=0)
+
+
+LEGEND_MARGIN_PT = 4.0
+NAMED_PLACES = {
+    "upper right": (1.0, 1.0), "upper left": (0.0, 1.0), "lower left": (0.0, 0.0),
+    "lower right": (1.0, 0.0), "center right": (1.0, 0.5), "center left": (0.0, 0.5),
+    "upper center": (0.5, 1.0), "lower center": (0.5, 0.0), "center": (0.5, 0.5),
+}
+# After the named places, a scan of the axes (top to bottom, right to left) for any free spot.
+SCAN_PLACES = tuple((fx / 8, fy / 8) for fy in range(8, -1, -1) for fx in range(8, -1, -1))
+
+
+def _place_box(place: tuple[float, float], width: float, height: float, area, pad: float):
+    """Display Bbox of a width x height box inside `area` (less `pad`); place = (0, 0) lower left
+    to (1, 1) upper right."""
+    fx, fy = place
+    x = area.x0 + pad + fx * max(area.width - 2 * pad - width, 0.0)
+    y = area.y0 + pad + fy * max(area.height - 2 * pad - height, 0.0)
+    return Bbox.from_bounds(x, y, width, height)
+
+
+def covers_data(ax: Axes, box, taken=()) -> bool:
+    """Whether a display-coordinate box touches any line or marker drawn in the axes, or a box
+    already taken."""
+    if any(box.overlaps(other) for other in taken):
+        return True
+    margin = LEGEND_MARGIN_PT * ax.figure.dpi / 72  # keep clear of the curves, not just off them
+    box = box.expanded((box.width + 2 * margin) / box.width, (box.height + 2 * margin) / box.height)
+    for line in ax.lines:
+        if not line.get_visible() or len(line.get_xdata()) == 0:
+            continue
+        path = line.get_transform().transform_path(line.get_path())
+        if line.get_linestyle() not in ("None", "none", "", " ") and path.intersects_bbox(box, filled=False):
+            return True
+        if line.get_marker() not in (None, "None", "none", ""):
+            reach = line.get_markersize() * ax.figure.dpi / 72 / 2
+            grown = box.expanded((box.width + 2 * reach) / box.width, (box.height + 2 * reach) / box.height)
+            if grown.count_contains(path.vertices[np.isfinite(path.vertices).all(axis=1)]):
+                return True
+    return False
+
+
+def place_legends(fig: Figure) -> None:
+    """Move every legend made by legend_box to its first free location, after the layout is done
+    (the free space depends on the axes' final size). Called before saving; deterministic."""
+    legends = [lg for lg in fig.findobj(Legend) if hasattr(lg, "_chartreview_candidates")]
+    if not legends:
+        return
+    fig.draw_without_rendering()
+    moved_outside = False
+    taken: dict[int, list] = {}
+    outside: dict[int, int] = {}
+    for legend in legends:
+        ax = legend.axes
+        extent = legend.get_window_extent()
+        pad = legend.borderaxespad * legend.prop.get_size_in_points() * fig.dpi / 72
+        places = [NAMED_PLACES[loc] for loc in legend._chartreview_candidates] + list(SCAN_PLACES)
+        for place in places:
+            box = _place_box(place, extent.width, extent.height, ax.bbox, pad)
+            if not covers_data(ax, box, taken.setdefault(id(ax), [])):
+                corner = ax.transAxes.inverted().transform((box.x0 - pad, box.y0 - pad))
+                legend.set_loc("lower left")
+                # rounded: the layout's last bits may differ between processes (style.freeze_layout)
+                legend.set_bbox_to_anchor(tuple(round(float(v), 6) for v in corner),
+                                          transform=ax.transAxes)
+                taken[id(ax)].append(box)
+                break
+        else:
+            slot = outside.get(id(ax), 0)
+            outside[id(ax)] = slot + 1
+            legend.set_loc(("lower left", "lower right", "lower center")[min(slot, 2)])
+            legend.set_bbox_to_anchor((float(min(slot, 1)), 1.0), transform=ax.transAxes)
+            moved_outside = True
+    if moved_outside:  # the layout makes room for it on the next draw
+        fig.draw_without_rendering()
+
+
+def save_figure(fig: Figure, outputs: Mapping[str, str | Path], *, title: str | None = None) -> None:
+    """Write the figure as PDF, SVG and/or PNG (keys of `outputs`) with no timestamp or version stamp
+    that would change between runs: two runs give byte-identical files."""
+    freeze_layout(fig)
+    metadata = {
+        "pdf": dict(PDF_METADATA, **({"Title": title} if title else {})),
+        "svg": dict(SVG_METADATA, **({"Title": title} if title else {})),
+        "png": dict(PNG_METADATA),
+    }
+    for ext, path in outputs.items():
+        if ext not in metadata:
+            raise ValueError(f"unsupported figure format {ext!r} (pdf, svg or png)")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format=ext, dpi=DPI, metadata=metadata[ext])

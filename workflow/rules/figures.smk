@@ -1,0 +1,122 @@
+# Endpoint results, derived patients and patient flow -> figure panels (results/figures/panels/) and the
+# multi-panel publication figures of config `figures:` (results/figures/<figure>.{pdf,svg,png}).
+# An assembled figure's params are only its own `figures:` entry, so a changed layout reruns only that
+# figure's assembly.
+
+# The files behind each named figure input (keys as in chartreview.figures.PANEL_INPUTS).
+FIGURE_INPUT_FILES = {
+    "pfs": "results/endpoints/pfs.json",
+    "os": "results/endpoints/os.json",
+    "cns": "results/endpoints/cns.json",
+    "metastases": "results/endpoints/metastases.json",
+    "progression": "results/endpoints/progression.json",
+    "patients": "results/derived/patients.parquet",
+    "flow": "results/derived/flow.json",
+}
+# What each panel reads (mirrors chartreview.figures.PANEL_INPUTS; tests/test_figures.py checks it).
+PANEL_INPUTS = {
+    "km_pfs": ["pfs"],
+    "km_os": ["os"],
+    "cif_cns": ["cns"],
+    "metastases": ["metastases"],
+    "patterns": ["progression"],
+    "swimmer": ["patients"],
+    "forest": ["pfs"],
+    "flow": ["flow"],
+}
+# Report category of each panel; an assembled figure takes the category of its first panel.
+PANEL_CATEGORIES = {
+    "km_pfs": "Survival",
+    "km_os": "Survival",
+    "forest": "Survival",
+    "swimmer": "Response",
+    "cif_cns": "CNS",
+    "metastases": "Cohort",
+    "flow": "Cohort",
+    "patterns": "Progression patterns",
+}
+FIGURE_MODULES = ("style", "figures", "figure_assembly")
+
+
+# Panels of each configured figure, in reading order.
+FIGURE_PANELS = {
+    name: [panel for row in entry["layout"] for panel in row]
+    for name, entry in config["figures"].items()
+}
+
+
+rule figure_panel:
+    input:
+        unpack(
+            lambda wildcards: {
+                name: FIGURE_INPUT_FILES[name] for name in PANEL_INPUTS[wildcards.panel]
+            }
+        ),
+    output:
+        pdf="results/figures/panels/{panel}.pdf",
+        svg="results/figures/panels/{panel}.svg",
+        png=report(
+            "results/figures/panels/{panel}.png",
+            caption="../report/figure.rst",
+            category=lambda wildcards: PANEL_CATEGORIES[wildcards.panel],
+            subcategory="Figure panels",
+            labels={"panel": "{panel}", "type": "figure panel"},
+        ),
+    params:
+        groups=GROUPS,
+        code=code_version(*FIGURE_MODULES),
+    wildcard_constraints:
+        panel="|".join(PANELS),
+    log:
+        "logs/figure_panel_{panel}.log",
+    benchmark:
+        "benchmarks/figure_panel_{panel}.tsv"
+    conda:
+        "../envs/figures.yaml"
+    resources:
+        mem_mb=mem_mb(800, 5),
+        runtime=10,
+    script:
+        "../scripts/figure_panel.py"
+
+
+rule figure:
+    input:
+        unpack(
+            lambda wildcards: {
+                name: FIGURE_INPUT_FILES[name]
+                for panel in FIGURE_PANELS[wildcards.figure]
+                for name in PANEL_INPUTS[panel]
+            }
+        ),
+        # the stand-alone panels are made with the figure (rule all asks only for the figures)
+        panels=lambda wildcards: expand(
+            "results/figures/panels/{panel}.png", panel=FIGURE_PANELS[wildcards.figure]
+        ),
+    output:
+        pdf="results/figures/{figure}.pdf",
+        svg="results/figures/{figure}.svg",
+        png=report(
+            "results/figures/{figure}.png",
+            caption="../report/figure.rst",
+            category=lambda wildcards: PANEL_CATEGORIES[FIGURE_PANELS[wildcards.figure][0]],
+            subcategory="Publication figures",
+            labels={"figure": "{figure}", "type": "assembled figure"},
+        ),
+    params:
+        figure=lambda wildcards: config["figures"][wildcards.figure],
+        groups=GROUPS,
+        code=code_version(*FIGURE_MODULES),
+    wildcard_constraints:
+        figure="|".join(FIGURES),
+    log:
+        "logs/figure_{figure}.log",
+    benchmark:
+        "benchmarks/figure_{figure}.tsv"
+    conda:
+        "../envs/figures.yaml"
+    resources:
+        mem_mb=mem_mb(800, 5),
+        runtime=10,
+    script:
+        "../scripts/figure.py"
