@@ -194,6 +194,10 @@ def test_cns(derived):
         assert set(block["cif"]["12"]) == {"estimate", "ci", "variance"}
         assert set(block["curve"]) == {"time", "cif", "lower", "upper", "variance"}
         assert block["competing_curve"]["cif"][-1] > 0
+        months = cns.loc[cns["group"] == g, "months"].to_numpy()
+        at_risk = block["at_risk"]
+        assert at_risk["time"] == sorted(set(months.tolist()))
+        assert at_risk["n_risk"] == [int((months >= t).sum()) for t in at_risk["time"]]
     gray = competing_risks.gray_test(cns["months"], cns["status"], cns["group"].astype(str))
     assert result["gray"]["stat"] == pytest.approx(gray.statistic, rel=1e-9)
     assert result["gray"]["p"] == pytest.approx(gray.p, rel=1e-9)

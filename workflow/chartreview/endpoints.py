@@ -304,6 +304,15 @@ def _cif_curve(cif: competing_risks.CumulativeIncidence) -> dict:
     }
 
 
+def _at_risk(time: np.ndarray) -> dict:
+    """Patients still followed (time >= t) at every distinct time, censored and competing times included:
+    the numbers at risk under the cumulative-incidence plot."""
+    ordered = np.sort(time)
+    distinct = np.unique(ordered)
+    n_risk = ordered.size - np.searchsorted(ordered, distinct, side="left")
+    return {"time": [float(t) for t in distinct], "n_risk": [int(n) for n in n_risk]}
+
+
 def _cif_points(cif: competing_risks.CumulativeIncidence, times) -> dict:
     return {
         _time_key(p.time): {"estimate": p.estimate, "ci": [p.lower, p.upper], "variance": p.variance}
@@ -344,6 +353,7 @@ def analyse_cns(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dic
             "competing_cif": _cif_points(other, timepoints),
             "curve": _cif_curve(cif),
             "competing_curve": _cif_curve(other),
+            "at_risk": _at_risk(time[sel]),
         }
     gray = competing_risks.gray_test(time, status, group.cat.codes.to_numpy(), cause=1)
     contrast = f"{labels[1]} vs {labels[0]}"
