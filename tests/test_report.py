@@ -61,7 +61,8 @@ def test_paragraph_reads_like_the_abstract(results):
     assert "PFS: median 10.9 vs. 10.7 months, P=0.232" in text
     assert "median OS: not reached vs. 38.2 months" in text
     assert "(12% vs. 29%, P=0.100)" in text
-    assert "differed significantly between the groups (35% vs. 71%, P=0.003)" in text
+    assert ("was significantly higher in ALK-positive than in ROS1-positive NSCLC patients "
+            "(35% vs. 71%, P=0.003)") in text
     assert "69% (11/16) vs. 46% (17/37), P=0.127" in text
     assert "Gray's test P=0.914" in text
 

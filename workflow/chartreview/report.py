@@ -140,14 +140,17 @@ def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
     def pct(block):
         return vs.join(format_percent(block[g]["percent"]) for g in groups)
 
-    def did(p):
-        return "differed significantly between the groups" if _differs(p) else "did not differ between the groups"
+    def did(block):
+        if not _differs(block["p"]):
+            return "did not differ between the groups"
+        higher, lower = sorted(groups, key=lambda g: block[g]["percent"], reverse=True)
+        return f"was significantly higher in {higher}-positive than in {lower}-positive NSCLC patients"
 
     sentences = [
         f"We identified {n[ref]} patients with {ref}- and {n[other]} with {other}-positive NSCLC.",
-        f"The baseline proportion of central nervous system (CNS) metastases {did(brain['p'])} "
+        f"The baseline proportion of central nervous system (CNS) metastases {did(brain)} "
         f"({pct(brain)}, P={format_p(brain['p'])}), and the proportion of extrathoracic metastases, "
-        f"including CNS metastases, {did(extra['p'])} ({pct(extra)}, P={format_p(extra['p'])}).",
+        f"including CNS metastases, {did(extra)} ({pct(extra)}, P={format_p(extra['p'])}).",
         f"Regarding the response to crizotinib ({ref} vs. {other}), ORR: "
         + vs.join(format_percent(100 * response["groups"][g]["orr"]) for g in groups)
         + f", P={format_p(response['p'])}; PFS: median "
@@ -159,7 +162,8 @@ def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
         f"Intrathoracic-only progression at first progression (label assumed): "
         + vs.join(f"{format_percent(patterns[g]['percent'])} ({_counts(patterns, g)})" for g in groups)
         + f", P={format_p(patterns['p'])}; the cumulative incidence of CNS progression with death as a "
-        f"competing risk {did(cns['gray']['p'])} (Gray's test P={format_p(cns['gray']['p'])}).",
+        "competing risk " + ("differed" if _differs(cns["gray"]["p"]) else "did not differ")
+        + f" between the groups (Gray's test P={format_p(cns['gray']['p'])}).",
     ]
     return " ".join(sentences)
 
