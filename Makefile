@@ -43,6 +43,13 @@ lock:
 	{ echo "# Exact pins for pip (python 3.11). Regenerate: make lock"; \
 	  /tmp/chartreview-lock/bin/pip freeze --exclude-editable; } > requirements.lock
 
+# The workflow through Snakemake's SLURM executor on a one-node SLURM started on this machine
+# (Debian: installs slurm-wlm and munge with apt when missing; needs root or sudo; starts and
+# stops its own munged, slurmctld and slurmd, no systemd). Passes when every job ran in SLURM
+# with its rule's resources and results/ is byte-identical to a local run. See tests/slurm/run.sh.
+test-slurm: $(STAMP)
+	tests/slurm/run.sh
+
 # Scale benchmark: 10 thousand, 100 thousand and 1 million synthetic patients through the whole workflow,
 # and the statistical kernels against lifelines and scikit-survival (results/benchmarks/).
 bench: $(STAMP)

@@ -15,6 +15,14 @@ for _key in ("export", "dictionary"):
             f"(set it in config/config.yaml or with --config {_key}=path)"
         )
 
+# Cheap steps run on the submitting host under a cluster executor.
+localrules:
+    validation_gate,
+    tables,
+    summary,
+    provenance,
+
+
 PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 GROUPS = list(config["groups"])
 ENDPOINTS = ["metastases", "response", "pfs", "os", "cns", "progression", "baseline"]
