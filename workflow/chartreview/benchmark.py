@@ -30,7 +30,7 @@ def run_workflow(patients: int, workdir: Path, cores: int, seed: int) -> dict:
     python = sys.executable
     if not export.exists():
         subprocess.run([python, "-m", "chartreview.synth", "--patients", str(patients), "--seed", str(seed),
-                        "--formats", "raw", "--no-check", "--out", str(workdir)], check=True)
+                        "--formats", "raw", "--check", "no", "--out", str(workdir)], check=True)
     snakemake = str(Path(python).with_name("snakemake"))
     started = time.perf_counter()
     proc = subprocess.run(
