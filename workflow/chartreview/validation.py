@@ -1,0 +1,924 @@
+"""Validation of the extracted tables: pandera contracts and the data-query report.
+
+Three layers, each validated lazily (every problem at once) and each failure turned into one data query
+(record, form, instance, field, value, rule, severity, message):
+
+1. the export's rows (``ExportRows``): one non-repeating row per record, unique instances, known
+   instruments;
+2. the exported text of each form (``exported_schema``, built from the data dictionary's field types):
+   real calendar dates written YYYY-MM-DD, numbers, codes among the dictionary's choices, every column
+   present. The value quoted is what the abstractor entered (identifiers masked);
+3. the typed tables (``Patients``, ``TumorAssessments``, ``ProgressionSites``, ``SubsequentTherapies``:
+   the contract "Extracted tables", field by field as in the data dictionary) with required fields and
+   ranges, and the rules across fields and forms on narrow views (``PatientCourse``, ``RecordDates``,
+   ``Assessments``).
+
+The rules, their severity and their wording for the abstractors are in ``RULES``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute
+from pandera.typing import Series
+
+from chartreview.dictionary import DataDictionary
+from chartreview.export import (MASKED, MASKED_INVALID, STRING, ExtractedTables, TABLES, field_choices,
+                                parse_dates, parse_instances, parse_numbers)
+
+QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]
+FIRST_ERRORS = 10   # errors printed by the gate
+HTML_ROWS = 2000    # rows per severity in the HTML report (all of them are in queries.csv)
+
+
+@dataclass(frozen=True)
+class Rule:
+    severity: str   # "error" stops the workflow before derivation; "warning" is reported only
+    text: str       # what is wrong, for the abstractor
+
+
+RULES = {
+    # structure of the export
+    "missing_column": Rule("error", "the export has no column for this field"),
+    "unknown_column": Rule("warning", "the data dictionary has no such field; its values were not read"),
+    "missing_record_id": Rule("error", "a row without record_id"),
+    "duplicate_record": Rule("error", "more than one non-repeating row for this record"),
+    "duplicate_instance": Rule("error", "this instance of the repeating form appears more than once"),
+    "unknown_instrument": Rule("error", "an instrument (form) the data dictionary does not know, or not "
+                                        "exported as a repeating form"),
+    "instance": Rule("error", "redcap_repeat_instance must be a whole number from 1 on a repeating form's "
+                              "row and blank on the non-repeating row"),
+    "orphan_record": Rule("error", "repeating-form rows for a record that has no non-repeating row"),
+    "value_outside_form": Rule("error", "a value in a field of another form on this row (REDCap leaves "
+                                        "it blank); it was not read"),
+    # fields
+    "date": Rule("error", "not a real calendar date written YYYY-MM-DD"),
+    "number": Rule("error", "not a number"),
+    "code": Rule("error", "not one of the data dictionary's codes for this field"),
+    "required": Rule("error", "required field is blank"),
+    "range": Rule("error", "outside the allowed range"),
+    # across fields and forms
+    "diagnosis_after_start": Rule("error", "diagnosis_date is after criz_start_date"),
+    "end_before_start": Rule("error", "criz_end_date is before criz_start_date"),
+    "dead_without_death_date": Rule("error", "vital_status is Dead but death_date is blank"),
+    "death_date_while_alive": Rule("error", "death_date is filled but vital_status is not Dead"),
+    "after_death": Rule("error", "date after the death_date of the record"),
+    "last_contact_before_event": Rule("error", "last_contact_date is before a date of treatment, "
+                                               "assessment, progression or subsequent therapy"),
+    # warnings: reported, the run goes on
+    "pd_without_site": Rule("warning", "PD assessment without a progression-site row within the window"),
+    "no_post_baseline_assessment": Rule("warning", "no tumor assessment after criz_start_date"),
+    "assessment_gap": Rule("warning", "gap between consecutive tumor assessments longer than allowed"),
+    "form_incomplete": Rule("warning", "form not marked Complete"),
+}
+TYPE_RULES = ("date", "number", "code")
+
+
+# --- the settings the checks read ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Settings:
+    dictionary: DataDictionary
+    repeating_forms: tuple[str, ...]
+    age_range: tuple[int, int]
+    max_assessment_gap_days: int
+    progression_window_days: int
+    records: dict = field(default_factory=dict)   # record numbers of the tables' rows, computed once
+
+    @classmethod
+    def from_config(cls, dictionary: DataDictionary, config: dict) -> "Settings":
+        checks = config.get("validation", {})
+        window = config.get("endpoints", {}).get("progression", {}).get("window_days", 30)
+        return cls(dictionary, tuple(config.get("repeating_forms", TABLES)),
+                   tuple(checks.get("age_range", (18, 100))), checks.get("max_assessment_gap_days", 180),
+                   window)
+
+
+_SETTINGS: contextvars.ContextVar[Settings] = contextvars.ContextVar("validation_settings")
+
+
+def settings() -> Settings:
+    """The settings of the validation running now (the models' checks read the dictionary and config)."""
+    return _SETTINGS.get()
+
+
+@contextlib.contextmanager
+def validation_settings(dictionary: DataDictionary, config: dict):
+    """Run the models with the data dictionary and config, e.g. ``Patients.validate(df, lazy=True)``."""
+    token = _SETTINGS.set(Settings.from_config(dictionary, config))
+    try:
+        yield settings()
+    finally:
+        _SETTINGS.reset(token)
+
+
+def _within(series: pd.Series, low, high) -> pd.Series:
+    return series.isna() | ((low is None or series >= low) & (high is None or series <= high))
+
+
+def _not_after(earlier: pd.Series, later: pd.Series) -> pd.Series:
+    """``earlier <= later``, true when either date is missing (missing dates are queried elsewhere)."""
+    return earlier.isna() | later.isna() | (earlier <= later)
+
+
+# --- 1. the export's rows ----------------------------------------------------------------------------------
+
+ExportedText = Series[Annotated[pd.ArrowDtype, pyarrow.string()]]   # as exported, blank = ""
+
+
+class ExportRows(pa.DataFrameModel):
+    """One row per row of the export: the REDCap flat layout."""
+    record_id: ExportedText
+    instrument: ExportedText       # blank on the non-repeating row
+    instance: ExportedText         # redcap_repeat_instance
+    source: ExportedText           # "line 12" or "sheet treatment, row 5"
+    stray: ExportedText            # the first field with a value outside the row's form ("": none)
+    record: Series[np.int64]       # the record's number, in order of first appearance
+    key: Series[np.int64]          # (record, instrument, instance) numbered: one number per distinct row key
+
+    @pa.check("record_id", name="missing_record_id")
+    def record_id_present(cls, record_id: Series) -> Series[bool]:
+        return record_id != ""
+
+    @pa.check("instrument", name="unknown_instrument")
+    def known_instrument(cls, instrument: Series) -> Series[bool]:
+        return instrument.isin(("",) + settings().repeating_forms)
+
+    @pa.check("stray", name="value_outside_form")
+    def values_in_their_form(cls, stray: Series) -> Series[bool]:
+        return stray == ""
+
+    @pa.dataframe_check(name="instance")
+    def instance_as_layout(cls, rows: pd.DataFrame) -> Series[bool]:
+        repeating = (rows["instrument"] != "").to_numpy(dtype=bool)
+        blank = (rows["instance"] == "").to_numpy(dtype=bool)
+        return pd.Series(np.where(repeating, parse_instances(rows["instance"]).notna(), blank), index=rows.index)
+
+    @pa.dataframe_check(name="duplicate_record")
+    def one_non_repeating_row(cls, rows: pd.DataFrame) -> Series[bool]:
+        return ~((rows["instrument"] == "") & rows["key"].duplicated())
+
+    @pa.dataframe_check(name="duplicate_instance")
+    def unique_instance(cls, rows: pd.DataFrame) -> Series[bool]:
+        return ~((rows["instrument"] != "") & rows["key"].duplicated())
+
+    @pa.dataframe_check(name="orphan_record")
+    def record_has_non_repeating_row(cls, rows: pd.DataFrame) -> Series[bool]:
+        record = rows["record"].to_numpy()
+        with_row = np.zeros(record.max() + 1 if len(record) else 0, dtype=bool)
+        with_row[record[(rows["instrument"] == "").to_numpy(dtype=bool)]] = True
+        blank = (rows["record_id"] == "").to_numpy(dtype=bool)    # queried as missing_record_id
+        return pd.Series(with_row[record] | blank, index=rows.index) | rows["record"].duplicated()
+
+
+# --- 2. the exported text of a form ------------------------------------------------------------------------
+
+def _is_date(text: pd.Series) -> pd.Series:
+    return (text == "") | parse_dates(text).notna()
+
+
+def _is_number(text: pd.Series) -> pd.Series:
+    return (text == "") | parse_numbers(text).notna()
+
+
+def _one_of(allowed: list[str], name: str) -> pa.Check:
+    return pa.Check(lambda text: text.isin(allowed), name=name)
+
+
+def exported_schema(form: str, dictionary: DataDictionary) -> pa.DataFrameSchema:
+    """The data dictionary's statement of a form's exported text: each column present, of its type."""
+    columns = {}
+    for column in dictionary.export_columns(form):
+        name = column.split("___")[0]
+        f = dictionary[name] if name in dictionary else None
+        choices = field_choices(column, dictionary)
+        if f is not None and f.identifier:   # masked by the extraction, which kept whether it is of its type
+            check = _one_of(["", MASKED], name="date" if f.is_date else "code")
+            if f.required:                   # the typed tables do not hold it to say it is required
+                columns[column] = pa.Column(checks=[check, pa.Check(lambda text: text != "", name="required")],
+                                            nullable=False)
+                continue
+        elif choices:
+            check = _one_of([""] + list(choices), name="code")
+        elif f is not None and f.is_date:
+            check = pa.Check(_is_date, name="date")
+        elif f is not None and f.is_number:
+            check = pa.Check(_is_number, name="number")
+        else:
+            check = None
+        columns[column] = pa.Column(checks=[check] if check else [], nullable=False)
+    return pa.DataFrameSchema(columns, name=form)
+
+
+# --- 3. the typed tables: the contract "Extracted tables" ----------------------------------------------------
+
+Category = Series[pd.CategoricalDtype]   # labels of the dictionary's choices, in dictionary order
+Date = Series[pa.DateTime]
+Flag = Series[bool]                      # one checkbox choice
+YesNo = Series[pd.BooleanDtype]
+Text = Series[Annotated[pd.StringDtype, "pyarrow", pd.NA]]   # pandas "string", in Arrow memory
+Status = Series[pd.Int64Dtype]           # <form>_complete: 0 Incomplete, 1 Unverified, 2 Complete
+
+
+def required(**kwargs):
+    return pa.Field(nullable=False, **kwargs)
+
+
+def optional(**kwargs):
+    return pa.Field(nullable=True, **kwargs)
+
+
+class _Table(pa.DataFrameModel):
+    @classmethod
+    def _dictionary_range(cls, value: Series) -> Series[bool]:
+        f = settings().dictionary[value.name]
+        return _within(value, f.minimum, f.maximum)
+
+    @classmethod
+    def _complete(cls, status: Series) -> Series[bool]:
+        return status == 2
+
+
+class Patients(_Table):
+    """One row per record (unique record_id: checked on ExportRows); identifiers dropped, age kept."""
+    record_id: Text = required()
+    age: Series[pd.Int64Dtype] = optional()                 # whole years at criz_start_date (blank when
+                                                            # birth_date or criz_start_date is: queried there)
+    # demographics
+    sex: Category = required()                              # 1 Male, 2 Female
+    smoking_status: Category = required()                   # 0 Never, 1 Former, 2 Current
+    pack_years: Series[float] = optional()                  # 0 to 200
+    ecog_ps: Category = required()                          # 0 to 4
+    histology: Category = required()                        # 1 Adenocarcinoma, 2 Squamous, 3 Other
+    stage: Category = required()                            # 1 IIIB .. 5 Postoperative recurrence
+    diagnosis_date: Date = required()
+    fusion_gene: Category = required()                      # 1 ALK, 2 ROS1: defines the group
+    fusion_method: Flag = pa.Field(alias=r"fusion_method___\d+", regex=True)  # 1 FISH .. 4 NGS
+    fusion_partner: Text = optional()
+    demographics_complete: Status = optional()
+    # treatment
+    criz_start_date: Date = required()                      # the index date
+    criz_line: Category = required()                        # 1 First, 2 Second, 3 Third or later
+    criz_dose_mg: Series[float] = required()
+    criz_end_date: Date = optional()                        # blank while ongoing
+    criz_end_reason: Category = required()                  # 1 Progression .. 5 Ongoing
+    treatment_complete: Status = optional()
+    # baseline
+    met_site: Flag = pa.Field(alias=r"met_site___\d+", regex=True)  # 1 Brain .. 9 Other extrathoracic
+    brain_met_symptomatic: YesNo = optional()
+    prior_brain_rt: YesNo = optional()
+    measurable_disease: YesNo = required()
+    baseline_complete: Status = optional()
+    # followup
+    last_contact_date: Date = required()
+    vital_status: Category = required()                     # 0 Alive, 1 Dead
+    death_date: Date = optional()                           # exactly when Dead
+    death_cause: Category = optional()                      # 1 Lung cancer, 2 Other, 3 Unknown
+    followup_complete: Status = optional()
+
+    @pa.check("pack_years", "criz_dose_mg", name="range")
+    def in_dictionary_range(cls, value: Series) -> Series[bool]:
+        return cls._dictionary_range(value)
+
+    @pa.check("age", name="range")
+    def age_in_range(cls, age: Series) -> Series[bool]:
+        return _within(age, *settings().age_range)
+
+    @pa.check("demographics_complete", "treatment_complete", "baseline_complete", "followup_complete",
+              name="form_incomplete")
+    def complete(cls, status: Series) -> Series[bool]:
+        return cls._complete(status)
+
+
+class TumorAssessments(_Table):
+    """One row per RECIST 1.1 time-point assessment; (record_id, instance) unique: checked on ExportRows."""
+    record_id: Text = required()
+    instance: Series[pd.Int64Dtype] = optional()             # blank when not a whole number: queried on ExportRows
+    ta_date: Date = required()
+    ta_response: Category = required()                      # 1 CR, 2 PR, 3 SD, 4 PD, 5 NE
+    ta_sld_mm: Series[float] = optional()
+    ta_modality: Category = required()                      # 1 CT, 2 MRI, 3 PET-CT
+    tumor_assessment_complete: Status = optional()
+
+    @pa.check("ta_sld_mm", name="range")
+    def in_dictionary_range(cls, value: Series) -> Series[bool]:
+        return cls._dictionary_range(value)
+
+    @pa.check("tumor_assessment_complete", name="form_incomplete")
+    def complete(cls, status: Series) -> Series[bool]:
+        return cls._complete(status)
+
+
+class ProgressionSites(_Table):
+    """One row per site of a progression event."""
+    record_id: Text = required()
+    instance: Series[pd.Int64Dtype] = optional()
+    pd_date: Date = required()
+    pd_site: Category = required()                          # 1 Brain .. 10 Other extrathoracic
+    pd_lesion: Category = required()                        # 1 Existing lesion, 2 New lesion
+    progression_complete: Status = optional()
+
+    @pa.check("progression_complete", name="form_incomplete")
+    def complete(cls, status: Series) -> Series[bool]:
+        return cls._complete(status)
+
+
+class SubsequentTherapies(_Table):
+    """One row per therapy after crizotinib."""
+    record_id: Text = required()
+    instance: Series[pd.Int64Dtype] = optional()
+    st_start_date: Date = required()
+    st_agent: Text = required()
+    subsequent_therapy_complete: Status = optional()
+
+    @pa.check("subsequent_therapy_complete", name="form_incomplete")
+    def complete(cls, status: Series) -> Series[bool]:
+        return cls._complete(status)
+
+
+MODELS = {"patients": Patients, "tumor_assessments": TumorAssessments, "progression_sites": ProgressionSites,
+          "subsequent_therapies": SubsequentTherapies}
+
+
+# --- rules across fields and forms, on narrow views ------------------------------------------------------------
+
+class PatientCourse(pa.DataFrameModel):
+    """Per record: the dates of the course and what the repeating forms add to them."""
+    record_id: Text
+    diagnosis_date: Date = optional()
+    criz_start_date: Date = optional()
+    criz_end_date: Date = optional()
+    dead: YesNo = optional()
+    death_date: Date = optional()
+    last_contact_date: Date = optional()
+    latest_event_date: Date = optional()       # latest date of treatment, assessment, progression, therapy
+    latest_event: Text = optional()            # which date it is, in words (where after last contact)
+    post_baseline_assessments: Series[int]
+
+    @pa.dataframe_check(name="diagnosis_after_start")
+    def diagnosis_before_start(cls, course: pd.DataFrame) -> Series[bool]:
+        return _not_after(course["diagnosis_date"], course["criz_start_date"])
+
+    @pa.dataframe_check(name="end_before_start")
+    def start_before_end(cls, course: pd.DataFrame) -> Series[bool]:
+        return _not_after(course["criz_start_date"], course["criz_end_date"])
+
+    @pa.dataframe_check(name="dead_without_death_date")
+    def death_date_when_dead(cls, course: pd.DataFrame) -> Series[bool]:
+        return ~(course["dead"].fillna(False) & course["death_date"].isna())
+
+    @pa.dataframe_check(name="death_date_while_alive")
+    def no_death_date_when_alive(cls, course: pd.DataFrame) -> Series[bool]:
+        return course["dead"].fillna(True) | course["death_date"].isna()
+
+    @pa.dataframe_check(name="last_contact_before_event")
+    def last_contact_last(cls, course: pd.DataFrame) -> Series[bool]:
+        return _not_after(course["latest_event_date"], course["last_contact_date"])
+
+    @pa.dataframe_check(name="no_post_baseline_assessment")
+    def assessed_after_start(cls, course: pd.DataFrame) -> Series[bool]:
+        return course["criz_start_date"].isna() | (course["post_baseline_assessments"] > 0)
+
+
+class RecordDates(pa.DataFrameModel):
+    """The dates of the records that have a death date, one per row, beside it."""
+    record_id: Category
+    form: Category
+    instance: Series[pd.Int64Dtype] = optional()
+    field: Category
+    date: Date
+    death_date: Date = optional()
+
+    @pa.dataframe_check(name="after_death")
+    def not_after_death(cls, dates: pd.DataFrame) -> Series[bool]:
+        return _not_after(dates["date"], dates["death_date"])
+
+
+class Assessments(pa.DataFrameModel):
+    """Tumor assessments beside what the warnings need."""
+    record_id: Text
+    ta_response: Category = optional()
+    site_within_window: Series[bool]         # a progression-site row within the window of ta_date
+    gap_days: Series[float] = optional()     # days since the record's previous assessment
+
+    @pa.dataframe_check(name="pd_without_site")
+    def pd_has_site(cls, assessments: pd.DataFrame) -> Series[bool]:
+        return (assessments["ta_response"] != "PD") | assessments["site_within_window"]
+
+    @pa.dataframe_check(name="assessment_gap")
+    def gap_in_range(cls, assessments: pd.DataFrame) -> Series[bool]:
+        return _within(assessments["gap_days"], None, settings().max_assessment_gap_days)
+
+
+# --- running a model and turning its failures into queries --------------------------------------------------------
+
+CHECK_RULES = {"not_nullable": "required", "column_in_dataframe": "missing_column"}
+# The field a rule on a view names in its query.
+VIEW_FIELDS = {
+    "diagnosis_after_start": "diagnosis_date", "end_before_start": "criz_end_date",
+    "dead_without_death_date": "death_date", "death_date_while_alive": "death_date",
+    "last_contact_before_event": "last_contact_date", "no_post_baseline_assessment": "criz_start_date",
+    "pd_without_site": "ta_response", "assessment_gap": "ta_date", "instance": "redcap_repeat_instance",
+    "duplicate_record": "record_id", "duplicate_instance": "redcap_repeat_instance",
+    "orphan_record": "record_id", "unknown_instrument": "redcap_repeat_instrument",
+    "missing_record_id": "record_id",
+}
+
+
+def failures(schema, frame: pd.DataFrame) -> pd.DataFrame:
+    """Run a pandera model or schema lazily: one row per failing (row, field, rule)."""
+    try:
+        with warnings.catch_warnings():  # pandera 0.35 concatenates empty frames: pandas warns about its code
+            warnings.simplefilter("ignore", FutureWarning)
+            schema.validate(frame, lazy=True, inplace=True)  # no copy of ten million rows
+        return pd.DataFrame({"index": pd.Series([], dtype="Int64"), "field": [], "rule": []})
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    rule = cases["check"].astype(str).map(lambda c: CHECK_RULES.get(c, c))
+    dataframe_level = rule.isin(list(VIEW_FIELDS)) | cases["column"].isna()
+    missing = rule == "missing_column"
+    field = cases["column"].astype(object).where(~dataframe_level, rule.map(VIEW_FIELDS))
+    field = field.where(~missing, cases["failure_case"])
+    unexpected = ~rule.isin(list(RULES))
+    if unexpected.any():  # a dtype or schema failure means the extraction broke its own contract
+        raise AssertionError(f"{schema}: unexpected check failures {cases[unexpected].head().to_dict()}")
+    out = pd.DataFrame({"index": pd.array(cases["index"], dtype="Int64"), "field": field, "rule": rule})
+    return out.drop_duplicates().reset_index(drop=True)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Typed values as an abstractor would write them."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d")
+    if pd.api.types.is_float_dtype(values):
+        return values.map(lambda v: np.format_float_positional(v, trim="-"), na_action="ignore")
+    return values.astype("string")
+
+
+def _form_of(field: str) -> str:
+    dictionary = settings().dictionary
+    name = field.split("___")[0]
+    if name.endswith("_complete") and name[: -len("_complete")] in dictionary.forms:
+        return name[: -len("_complete")]
+    return dictionary[name].form if name in dictionary else dictionary.fields[0].form  # age: demographics
+
+
+def _queries(found: pd.DataFrame, *, record_id, form, value_of, instance=None, field=None,
+             detail=None, detail_prefix: str = "") -> pd.DataFrame:
+    """Queries for failures found on a frame's rows (``found["index"]`` = row position).
+
+    record_id, instance, detail, field (and form unless a name) are per-row arrays of the frame;
+    ``value_of(field, form)`` gives the per-row text to quote for a field (None: no value).
+    """
+    found = found[found["index"].notna()]
+    at = found["index"].astype(np.int64).to_numpy()
+
+    def pick(values) -> np.ndarray:
+        if values is None:
+            return np.full(len(at), "", dtype=object)
+        if isinstance(values, pd.Series):  # only the failing rows are converted
+            return _text(values.iloc[at]).astype(object).to_numpy()
+        return np.asarray(values, dtype=object)[at]
+
+    fields = pick(field) if field is not None else found["field"].to_numpy(dtype=object)
+    if isinstance(form, str):
+        forms = np.full(len(at), form, dtype=object)
+    elif form is None:
+        names, where = np.unique(fields.astype(str), return_inverse=True)
+        forms = np.array([_form_of(f) for f in names], dtype=object)[where] if len(at) else fields
+    else:
+        forms = pick(form)
+    values = np.full(len(at), "", dtype=object)
+    for f, fo in set(zip(fields, forms)):
+        where = (fields == f) & (forms == fo)
+        source = value_of(f, fo)
+        if source is not None:
+            values[where] = _text(pd.Series(source).iloc[at[where]]).astype(object).to_numpy()
+    return pd.DataFrame({"record_id": pick(record_id), "form": forms,
+                         "instance": pd.array(pick(instance) if instance is not None else [pd.NA] * len(at),
+                                              dtype="Int64"),
+                         "field": fields, "value": values, "rule": found["rule"].to_numpy(),
+                         "detail": detail_prefix + pd.Series(pick(detail), dtype=object).fillna("")})
+
+
+def record_numbers(record_id: pd.Series, ids: pd.Index) -> np.ndarray:
+    """Each row's record as its position in ``ids``; hashes each run of equal ids once (tables are
+    sorted by record, so ten million rows hold about a million runs)."""
+    values = pa_array(record_id)
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    changes = pyarrow.compute.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.r_[True, changes])
+    firsts = values.take(pyarrow.array(starts)).to_pylist()
+    return np.repeat(ids.get_indexer(firsts), np.diff(np.r_[starts, len(values)]))
+
+
+def pa_array(values: pd.Series) -> pyarrow.Array:
+    """A column as one Arrow array (no copy for Arrow-backed text)."""
+    array = pyarrow.array(values.array) if not isinstance(values.dtype, pd.CategoricalDtype) else \
+        pyarrow.array(values.astype(str))
+    return array.combine_chunks() if isinstance(array, pyarrow.ChunkedArray) else array
+
+
+def _record_codes(tables: ExtractedTables, table: pd.DataFrame) -> np.ndarray:
+    """Each row's record number (export order); cached per table for the validation running now."""
+    cache = settings().records
+    key = id(table)
+    if key not in cache:
+        cache[key] = record_numbers(table["record_id"], cache["ids"])
+    return cache[key]
+
+
+def _per_record(tables: ExtractedTables, column: str) -> np.ndarray:
+    """A patients' column by record number (the record's first non-repeating row; missing without one)."""
+    p = tables.patients
+    values = p[column].to_numpy()
+    out = np.full(len(settings().records["ids"]), np.datetime64("NaT"), dtype="datetime64[ns]")
+    codes = _record_codes(tables, p)
+    first = ~pd.Series(codes).duplicated().to_numpy()
+    out[codes[first]] = values[first]
+    return out
+
+
+def _column_queries(form: str, fields: list[str], rule: str) -> pd.DataFrame:
+    """Queries about a whole column of the export."""
+    return pd.DataFrame({"record_id": "", "form": form, "instance": pd.array([pd.NA] * len(fields), dtype="Int64"),
+                         "field": fields, "value": "", "rule": rule, "detail": ""})
+
+
+def _record_dates(tables: ExtractedTables) -> pd.DataFrame:
+    """The dates of every record that has a death date (only those can follow it), one per row."""
+    dictionary = settings().dictionary
+    death = _per_record(tables, "death_date")
+    columns: dict[str, list] = {"record": [], "instance": [], "field": [], "date": []}
+    fields = []
+    for name in ("patients", *TABLES.values()):
+        table = getattr(tables, name)
+        codes = _record_codes(tables, table)
+        instance = table["instance"].to_numpy(dtype=float, na_value=np.nan) if "instance" in table \
+            else np.full(len(table), np.nan)
+        for f in table.columns:
+            if f in dictionary and dictionary[f].is_date:
+                dates = table[f].to_numpy()
+                kept = ~np.isnat(dates) & ~np.isnat(death[codes])
+                columns["record"].append(codes[kept])
+                columns["instance"].append(instance[kept])
+                columns["field"].append(np.full(kept.sum(), len(fields)))
+                columns["date"].append(dates[kept])
+                fields.append(f)
+    record = np.concatenate(columns["record"])
+    field = np.concatenate(columns["field"])
+    forms = list(dict.fromkeys(dictionary[f].form for f in fields))
+    form_of_field = np.array([forms.index(dictionary[f].form) for f in fields], dtype=np.int64)
+    return pd.DataFrame({
+        "record_id": pd.Categorical.from_codes(record, categories=settings().records["ids"]),
+        "form": pd.Categorical.from_codes(form_of_field[field], categories=forms),
+        "instance": pd.array(np.concatenate(columns["instance"]), dtype="Float64").astype("Int64"),
+        "field": pd.Categorical.from_codes(field, categories=fields),
+        "date": np.concatenate(columns["date"]).astype("datetime64[ns]"), "death_date": death[record]})
+
+
+# Dates that last contact must not precede: treatment, assessments, progression, subsequent therapy.
+EVENT_DATES = {"patients": ["criz_start_date", "criz_end_date"], "tumor_assessments": ["ta_date"],
+               "progression_sites": ["pd_date"], "subsequent_therapies": ["st_start_date"]}
+
+
+def _course(tables: ExtractedTables) -> pd.DataFrame:
+    p = tables.patients
+    n = len(settings().records["ids"])
+    ta = tables.tumor_assessments
+    codes = _record_codes(tables, ta)
+    after = ta["ta_date"].to_numpy() > _per_record(tables, "criz_start_date")[codes]
+    post = np.bincount(codes[after], minlength=n)
+    latest = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    for name, fields in EVENT_DATES.items():
+        table = getattr(tables, name)
+        for f in fields:
+            per_record = table[f].groupby(_record_codes(tables, table)).max()
+            latest[per_record.index] = np.fmax(latest[per_record.index], per_record.to_numpy())
+    position = _record_codes(tables, p)
+    course = pd.DataFrame({
+        "record_id": p["record_id"], "diagnosis_date": p["diagnosis_date"],
+        "criz_start_date": p["criz_start_date"], "criz_end_date": p["criz_end_date"],
+        "dead": (p["vital_status"] == "Dead").astype("boolean").where(p["vital_status"].notna()),
+        "death_date": p["death_date"], "last_contact_date": p["last_contact_date"],
+        "latest_event_date": latest[position], "post_baseline_assessments": post[position]})
+    course["latest_event"] = _describe_latest(tables, course, latest)
+    return course
+
+
+def _describe_latest(tables: ExtractedTables, course: pd.DataFrame, latest: np.ndarray) -> pd.Series:
+    """The latest event in words ("ta_date 2015-01-05 of tumor_assessment instance 6"), for the records
+    whose last contact precedes it (the query's detail); blank for the others."""
+    words = pd.Series("", index=course.index, dtype=STRING)
+    before = (course["last_contact_date"] < course["latest_event_date"]).to_numpy()
+    records = np.unique(_record_codes(tables, tables.patients)[before])
+    described: dict[int, str] = {}
+    for name, fields in EVENT_DATES.items():
+        table = getattr(tables, name)
+        codes = _record_codes(tables, table)
+        for f in fields:
+            dates = table[f].to_numpy()
+            hits = np.flatnonzero(np.isin(codes, records) & (dates == latest[codes]))
+            for i in hits:  # one per queried record
+                instance = f" of {_form_of(f)} instance {table['instance'].iloc[i]}" if "instance" in table else ""
+                described.setdefault(int(codes[i]), f"{f} {pd.Timestamp(dates[i]):%Y-%m-%d}{instance}")
+    if before.any():
+        words[before] = [described.get(int(r), "") for r in _record_codes(tables, tables.patients)[before]]
+    return words
+
+
+def _assessments(tables: ExtractedTables) -> pd.DataFrame:
+    ta = tables.tumor_assessments
+    codes = _record_codes(tables, ta)
+    days = ta["ta_date"].to_numpy().astype("datetime64[D]").astype(np.int64)   # NaT: the smallest int64
+    dated = ~ta["ta_date"].isna().to_numpy()
+    span = np.int64(1 << 24)  # days of a record's dates, well apart from the next record's
+    # a progression-site row within the window of a PD assessment: the nearest site date of the record
+    sites = tables.progression_sites
+    site_days = sites["pd_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    site_dated = ~sites["pd_date"].isna().to_numpy()
+    site_keys = np.sort(_record_codes(tables, sites)[site_dated] * span + site_days[site_dated] + span // 2)
+    pd_rows = np.flatnonzero((ta["ta_response"] == "PD").to_numpy() & dated)
+    keys = codes[pd_rows] * span + days[pd_rows] + span // 2
+    within = np.zeros(len(ta), dtype=bool)
+    if len(site_keys):
+        at = np.searchsorted(site_keys, keys)
+        window = settings().progression_window_days
+        for neighbour in (np.clip(at - 1, 0, len(site_keys) - 1), np.clip(at, 0, len(site_keys) - 1)):
+            within[pd_rows] |= np.abs(site_keys[neighbour] - keys) <= window
+    within[~(ta["ta_response"] == "PD").to_numpy()] = True
+    # days since the record's previous assessment
+    order = np.flatnonzero(dated)
+    order = order[np.argsort(codes[order] * span + days[order], kind="stable")]
+    gap_days = np.full(len(ta), np.nan)
+    same = codes[order][1:] == codes[order][:-1]
+    gap_days[order[1:][same]] = (days[order][1:] - days[order][:-1])[same]
+    return pd.DataFrame({"record_id": ta["record_id"], "ta_response": ta["ta_response"],
+                         "site_within_window": within, "gap_days": gap_days})
+
+
+def validate(tables: ExtractedTables, dictionary: DataDictionary, config: dict) -> pd.DataFrame:
+    """Every data query of the extracted tables: record_id, form, instance, field, value, rule, severity,
+    message (deterministic order: record as in the export, form and field as in the dictionary)."""
+    with validation_settings(dictionary, config):
+        return _validate(tables, dictionary)
+
+
+def _validate(tables: ExtractedTables, dictionary: DataDictionary) -> pd.DataFrame:
+    record, ids = pd.factorize(tables.rows["record_id"])  # records numbered in order of first appearance
+    settings().records["ids"] = pd.Index(np.asarray(ids, dtype=object))
+    found, missing = _structure_queries(tables, record)
+    found += _exported_text_queries(tables, dictionary, missing)
+    found += _typed_queries(tables, dictionary)
+    found = [f for f in found if len(f)]
+    queries = pd.concat(found, ignore_index=True) if found else pd.DataFrame(
+        columns=[c for c in QUERY_COLUMNS if c not in ("severity", "message")] + ["detail"])
+    return _finish(queries, tables, dictionary, missing)
+
+
+def _structure_queries(tables: ExtractedTables, record: np.ndarray) -> tuple[list[pd.DataFrame], set]:
+    """1. The export's rows; and the columns the export lacks or the dictionary does not know."""
+    rows = tables.rows
+    instrument = pd.factorize(rows["instrument"])[0]
+    instance = pd.factorize(rows["instance"])[0]
+    key = (record.astype(np.int64) * (instrument.max(initial=0) + 1) + instrument) \
+        * (instance.max(initial=0) + 1) + instance
+    rows = rows.assign(record=record.astype(np.int64), key=key)
+    as_exported = {"record_id": rows["record_id"], "redcap_repeat_instrument": rows["instrument"],
+                   "redcap_repeat_instance": rows["instance"]}
+    fails = failures(ExportRows, rows)
+    stray = fails["rule"] == "value_outside_form"   # the query names the field, not the view's column
+    fails.loc[stray, "field"] = rows["stray"].to_numpy()[fails.loc[stray, "index"].astype(int).to_numpy()]
+    found = [_queries(fails, record_id=rows["record_id"], form=rows["instrument"],
+                      instance=parse_instances(rows["instance"]), value_of=lambda f, _: as_exported.get(f),
+                      detail=rows["source"])]
+    info = tables.info
+    if info and info.columns_unknown:
+        found.append(_column_queries("", list(info.columns_unknown), "unknown_column"))
+    return found, set(info.columns_missing) if info else set()
+
+
+def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, missing: set) -> list:
+    """2. The exported text of each form (``missing`` gains the columns found missing)."""
+    found = []
+    for form, text in tables.exported.items():
+        fails = failures(exported_schema(form, dictionary), text)
+        absent = fails["rule"] == "missing_column"
+        found.append(_column_queries(form, list(fails.loc[absent, "field"]), "missing_column"))
+        missing |= set(fails.loc[absent, "field"])
+        found.append(_queries(fails[~absent], record_id=text["record_id"], instance=parse_instances(text["instance"]),
+                              form=form, value_of=lambda f, _, text=text: text.get(f), detail=text["source"]))
+    return found
+
+
+def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary) -> list:
+    """3. The typed tables, and the rules across fields and forms on their views."""
+    def as_entered(table: pd.DataFrame):
+        def value_of(field: str, form: str):  # the exported text where it is row for row the table's
+            text = tables.exported.get(form)
+            if text is not None and field in text.columns and len(text) == len(table):
+                return text[field]
+            return table[field] if field in table.columns else None
+        return value_of
+
+    def source_of(name: str):
+        text = tables.exported.get(dictionary.forms[0] if name == "patients" else
+                                   {t: f for f, t in TABLES.items()}[name])
+        return text["source"] if text is not None else None
+
+    found = []
+    for name, model in MODELS.items():
+        table = getattr(tables, name)
+        found.append(_queries(failures(model, table), record_id=table["record_id"], form=None,
+                              instance=table.get("instance"), value_of=as_entered(table), detail=source_of(name)))
+    course = _course(tables)
+    found.append(_queries(failures(PatientCourse, course), record_id=course["record_id"], form=None,
+                          value_of=as_entered(tables.patients), detail=course["latest_event"]))
+    dates = _record_dates(tables)
+    found.append(_queries(failures(RecordDates, dates), record_id=dates["record_id"], form=dates["form"],
+                          instance=dates["instance"], field=dates["field"], value_of=lambda f, fo: dates["date"],
+                          detail=dates["death_date"], detail_prefix="death_date "))
+    ta = tables.tumor_assessments
+    found.append(_queries(failures(Assessments, _assessments(tables)), record_id=ta["record_id"],
+                          instance=ta["instance"], form="tumor_assessment", value_of=as_entered(ta),
+                          detail=source_of("tumor_assessments")))
+    return found
+
+
+def _finish(queries: pd.DataFrame, tables: ExtractedTables, dictionary: DataDictionary,
+            missing: set) -> pd.DataFrame:
+    for column in ("record_id", "form", "field", "value", "detail"):
+        queries[column] = queries[column].astype(object).where(queries[column].notna(), "").astype(str)
+    queries["instance"] = pd.array(queries["instance"], dtype="Int64")
+    # a missing column is one query, not one per record; a mistyped value is not also "required"
+    queries = queries[~queries["field"].isin(missing) | (queries["rule"] == "missing_column")]
+    key = ["record_id", "form", "instance", "field"]
+    typed = pd.MultiIndex.from_frame(queries.loc[queries["rule"].isin(TYPE_RULES), key].astype(str))
+    shadowed = pd.MultiIndex.from_frame(queries[key].astype(str)).isin(typed) & (queries["rule"] == "required")
+    queries = queries[~shadowed].copy()
+    identifiers = queries["field"].isin(dictionary.identifiers)
+    queries.loc[identifiers & (queries["value"] != ""), "value"] = MASKED
+    queries = queries.drop_duplicates(key + ["rule"])
+    queries["severity"] = queries["rule"].map(lambda r: RULES[r].severity)
+    queries["message"] = _messages(queries, dictionary)
+    return _sort(queries, tables, dictionary)[QUERY_COLUMNS].reset_index(drop=True)
+
+
+def _messages(queries: pd.DataFrame, dictionary: DataDictionary) -> pd.Series:
+    text = queries["rule"].map(lambda r: RULES[r].text)
+    serial = (queries["rule"] == "date") & queries["value"].str.fullmatch(r"\d{1,6}(\.\d+)?")
+    text = text.where(~serial, "an Excel serial number, not a date: write the date as YYYY-MM-DD")
+    ranges = queries["rule"] == "range"
+    if ranges.any():
+        bounds = queries.loc[ranges, "field"].map(lambda f: _bounds(f, dictionary))
+        text.loc[ranges] = text.loc[ranges] + " " + bounds
+    detail = queries["detail"].where(queries["detail"] == "", " (" + queries["detail"] + ")")
+    return text + detail
+
+
+def _bounds(field: str, dictionary: DataDictionary) -> str:
+    low, high = (settings().age_range if field == "age" else
+                 (dictionary[field].minimum, dictionary[field].maximum))
+    return f"{low:g} to {high:g}" if low is not None and high is not None else ""
+
+
+def _sort(queries: pd.DataFrame, tables: ExtractedTables, dictionary: DataDictionary) -> pd.DataFrame:
+    record = settings().records["ids"].get_indexer(queries["record_id"])
+    forms = {f: i for i, f in enumerate(dictionary.forms)}
+    fields = {"record_id": -2, "age": -1}
+    for form in dictionary.forms:
+        for c in dictionary.export_columns(form):
+            fields.setdefault(c, len(fields))
+    key = pd.DataFrame({
+        "record": record,
+        "form": queries["form"].map(forms).fillna(-1),
+        "instance": queries["instance"].astype("Float64").fillna(0),
+        "field": queries["field"].map(fields).fillna(len(fields)),
+        "severity": (queries["severity"] != "error").astype(int),
+        "rule": queries["rule"], "value": queries["value"]}, index=queries.index)
+    order = key.sort_values(list(key.columns), kind="stable").index
+    return queries.loc[order]
+
+
+# --- the report ------------------------------------------------------------------------------------------------
+
+def write_query_report(queries: pd.DataFrame, csv_path, html_path, *, info=None) -> None:
+    """``queries.csv`` (every query) and a self-contained ``queries.html`` for the abstractors."""
+    queries = queries[QUERY_COLUMNS]
+    Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
+    queries.to_csv(csv_path, index=False, lineterminator="\n")
+    Path(html_path).write_text(query_html(queries, info=info), encoding="utf-8")
+
+
+def query_html(queries: pd.DataFrame, *, info=None) -> str:
+    from jinja2 import Environment
+    env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    counts = (queries.groupby(["severity", "rule"], sort=False).size().rename("n").reset_index()
+              .sort_values(["severity", "rule"]))
+    sections = []
+    for severity in ("error", "warning"):
+        part = queries[queries["severity"] == severity]
+        rows = part.head(HTML_ROWS).astype(object).where(part.head(HTML_ROWS).notna(), "").astype(str)
+        sections.append({"severity": severity, "n": len(part), "rows": rows.to_dict("records"),
+                         "more": max(0, len(part) - HTML_ROWS)})
+    return env.from_string(HTML_TEMPLATE).render(
+        info=info, counts=counts.to_dict("records"), sections=sections, rules=RULES,
+        total=len(queries)) + "\n"
+
+
+HTML_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Data queries of the chart-review export</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 2em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+.error { color: #a00; font-weight: bold; }
+.warning { color: #a60; }
+code { font-family: ui-monospace, monospace; }
+</style>
+</head>
+<body>
+<h1>Data queries of the chart-review export</h1>
+{% if info %}
+<p>Export: <code>{{ info.source }}</code> ({{ info.format }}, {{ info.records }} records, {{ info.rows }} rows).</p>
+{% endif %}
+{% if total == 0 %}
+<p>No queries: every rule of the validation holds.</p>
+{% else %}
+<p>{{ sections[0].n }} error(s) and {{ sections[1].n }} warning(s). Errors stop the analysis until they are
+corrected in REDCap and the project exported again; warnings are for the abstractors to check. Values of
+identifier fields are shown as {{ "[masked]" }}.</p>
+<h2>Summary by rule</h2>
+<table>
+<tr><th>Severity</th><th>Rule</th><th>What it means</th><th>Queries</th></tr>
+{% for c in counts %}
+<tr><td class="{{ c.severity }}">{{ c.severity }}</td><td><code>{{ c.rule }}</code></td>
+<td>{{ rules[c.rule].text }}</td><td>{{ c.n }}</td></tr>
+{% endfor %}
+</table>
+{% for s in sections if s.n %}
+<h2>{{ s.severity | capitalize }}s ({{ s.n }})</h2>
+{% if s.more %}<p>The first {{ s.rows | length }} are listed; all {{ s.n }} are in queries.csv.</p>{% endif %}
+<table>
+<tr><th>Record</th><th>Form</th><th>Instance</th><th>Field</th><th>Value</th><th>Rule</th><th>Message</th></tr>
+{% for q in s.rows %}
+<tr><td>{{ q.record_id }}</td><td>{{ q.form }}</td><td>{{ q.instance }}</td><td><code>{{ q.field }}</code></td>
+<td><code>{{ q.value }}</code></td><td class="{{ q.severity }}">{{ q.rule }}</td><td>{{ q.message }}</td></tr>
+{% endfor %}
+</table>
+{% endfor %}
+{% endif %}
+</body>
+</html>"""
+
+
+# --- entry points of the workflow's scripts ---------------------------------------------------------------------
+
+def gate(queries_csv, html_path, passed_path, *, stream=None) -> int:
+    """Exit status of the validation gate: 1 (and the first errors on ``stream``) when any query is an error."""
+    import sys
+    stream = stream or sys.stderr
+    queries = pd.read_csv(queries_csv, dtype=str, keep_default_na=False)
+    errors = queries[queries["severity"] == "error"]
+    warnings = int((queries["severity"] == "warning").sum())
+    if len(errors):
+        print(f"Validation of the export found {len(errors)} error(s) and {warnings} warning(s); the analysis "
+              f"stops here. First errors:", file=stream)
+        for q in errors.head(FIRST_ERRORS).itertuples():
+            where = f"instance {q.instance}, " if q.instance else ""
+            print(f"  record {q.record_id or '-'}, form {q.form or '-'}, {where}field {q.field}, value "
+                  f"{q.value!r}, rule {q.rule}: {q.message}", file=stream)
+        print(f"The full list for the abstractors: {html_path} (and {queries_csv}).", file=stream)
+        return 1
+    Path(passed_path).write_text(f"validation passed: 0 errors, {warnings} warning(s)\n")
+    return 0
+
+
+def run(extracted_dir, dictionary_path, config: dict, csv_path, html_path, *, stream=None) -> int:
+    """What rule ``validate`` runs: every query written to ``csv_path`` and ``html_path``; always 0."""
+    import sys
+    from chartreview.dictionary import load_dictionary
+    from chartreview.export import read_tables
+    stream = stream or sys.stderr
+    tables = read_tables(extracted_dir)
+    queries = validate(tables, load_dictionary(dictionary_path), config)
+    write_query_report(queries, csv_path, html_path, info=tables.info)
+    counts = queries["severity"].value_counts()
+    print(f"Validation: {counts.get('error', 0)} error(s), {counts.get('warning', 0)} warning(s); "
+          f"see {html_path}", file=stream)
+    return 0

@@ -1,0 +1,60 @@
+# Extracted tables -> every data query (pandera contracts), and the gate that stops the workflow on errors.
+
+
+rule validate:
+    input:
+        patients=rules.extract.output.patients,
+        tumor_assessments=rules.extract.output.tumor_assessments,
+        progression_sites=rules.extract.output.progression_sites,
+        subsequent_therapies=rules.extract.output.subsequent_therapies,
+        raw=rules.extract.output.raw,
+        dictionary=config["dictionary"],
+    output:
+        queries=report(
+            "results/validation/queries.csv",
+            caption="../report/queries_csv.rst",
+            category="Data quality",
+        ),
+        html=report(
+            "results/validation/queries.html",
+            caption="../report/queries.rst",
+            category="Data quality",
+        ),
+    params:
+        repeating_forms=config["repeating_forms"],
+        validation=config["validation"],
+        window_days=config["endpoints"]["progression"]["window_days"],
+        code=code_version("export", "validation"),
+    log:
+        "logs/validate.log",
+    benchmark:
+        "benchmarks/validate.tsv"
+    conda:
+        "../envs/validation.yaml"
+    resources:
+        # the typed tables are about 70 MB for a million patients (the raw/ directory does not count)
+        mem_mb=mem_mb(1000, 60),
+        runtime=30,
+    script:
+        "../scripts/validate.py"
+
+
+rule validation_gate:
+    input:
+        queries=rules.validate.output.queries,
+        html=rules.validate.output.html,
+    output:
+        passed="results/validation/passed.txt",
+    params:
+        code=code_version("export", "validation"),
+    log:
+        "logs/validation_gate.log",
+    benchmark:
+        "benchmarks/validation_gate.tsv"
+    conda:
+        "../envs/validation.yaml"
+    resources:
+        mem_mb=mem_mb(500, 2),
+        runtime=5,
+    script:
+        "../scripts/validation_gate.py"
