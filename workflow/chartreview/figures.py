@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +81,21 @@ BOOLEAN_LEVELS = {
 
 class FigureInputError(ValueError):
     """An input file of a figure is missing, unreadable or lacks a value the figure needs."""
+
+
+@contextmanager
+def no_partial_output(outputs: Sequence[str], label: str):
+    """On a FigureInputError: remove what was written, say why in the log and on the terminal, and exit 1
+    without a traceback."""
+    try:
+        yield
+    except FigureInputError as exc:
+        for path in outputs:
+            Path(path).unlink(missing_ok=True)
+        message = f"{label}: {exc}"
+        print(message, file=sys.stderr)
+        print(message, file=sys.__stderr__)
+        sys.exit(1)
 
 
 # ----------------------------------------------------------------------------------------- inputs
