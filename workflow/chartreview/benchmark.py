@@ -64,13 +64,14 @@ def plot_scaling(summary: pd.DataFrame, path_stem: Path) -> None:
     fig, ax = plt.subplots(figsize=(85 / 25.4, 65 / 25.4))
     ax.plot(end_to_end["patients"], end_to_end["seconds"], marker="o", color="#0072B2")
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("Patients")
     ax.set_ylabel("Wall time, whole workflow (s)")
     ax.grid(True, which="both", linewidth=0.3)
     fig.tight_layout()
     for ext in ("png", "pdf"):
-        fig.savefig(f"{path_stem}.{ext}", dpi=300, metadata={"CreationDate": None} if ext == "pdf" else None)
+        fig.savefig(f"{path_stem}.{ext}", dpi=300, bbox_inches="tight",
+                    metadata={"CreationDate": None} if ext == "pdf" else None)
     plt.close(fig)
 
 
