@@ -1,3 +1,4 @@
+import ast
 import hashlib
 import os
 from pathlib import Path
@@ -31,12 +32,30 @@ PANELS = ["km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "fo
 FIGURE_FORMATS = ["pdf", "svg", "png"]
 
 
+def package_imports(name):
+    """The package modules that one module of the package imports (absolute or relative imports)."""
+    found = set()
+    for node in ast.walk(ast.parse((PACKAGE / f"{name}.py").read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.level or node.module.split(".")[0] == "chartreview"):
+            inner = (node.module or "").removeprefix("chartreview").strip(".")
+            found |= {inner.split(".")[0]} if inner else {alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("chartreview.")}
+    return {m for m in found if (PACKAGE / f"{m}.py").is_file()}
+
+
 def code_version(*modules):
-    """Digest of the package modules a step imports, used as a param. Snakemake reruns a script when the
-    script itself changes, not when a module it imports does; a changed param does trigger a rerun."""
+    """Digest of the package modules a step runs and of everything they import, used as a param.
+    Snakemake reruns a script when the script itself changes, not when a module it imports does;
+    a changed param does trigger a rerun."""
+    closure, pending = set(), {"__init__", "dictionary", *modules}
+    while pending:
+        name = pending.pop()
+        closure.add(name)
+        pending |= package_imports(name) - closure
     digest = hashlib.sha256()
-    for module in ("__init__", "dictionary") + modules:
-        digest.update((PACKAGE / f"{module}.py").read_bytes())
+    for name in sorted(closure):
+        digest.update(name.encode() + b"\0" + (PACKAGE / f"{name}.py").read_bytes())
     return digest.hexdigest()[:16]
 
 
