@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bad_exports import JAPANESE_AGENT, JAPANESE_PARTNER, derive, read_raw
-from chartreview import export, validation
+from chartreview import export, queries
 from chartreview.dictionary import load_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,11 +43,11 @@ def run_workflow(export_path, results: Path, encoding="utf-8-sig"):
                       repeating_forms=CONFIG["repeating_forms"], stream=stream)
     if code:
         return code, stream.getvalue()
-    queries, html = results / "validation" / "queries.csv", results / "validation" / "queries.html"
-    assert validation.run(extracted, DICTIONARY, CONFIG, queries, html, stream=stream) == 0
-    assert queries.exists() and html.exists()  # always written
+    queries_csv, html = results / "validation" / "queries.csv", results / "validation" / "queries.html"
+    assert queries.run(extracted, DICTIONARY, CONFIG, queries_csv, html, stream=stream) == 0
+    assert queries_csv.exists() and html.exists()  # always written
     stream = io.StringIO()
-    return validation.gate(queries, html, results / "validation" / "passed.txt", stream=stream), stream.getvalue()
+    return queries.gate(queries_csv, html, results / "validation" / "passed.txt", stream=stream), stream.getvalue()
 
 
 def test_every_defect_has_a_bad_export(bad):

@@ -9,11 +9,10 @@ import pytest
 import yaml
 
 from bad_exports import read_raw, to_label, write_raw
-from chartreview import validation
 from chartreview.dictionary import load_dictionary
 from chartreview.export import extract
-from chartreview.validation import (MODELS, QUERY_COLUMNS, RULES, gate, validate, validation_settings,
-                                    write_query_report)
+from chartreview.queries import FIRST_ERRORS, gate, write_query_report
+from chartreview.validation import MODELS, QUERY_COLUMNS, RULES, validate, validation_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "export_raw.csv"
@@ -332,7 +331,7 @@ def test_the_gate_prints_at_most_the_first_errors(clean, dictionary, tmp_path):
     stream = io.StringIO()
     assert gate(tmp_path / "q.csv", tmp_path / "q.html", tmp_path / "passed.txt", stream=stream) == 1
     assert "22 error(s)" in stream.getvalue()
-    assert stream.getvalue().count("rule code") == validation.FIRST_ERRORS
+    assert stream.getvalue().count("rule code") == FIRST_ERRORS
 
 
 def test_the_models_state_the_dictionarys_fields_and_required_flags(dictionary):

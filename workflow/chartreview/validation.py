@@ -1,4 +1,4 @@
-"""Validation of the extracted tables: pandera contracts and the data-query report.
+"""Validation of the extracted tables: pandera contracts, each failure turned into a data query.
 
 Three layers, each validated lazily (every problem at once) and each failure turned into one data query
 (record, form, instance, field, value, rule, severity, message):
@@ -13,7 +13,8 @@ Three layers, each validated lazily (every problem at once) and each failure tur
    ranges, and the rules across fields and forms on narrow views (``PatientCourse``, ``RecordDates``,
    ``Assessments``).
 
-The rules, their severity and their wording for the abstractors are in ``RULES``.
+The rules, their severity and their wording for the abstractors are in ``RULES``; the report of the
+queries and the gate that stops the run are in ``chartreview.queries``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import contextlib
 import contextvars
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -37,8 +37,6 @@ from chartreview.export import (MASKED, MASKED_INVALID, STRING, ExtractedTables,
                                 parse_dates, parse_instances, parse_numbers)
 
 QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]
-FIRST_ERRORS = 10   # errors printed by the gate
-HTML_ROWS = 2000    # rows per severity in the HTML report (all of them are in queries.csv)
 
 
 @dataclass(frozen=True)
@@ -809,116 +807,3 @@ def _sort(queries: pd.DataFrame, tables: ExtractedTables, dictionary: DataDictio
         "rule": queries["rule"], "value": queries["value"]}, index=queries.index)
     order = key.sort_values(list(key.columns), kind="stable").index
     return queries.loc[order]
-
-
-# --- the report ------------------------------------------------------------------------------------------------
-
-def write_query_report(queries: pd.DataFrame, csv_path, html_path, *, info=None) -> None:
-    """``queries.csv`` (every query) and a self-contained ``queries.html`` for the abstractors."""
-    queries = queries[QUERY_COLUMNS]
-    Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-    queries.to_csv(csv_path, index=False, lineterminator="\n")
-    Path(html_path).write_text(query_html(queries, info=info), encoding="utf-8")
-
-
-def query_html(queries: pd.DataFrame, *, info=None) -> str:
-    from jinja2 import Environment
-    env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    counts = (queries.groupby(["severity", "rule"], sort=False).size().rename("n").reset_index()
-              .sort_values(["severity", "rule"]))
-    sections = []
-    for severity in ("error", "warning"):
-        part = queries[queries["severity"] == severity]
-        rows = part.head(HTML_ROWS).astype(object).where(part.head(HTML_ROWS).notna(), "").astype(str)
-        sections.append({"severity": severity, "n": len(part), "rows": rows.to_dict("records"),
-                         "more": max(0, len(part) - HTML_ROWS)})
-    return env.from_string(HTML_TEMPLATE).render(
-        info=info, counts=counts.to_dict("records"), sections=sections, rules=RULES,
-        total=len(queries)) + "\n"
-
-
-HTML_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Data queries of the chart-review export</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin-bottom: 2em; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-.error { color: #a00; font-weight: bold; }
-.warning { color: #a60; }
-code { font-family: ui-monospace, monospace; }
-</style>
-</head>
-<body>
-<h1>Data queries of the chart-review export</h1>
-{% if info %}
-<p>Export: <code>{{ info.source }}</code> ({{ info.format }}, {{ info.records }} records, {{ info.rows }} rows).</p>
-{% endif %}
-{% if total == 0 %}
-<p>No queries: every rule of the validation holds.</p>
-{% else %}
-<p>{{ sections[0].n }} error(s) and {{ sections[1].n }} warning(s). Errors stop the analysis until they are
-corrected in REDCap and the project exported again; warnings are for the abstractors to check. Values of
-identifier fields are shown as {{ "[masked]" }}.</p>
-<h2>Summary by rule</h2>
-<table>
-<tr><th>Severity</th><th>Rule</th><th>What it means</th><th>Queries</th></tr>
-{% for c in counts %}
-<tr><td class="{{ c.severity }}">{{ c.severity }}</td><td><code>{{ c.rule }}</code></td>
-<td>{{ rules[c.rule].text }}</td><td>{{ c.n }}</td></tr>
-{% endfor %}
-</table>
-{% for s in sections if s.n %}
-<h2>{{ s.severity | capitalize }}s ({{ s.n }})</h2>
-{% if s.more %}<p>The first {{ s.rows | length }} are listed; all {{ s.n }} are in queries.csv.</p>{% endif %}
-<table>
-<tr><th>Record</th><th>Form</th><th>Instance</th><th>Field</th><th>Value</th><th>Rule</th><th>Message</th></tr>
-{% for q in s.rows %}
-<tr><td>{{ q.record_id }}</td><td>{{ q.form }}</td><td>{{ q.instance }}</td><td><code>{{ q.field }}</code></td>
-<td><code>{{ q.value }}</code></td><td class="{{ q.severity }}">{{ q.rule }}</td><td>{{ q.message }}</td></tr>
-{% endfor %}
-</table>
-{% endfor %}
-{% endif %}
-</body>
-</html>"""
-
-
-# --- entry points of the workflow's scripts ---------------------------------------------------------------------
-
-def gate(queries_csv, html_path, passed_path, *, stream=None) -> int:
-    """Exit status of the validation gate: 1 (and the first errors on ``stream``) when any query is an error."""
-    import sys
-    stream = stream or sys.stderr
-    queries = pd.read_csv(queries_csv, dtype=str, keep_default_na=False)
-    errors = queries[queries["severity"] == "error"]
-    warnings = int((queries["severity"] == "warning").sum())
-    if len(errors):
-        print(f"Validation of the export found {len(errors)} error(s) and {warnings} warning(s); the analysis "
-              f"stops here. First errors:", file=stream)
-        for q in errors.head(FIRST_ERRORS).itertuples():
-            where = f"instance {q.instance}, " if q.instance else ""
-            print(f"  record {q.record_id or '-'}, form {q.form or '-'}, {where}field {q.field}, value "
-                  f"{q.value!r}, rule {q.rule}: {q.message}", file=stream)
-        print(f"The full list for the abstractors: {html_path} (and {queries_csv}).", file=stream)
-        return 1
-    Path(passed_path).write_text(f"validation passed: 0 errors, {warnings} warning(s)\n")
-    return 0
-
-
-def run(extracted_dir, dictionary_path, config: dict, csv_path, html_path, *, stream=None) -> int:
-    """What rule ``validate`` runs: every query written to ``csv_path`` and ``html_path``; always 0."""
-    import sys
-    from chartreview.dictionary import load_dictionary
-    from chartreview.export import read_tables
-    stream = stream or sys.stderr
-    tables = read_tables(extracted_dir)
-    queries = validate(tables, load_dictionary(dictionary_path), config)
-    write_query_report(queries, csv_path, html_path, info=tables.info)
-    counts = queries["severity"].value_counts()
-    print(f"Validation: {counts.get('error', 0)} error(s), {counts.get('warning', 0)} warning(s); "
-          f"see {html_path}", file=stream)
-    return 0
