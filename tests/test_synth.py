@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chartreview import calibration, synth
+from chartreview import calibration, synth, synth_cohort
 from chartreview.dictionary import load_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,9 +115,9 @@ def test_changed_seed_fails_loudly_naming_the_target(tmp_path, targets, capsys):
 
 def test_km_median_reads_a_flat_stretch_at_one_half_as_r_does():
     # survfit: S = 0.75, 0.5 (flat until t=3), 0.25, 0 -> median (2 + 3) / 2
-    assert synth.km_median_days(np.array([1, 2, 3, 4]), np.array([1, 1, 1, 1])) == 2.5
-    assert synth.km_median_days(np.array([1, 2, 3]), np.array([1, 1, 1])) == 2.0
-    assert np.isnan(synth.km_median_days(np.array([1, 2, 3]), np.array([1, 0, 0])))
+    assert synth_cohort.km_median_days(np.array([1, 2, 3, 4]), np.array([1, 1, 1, 1])) == 2.5
+    assert synth_cohort.km_median_days(np.array([1, 2, 3]), np.array([1, 1, 1])) == 2.0
+    assert np.isnan(synth_cohort.km_median_days(np.array([1, 2, 3]), np.array([1, 0, 0])))
 
 
 # ------------------------------------------------------------------------------- structure
@@ -180,7 +180,7 @@ def assert_consistent_export(raw: pd.DataFrame, dd, n_patients: int) -> None:
         assert (when.to_numpy() > day["criz_start_date"].loc[rid].to_numpy()).all(), f
         assert (when.to_numpy() <= last.loc[rid].to_numpy()).all(), f
     assert (day["criz_end_date"][ended] <= last[ended]).all()
-    assert (last <= pd.Timestamp(str(synth.DATA_CUTOFF))).all()           # nothing after the data cut-off
+    assert (last <= pd.Timestamp(str(synth_cohort.DATA_CUTOFF))).all()    # nothing after the data cut-off
     # synthetic and plainly so
     assert main["patient_name"].str.startswith("SYNTHETIC Patient ").all()
     assert main["mrn"].str.fullmatch(r"SYN-\d{7}").all()
@@ -254,7 +254,7 @@ def test_scale_path_keeps_the_cohort_proportions_and_realism(registry):
     assert main["ecog_ps"].isin(["0", "1"]).mean() > 0.85
     reasons = main["criz_end_reason"].value_counts()
     ros1_per_chunk = [round(n * 26 / 68) for n in (700, 700, 600)]
-    assert reasons.get("2", 0) == sum(round(synth.DESIGN["toxicity_switch"]["ROS1"] * n / 26)
+    assert reasons.get("2", 0) == sum(round(synth_cohort.DESIGN["toxicity_switch"]["ROS1"] * n / 26)
                                       for n in ros1_per_chunk)        # one switch for toxicity per 26 ROS1
     assert reasons.get("4", 0) > 0                                   # lost to follow-up
     ta = registry[instrument == "tumor_assessment"]
@@ -269,6 +269,6 @@ def test_scale_path_keeps_the_cohort_proportions_and_realism(registry):
 
 
 def test_label_and_xlsx_refused_for_large_registries(tmp_path, targets):
-    with pytest.raises(synth.SynthError, match="--formats raw"):
+    with pytest.raises(synth_cohort.SynthError, match="--formats raw"):
         synth.generate(tmp_path, synth.SMALL + 1, 1, dictionary=DICTIONARY, targets=targets, formats=("xlsx",))
     assert not any(tmp_path.iterdir())

@@ -159,22 +159,22 @@ def check_targets(export_path, dictionary, targets, config="config/config.yaml")
 
 # ----------------------------------------------------------------------------- the tuning search
 def search_tuning(seed: int, targets: dict, budget: int = TUNING_CANDIDATES) -> dict:
-    """Greedy deterministic search for the tuning steps of the example (see synth.tune): PFS steps are
+    """Greedy deterministic search for the tuning steps of the example (see synth_cohort.tune): PFS steps are
     accepted while they bring the log-rank P closer to its target (medians kept), until it rounds
     right; then CNS steps likewise for Gray's P (OS medians and OS log-rank as targeted). Returns
     {"pfs": [steps], "cns": [steps]} to record in the targets file."""
-    from . import synth
+    from . import synth_cohort
 
     backend = statistics_backend()
-    design = synth.Design.from_targets(targets)
+    design = synth_cohort.Design.from_targets(targets)
     labels = np.asarray(list(targets["groups"]))
     n = sum(targets["counts"]["patients"].values())
     unit = float(targets["time_unit_days"])
-    base = synth.draw_latent(n, np.random.default_rng([seed, 0]), design)
+    base = synth_cohort.draw_latent(n, np.random.default_rng([seed, 0]), design)
     base["codes"] = {g: int(c) for g, c in targets["groups"].items()}
 
     def pfs_distance(L):
-        o = synth.outcomes(synth.timeline(L))
+        o = synth_cohort.outcomes(synth_cohort.timeline(L))
         t, e, g = o["pfs_time"] / unit, o["pfs_event"], labels[o["group"]]
         if any(rounded(backend["median"](t[g == x], e[g == x]), 1) != float(targets["median_pfs_months"][x])
                for x in labels):
@@ -182,7 +182,7 @@ def search_tuning(seed: int, targets: dict, budget: int = TUNING_CANDIDATES) -> 
         return abs(backend["logrank"](t, e, g) - float(targets["pfs_logrank_p"]))
 
     def cns_distance(L):
-        o = synth.outcomes(synth.timeline(L))
+        o = synth_cohort.outcomes(synth_cohort.timeline(L))
         g = labels[o["group"]]
         t, e = o["os_time"] / unit, o["os_event"]
         os_missed = sum((backend["median"](t[g == x], e[g == x]) is not None)
@@ -193,12 +193,12 @@ def search_tuning(seed: int, targets: dict, budget: int = TUNING_CANDIDATES) -> 
 
     steps = {"pfs": [], "cns": []}
     for stage, distance in (("pfs", pfs_distance), ("cns", cns_distance)):
-        current = synth.tune(base, seed, steps["pfs"], steps["cns"])
+        current = synth_cohort.tune(base, seed, steps["pfs"], steps["cns"])
         best = distance(current)
         for k in range(1, budget + 1):
             if best < TUNING_TOLERANCE:
                 break
-            candidate = synth.tune(current, seed, *(([k], []) if stage == "pfs" else ([], [k])))
+            candidate = synth_cohort.tune(current, seed, *(([k], []) if stage == "pfs" else ([], [k])))
             d = distance(candidate)
             if d < best:
                 current, best = candidate, d
