@@ -1,12 +1,11 @@
-"""chartreview.endpoints on hand-built derived tables with the contract's columns: the JSON shapes of
-issue 5, the study's published counts and P values, degenerate groups, deterministic JSON and the
-formatted tables."""
+"""chartreview.endpoints on hand-built derived tables with the contract's columns (endpoint_helpers.py):
+the JSON shapes of issue 5, the study's published counts and P values, degenerate groups and
+deterministic JSON. The formatted tables are tested in test_tables.py."""
 
 import json
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from chartreview import categorical, competing_risks
@@ -14,119 +13,16 @@ from chartreview.endpoints import (
     ENDPOINTS,
     METASTATIC_SITES,
     PATTERNS,
-    TABLES,
     EndpointError,
     analyse_endpoint,
-    format_p,
-    format_percent,
     write_json,
-    write_tables,
 )
-
-GROUPS = {"ROS1": 2, "ALK": 1}
-CONFIG = {
-    "groups": GROUPS,
-    "time_unit_days": 30.4375,
-    "statistics": {"categorical_test": "chi2", "conf_level": 0.95,
-                   "covariates": ["age", "ecog_2plus", "brain_metastases"],
-                   "subgroups": ["sex", "age_lt_65", "ecog", "line", "brain_metastases"]},
-    "endpoints": {"pfs": {"landmarks": [6, 12, 24]}, "os": {"landmarks": [12, 24, 36]},
-                  "cns": {"competing": ["death"], "timepoints": [6, 12, 24]}},
-}
-N = {"ROS1": 26, "ALK": 42}
-RESPONSES = ["CR", "PR", "SD", "PD", "NE"]
-
-
-def flags(counts: dict[str, int]) -> np.ndarray:
-    """True for the first `count` patients of each group (ROS1 rows first)."""
-    return np.concatenate([np.arange(N[g]) < counts[g] for g in N])
-
-
-def derived_patients() -> pd.DataFrame:
-    n = sum(N.values())
-    rng = np.random.default_rng(3)
-    group = pd.Categorical(["ROS1"] * N["ROS1"] + ["ALK"] * N["ALK"], categories=list(GROUPS))
-    bor = ["CR"] * 1 + ["PR"] * 17 + ["SD"] * 6 + ["PD"] * 1 + ["NE"] * 1 \
-        + ["CR"] * 2 + ["PR"] * 27 + ["SD"] * 10 + ["PD"] * 2 + ["NE"] * 1
-    d = pd.DataFrame({
-        "record_id": pd.array([str(i + 1) for i in range(n)], dtype="string"),
-        "group": group,
-        "age": np.round(rng.normal(60, 10, n), 0),
-        "sex": pd.Categorical(rng.choice(["Male", "Female"], n), categories=["Male", "Female"]),
-        "smoking_status": pd.Categorical(rng.choice(["Never", "Former", "Current"], n, p=[.7, .2, .1]),
-                                         categories=["Never", "Former", "Current"]),
-        "ecog_ps": pd.Categorical(rng.choice(["0", "1", "2"], n, p=[.4, .5, .1]), categories=list("01234")),
-        "histology": pd.Categorical(["Adenocarcinoma"] * n,
-                                    categories=["Adenocarcinoma", "Squamous cell carcinoma", "Other"]),
-        "stage": pd.Categorical(rng.choice(["IVA", "IVB", "Postoperative recurrence"], n),
-                                categories=["IIIB", "IIIC", "IVA", "IVB", "Postoperative recurrence"]),
-        "criz_line": pd.Categorical(rng.choice(["First", "Second"], n),
-                                    categories=["First", "Second", "Third or later"]),
-        "best_overall_response": pd.Categorical(bor, categories=RESPONSES),
-    })
-    d.loc[[3, 40], "age"] = np.nan
-    d.loc[[5], "smoking_status"] = np.nan
-    for site in METASTATIC_SITES:
-        d[f"met_{site}"] = False
-    d["met_brain"] = flags({"ROS1": 3, "ALK": 12})
-    d["met_bone"] = flags({"ROS1": 6, "ALK": 22})
-    d["met_extrathoracic"] = flags({"ROS1": 9, "ALK": 30})
-    d["met_intrathoracic"] = flags({"ROS1": 10, "ALK": 19})
-    d["responder"] = d["best_overall_response"].isin(["CR", "PR"]).to_numpy()
-    d["disease_control"] = d["best_overall_response"].isin(["CR", "PR", "SD"]).to_numpy()
-    d["ecog_2plus"] = (d["ecog_ps"].astype(str) == "2").to_numpy()
-    d["age_lt_65"] = (d["age"] < 65).to_numpy()
-    d["brain_metastases"] = d["met_brain"]
-    return d
-
-
-def derived_time_to_event(patients: pd.DataFrame) -> pd.DataFrame:
-    rng = np.random.default_rng(11)
-    n = len(patients)
-    rows = []
-    for endpoint in ("pfs", "os", "cns"):
-        days = rng.integers(20, 1500, n).astype("int64")
-        if endpoint == "cns":
-            status = rng.choice([0, 1, 2], n, p=[0.5, 0.2, 0.3])
-        else:
-            status = rng.choice([0, 1], n, p=[0.3, 0.7])
-        rows.append(pd.DataFrame({
-            "record_id": patients["record_id"], "group": patients["group"],
-            "endpoint": endpoint, "days": days, "months": days / 30.4375,
-            "status": status.astype("int8"), "date": pd.Timestamp("2015-01-01") + pd.to_timedelta(days, "D"),
-            "reason": pd.array(["hand-built"] * n, dtype="string")}))
-    out = pd.concat(rows, ignore_index=True)
-    out["endpoint"] = pd.Categorical(out["endpoint"], categories=["pfs", "os", "cns"])
-    return out
-
-
-def derived_patterns(patients: pd.DataFrame) -> pd.DataFrame:
-    progressed = {"ROS1": 16, "ALK": 37}
-    parts = []
-    for g, k in progressed.items():
-        ids = patients.loc[patients["group"] == g, "record_id"].iloc[:k]
-        intra = np.arange(k) < {"ROS1": 11, "ALK": 17}[g]
-        new = np.arange(k) < {"ROS1": 12, "ALK": 21}[g]
-        parts.append(pd.DataFrame({
-            "record_id": ids.to_numpy(), "group": g,
-            "first_progression_date": pd.Timestamp("2016-01-01"),
-            "sites": np.where(intra, "Pleura", "Liver; Brain"),
-            "cns": ~intra & (np.arange(k) % 2 == 0), "intrathoracic_only": intra, "extrathoracic": ~intra,
-            "new_lesion": new, "existing_only": ~new, "unknown": np.zeros(k, dtype=bool)}))
-    out = pd.concat(parts, ignore_index=True)
-    out["group"] = pd.Categorical(out["group"], categories=list(GROUPS))
-    return out
-
+from chartreview.tables import format_percent
+from endpoint_helpers import CONFIG, GROUPS, derived_tables, run
 
 @pytest.fixture(scope="module")
 def derived():
-    patients = derived_patients()
-    return patients, derived_time_to_event(patients), derived_patterns(patients)
-
-
-def run(name, derived, config=CONFIG):
-    patients, tte, patterns = derived
-    return analyse_endpoint(name, patients, tte, patterns, config)
+    return derived_tables()
 
 
 # -------------------------------------------------------------------------------------- endpoints
@@ -289,7 +185,7 @@ def test_unknown_endpoint(derived):
         run("dfs", derived)
 
 
-# ------------------------------------------------------------------------------- JSON and tables
+# ------------------------------------------------------------------------------------------ JSON
 
 
 def test_write_json_is_deterministic_and_full_precision(tmp_path, derived):
@@ -303,38 +199,3 @@ def test_write_json_is_deterministic_and_full_precision(tmp_path, derived):
     assert json.loads(text)["gray"]["p"] == result["gray"]["p"]  # repr round-trips exactly
     write_json({"x": float("nan"), "y": np.float64(0.1), "z": np.int64(3), "w": (1, np.nan)}, a)
     assert json.loads(a.read_text()) == {"x": None, "y": 0.1, "z": 3, "w": [1, None]}
-
-
-def test_formatting_rules():
-    assert format_p(0.0004) == "<0.001" and format_p(0.0997) == "0.100" and format_p(None) == "–"
-    assert format_p(0.0025) == "0.003"  # half up, as a reader expects
-    assert format_percent(12.5) == "13" and format_percent(100 * 3 / 26) == "12"
-
-
-def test_write_tables(tmp_path, derived):
-    results = {name: json.loads(json.dumps(run(name, derived), allow_nan=True)) for name in ENDPOINTS}
-    written = write_tables(results, tmp_path, list(GROUPS))
-    assert sorted(p.name for p in written) == sorted(f"{t}.{e}" for t in TABLES for e in ("csv", "md", "html"))
-    metastases = (tmp_path / "metastases.md").read_text()
-    assert "| Brain | 3/26 (12) | 12/42 (29) | 0.100 |" in metastases
-    assert "| Extrathoracic (CNS included) | 9/26 (35) | 30/42 (71) | 0.003 |" in metastases
-    raw = pd.read_csv(tmp_path / "metastases.csv")
-    assert raw.loc[raw.key == "brain", "p"].iloc[0] == pytest.approx(results["metastases"]["sites"]["brain"]["p"])
-    response = (tmp_path / "response.md").read_text()
-    assert "18/26 (69; 48–86)" in response and "0.987" in response
-    survival = (tmp_path / "survival.md").read_text()
-    assert "Progression-free survival" in survival and "1 (reference)" in survival
-    html = (tmp_path / "baseline.html").read_text()
-    assert html.startswith("<!DOCTYPE html>") and "Wilcoxon" in html
-    again = tmp_path / "again"
-    write_tables(results, again, list(GROUPS))
-    for path in written:
-        assert path.read_bytes() == (again / path.name).read_bytes()
-
-
-def test_median_not_reached_is_nr(tmp_path, derived):
-    results = {"pfs": run("pfs", derived)}
-    results["pfs"]["groups"]["ROS1"]["median"] = None
-    results["pfs"]["groups"]["ROS1"]["median_ci"] = [4.2, None]
-    write_tables(results, tmp_path, list(GROUPS))
-    assert "| NR (4.2–NR) |" in (tmp_path / "survival.md").read_text()

@@ -1,4 +1,5 @@
-"""chartreview.survival against R's survival package (recorded fixtures) and on degenerate data.
+"""chartreview.survival and chartreview.time_to_event against R's survival package (recorded
+fixtures) and on degenerate data.
 
 The R values are in tests/fixtures/survival/<name>.expected.json, written by
 tests/fixtures/r/survival_reference.R from tests/fixtures/survival/<name>.csv (format documented
@@ -18,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chartreview import survival as sv
+from chartreview import time_to_event as tte
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survival"
 DATASETS = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
@@ -67,7 +69,7 @@ def case(request):
     data = load_csv(name)
     expected = load_expected(name)
     labels = list(data["group"].cat.categories)
-    result = sv.summarise_time_to_event(
+    result = tte.summarise_time_to_event(
         data, groups=labels, landmarks=expected["landmarks"], covariates=COVARIATES,
         subgroups=SUBGROUPS, conf_level=0.95)
     return name, data, expected, result
@@ -176,13 +178,13 @@ def test_landmark_rates_match_r_summary_times(case):
     for label, eg in expected["groups"].items():
         got = result["groups"][label]["rates"]
         for r in eg["rates"]:
-            key = sv._landmark_key(r["time"])
+            key = tte._landmark_key(r["time"])
             assert_close([got[key]["estimate"], *got[key]["ci"]],
                          [r["estimate"], r["lower"], r["upper"]], f"{name} {label} rate {key}")
 
 
 def test_landmark_keys_are_plain_numbers():
-    assert [sv._landmark_key(t) for t in (12, 6.0, 1.5)] == ["12", "6", "1.5"]
+    assert [tte._landmark_key(t) for t in (12, 6.0, 1.5)] == ["12", "6", "1.5"]
 
 
 # ---- log-rank --------------------------------------------------------------------------------
@@ -291,8 +293,8 @@ def frame(times, status, groups, **extra) -> pd.DataFrame:
 
 
 def summarise(data, landmarks=(6, 12)):
-    result = sv.summarise_time_to_event(data, groups=["ROS1", "ALK"], landmarks=landmarks,
-                                        covariates=COVARIATES, subgroups=SUBGROUPS)
+    result = tte.summarise_time_to_event(data, groups=["ROS1", "ALK"], landmarks=landmarks,
+                                         covariates=COVARIATES, subgroups=SUBGROUPS)
     json.dumps(result, allow_nan=False)  # always writable
     return result
 
@@ -360,8 +362,8 @@ def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="months"):
         summarise(frame([1.0, -2], [1, 0], ["ROS1", "ALK"]))
     with pytest.raises(ValueError, match="unknown subgroup"):
-        sv.summarise_time_to_event(frame([1.0, 2], [1, 0], ["ROS1", "ALK"]), groups=["ROS1", "ALK"],
-                                   landmarks=[1], subgroups=["shoe_size"])
+        tte.summarise_time_to_event(frame([1.0, 2], [1, 0], ["ROS1", "ALK"]),
+                                    groups=["ROS1", "ALK"], landmarks=[1], subgroups=["shoe_size"])
 
 
 def test_missing_subgroup_column_is_named():

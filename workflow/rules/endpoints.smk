@@ -17,8 +17,8 @@ ENDPOINT_MODULES = {
     "baseline": ("endpoints", "categorical"),
     "response": ("endpoints", "categorical"),
     "progression": ("endpoints", "categorical"),
-    "pfs": ("endpoints", "survival"),
-    "os": ("endpoints", "survival"),
+    "pfs": ("endpoints", "time_to_event"),
+    "os": ("endpoints", "time_to_event"),
     "cns": ("endpoints", "competing_risks"),
 }
 # manuscript tables written by rule tables: results/tables/{table}.{csv,md,html}
@@ -109,7 +109,7 @@ rule tables:
         ],
     params:
         groups=GROUPS,
-        code=code_version("endpoints"),
+        code=code_version("tables"),
     log:
         "logs/tables.log",
     benchmark:

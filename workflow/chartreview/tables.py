@@ -1,0 +1,327 @@
+"""The manuscript tables (results/tables/<table>.{csv,md,html}) from the endpoint results.
+
+write_tables() turns the endpoint results of chartreview.endpoints (the content of
+results/endpoints/<name>.json) into one table per TABLES entry: a .csv at full precision (one row per
+table row) and the formatted .md and .html.
+The formatting rounds for the manuscript: percentages to whole numbers, P to 3 decimals or "<0.001",
+medians to 1 decimal and "NR" when not reached (half up, as a reader expects).
+"""
+
+from __future__ import annotations
+
+import html
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from .endpoints import RESPONSES
+
+__all__ = ["TABLES", "write_tables"]
+
+TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression")
+
+
+def _round_half_up(x: float, digits: int) -> str:
+    quantum = Decimal(1).scaleb(-digits)
+    return str(Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def format_percent(x) -> str:
+    return "–" if x is None else _round_half_up(x, 0)
+
+
+def format_p(p) -> str:
+    if p is None:
+        return "–"
+    if p < 0.001:
+        return "<0.001"
+    return _round_half_up(p, 3)
+
+
+def format_number(x, digits: int = 1, missing: str = "NR") -> str:
+    return missing if x is None else _round_half_up(x, digits)
+
+
+def format_ci(lo, hi, digits: int = 1, missing: str = "NR", scale: float = 1.0) -> str:
+    def one(v):
+        return missing if v is None else _round_half_up(v * scale, digits)
+
+    return f"{one(lo)}–{one(hi)}"
+
+
+def _n_percent(block: dict) -> str:
+    return f"{block['count']}/{block['n']} ({format_percent(block['percent'])})"
+
+
+def _table_baseline(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    head = {g: result["groups"][g]["n"] for g in labels}
+    for v in result["variables"]:
+        if v["type"] == "continuous":
+            line = {"Characteristic": f"{v['label']}, median (IQR)",
+                    "Overall": _median_iqr(v["overall"])}
+            line.update({f"{g} (n = {head[g]})": _median_iqr(v["groups"][g]) for g in labels})
+            line["P"] = format_p(v["p"])
+            rows.append(line)
+            raw = {"variable": v["variable"], "level": "", "statistic": "median"}
+            for scope, block in [("overall", v["overall"])] + [(g, v["groups"][g]) for g in labels]:
+                raw.update({f"{scope}_median": block["median"], f"{scope}_q1": block["q1"],
+                            f"{scope}_q3": block["q3"], f"{scope}_n": block["n"]})
+            raw.update({"p": v["p"], "test": v["test"]})
+            raw_rows.append(raw)
+        else:
+            line = {"Characteristic": f"{v['label']}, n (%)", "Overall": "",
+                    **{f"{g} (n = {head[g]})": "" for g in labels}, "P": format_p(v["p"])}
+            rows.append(line)
+            for lv in v["levels"]:
+                o = v["overall"][lv]
+                line = {"Characteristic": f"  {lv}", "Overall": f"{o['count']} ({format_percent(o['percent'])})"}
+                line.update({f"{g} (n = {head[g]})":
+                             f"{v['groups'][g][lv]['count']} ({format_percent(v['groups'][g][lv]['percent'])})"
+                             for g in labels})
+                line["P"] = ""
+                rows.append(line)
+                raw = {"variable": v["variable"], "level": lv, "statistic": "count"}
+                raw.update({"overall_count": o["count"], "overall_n": o["n"], "overall_percent": o["percent"]})
+                for g in labels:
+                    b = v["groups"][g][lv]
+                    raw.update({f"{g}_count": b["count"], f"{g}_n": b["n"], f"{g}_percent": b["percent"]})
+                raw.update({"p": v["p"], "test": v["test"]})
+                raw_rows.append(raw)
+        if v["missing"]["overall"]:
+            line = {"Characteristic": "  Missing", "Overall": str(v["missing"]["overall"]),
+                    **{f"{g} (n = {head[g]})": str(v["missing"][g]) for g in labels}, "P": ""}
+            rows.append(line)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _median_iqr(block: dict) -> str:
+    if block["median"] is None:
+        return "–"
+    median, q1, q3 = (_round_half_up(block[k], 1) for k in ("median", "q1", "q3"))
+    return f"{median} ({q1}–{q3})"
+
+
+def _table_counts(blocks: dict, labels: list[str], names: dict, heading: str,
+                  n_head: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    for key, block in blocks.items():
+        line = {heading: names.get(key, key)}
+        line.update({f"{g} (n = {n_head[g]}), n (%)": _n_percent(block[g]) for g in labels})
+        line["P"] = format_p(block["p"])
+        rows.append(line)
+        raw = {"key": key, "label": names.get(key, key)}
+        for g in labels:
+            raw.update({f"{g}_count": block[g]["count"], f"{g}_n": block[g]["n"],
+                        f"{g}_percent": block[g]["percent"]})
+        raw.update({"p": block["p"], "test": block["test"], "reason": block["reason"]})
+        raw_rows.append(raw)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _table_response(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    head = {g: f"{g} (n = {result['groups'][g]['n']})" for g in labels}
+    for r in RESPONSES:
+        rows.append({"Response": r, **{head[g]: f"{result['groups'][g]['bor'][r]} "
+                                                 f"({format_percent(result['groups'][g]['bor_percent'][r])})"
+                                       for g in labels}, "P": ""})
+        raw_rows.append({"measure": r, **{f"{g}_count": result["groups"][g]["bor"][r] for g in labels},
+                         **{f"{g}_percent": result["groups"][g]["bor_percent"][r] for g in labels}})
+    level = int(round(100 * result["conf_level"]))
+    for key, label, count_key, comparison in (
+        ("orr", "Objective response rate (CR + PR)", "responders", result),
+        ("dcr", "Disease control rate (CR + PR + SD)", "disease_control", result["dcr_comparison"]),
+    ):
+        line = {"Response": f"{label}, % ({level}% CI)"}
+        raw = {"measure": key}
+        for g in labels:
+            b = result["groups"][g]
+            lo, hi = b[f"{key}_ci"]
+            value = None if b[key] is None else 100 * b[key]
+            line[head[g]] = f"{b[count_key]}/{b['n']} ({format_percent(value)}; {format_ci(lo, hi, 0, '–', 100)})"
+            raw.update({f"{g}_count": b[count_key], f"{g}_n": b["n"], f"{g}_{key}": b[key],
+                        f"{g}_lower": lo, f"{g}_upper": hi})
+        line["P"] = format_p(comparison["p"])
+        raw.update({"p": comparison["p"], "test": comparison["test"]})
+        rows.append(line)
+        raw_rows.append(raw)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _table_survival(results: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    for name, title in (("pfs", "Progression-free survival"), ("os", "Overall survival")):
+        if name not in results:
+            continue
+        r = results[name]
+        cox, adj = r.get("cox", {}), r.get("cox_adjusted", {})
+        adj_term = (adj.get("terms") or {}).get(cox.get("contrast"), {}) if adj else {}
+        for i, g in enumerate(labels):
+            b = r["groups"][g]
+            lo, hi = b["median_ci"]
+            line = {"Endpoint": title if i == 0 else "", "Group": g, "n": b["n"], "Events": b["events"],
+                    "Median, months (95% CI)": f"{format_number(b['median'])} ({format_ci(lo, hi)})"}
+            raw = {"endpoint": name, "group": g, "n": b["n"], "events": b["events"], "median": b["median"],
+                   "median_lower": lo, "median_upper": hi}
+            # landmarks differ between PFS and OS, so the rates share one cell
+            cells = []
+            for t, rate in b["rates"].items():
+                est = rate["estimate"]
+                cells.append(f"{t} mo: " + (
+                    "–" if est is None else f"{format_percent(100 * est)} ({format_ci(*rate['ci'], 0, '–', 100)})"
+                ))
+                raw.update({f"rate_{t}": est, f"rate_{t}_lower": rate["ci"][0], f"rate_{t}_upper": rate["ci"][1]})
+            line["Rates, % (95% CI)"] = "; ".join(cells)
+            first = i == 0
+            line["Log-rank P"] = format_p(r["logrank"]["p"]) if first else ""
+            line["HR (95% CI)"] = (f"{_hr(cox)}" if not first else "1 (reference)")
+            line["P (Cox)"] = format_p(cox.get("p")) if not first else ""
+            if first:
+                line["Adjusted HR (95% CI)"] = "1 (reference)"
+            else:
+                line["Adjusted HR (95% CI)"] = _hr(adj_term) if adj_term else "–"
+            raw.update({"logrank_chisq": r["logrank"]["chisq"], "logrank_p": r["logrank"]["p"],
+                        "hr": cox.get("hr"), "hr_lower": (cox.get("hr_ci") or [None, None])[0],
+                        "hr_upper": (cox.get("hr_ci") or [None, None])[1], "hr_p": cox.get("p"),
+                        "adjusted_hr": adj_term.get("hr"), "adjusted_hr_p": adj_term.get("p")})
+            rows.append(line)
+            raw_rows.append(raw)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _hr(term: dict) -> str:
+    if not term or term.get("hr") is None:
+        return "–"
+    lo, hi = term.get("hr_ci") or term.get("shr_ci") or [None, None]
+    return f"{_round_half_up(term['hr'], 2)} ({format_ci(lo, hi, 2, '–')})"
+
+
+def _table_cns(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw_rows, rows = [], []
+    gray, fg = result["gray"], result["fine_gray"]
+    for i, g in enumerate(labels):
+        b = result["groups"][g]
+        line = {"Group": g, "n": b["n"], "CNS progression": b["events"],
+                "Competing event": b["competing"], "Censored": b["censored"]}
+        raw = {"group": g, "n": b["n"], "events": b["events"], "competing": b["competing"],
+               "censored": b["censored"]}
+        for t, point in b["cif"].items():
+            est = point["estimate"]
+            line[f"{t}-month cumulative incidence, % (95% CI)"] = (
+                "–" if est is None else f"{format_percent(100 * est)} ({format_ci(*point['ci'], 0, '–', 100)})"
+            )
+            raw.update({f"cif_{t}": est, f"cif_{t}_lower": point["ci"][0], f"cif_{t}_upper": point["ci"][1]})
+        line["Gray's test P"] = format_p(gray["p"]) if i == 0 else ""
+        if i == 0:
+            line["SHR (95% CI)"] = "1 (reference)"
+        elif fg["shr"] is None:
+            line["SHR (95% CI)"] = "–"
+        else:
+            line["SHR (95% CI)"] = f"{_round_half_up(fg['shr'], 2)} ({format_ci(*fg['shr_ci'], 2, '–')})"
+        line["P (Fine-Gray)"] = format_p(fg["p"]) if i else ""
+        raw.update({"gray_stat": gray["stat"], "gray_p": gray["p"], "shr": fg["shr"],
+                    "shr_lower": fg["shr_ci"][0], "shr_upper": fg["shr_ci"][1], "shr_p": fg["p"]})
+        rows.append(line)
+        raw_rows.append(raw)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+TABLE_TITLES = {
+    "baseline": "Table 1. Patient characteristics at the start of crizotinib",
+    "metastases": "Metastatic extent at the start of crizotinib",
+    "response": "Best overall response to crizotinib (RECIST 1.1)",
+    "survival": "Progression-free and overall survival",
+    "cns": "CNS progression with competing events",
+    "progression": "Progression patterns at first progression",
+}
+
+
+def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame, str]]:
+    tables = {}
+    if "baseline" in results:
+        raw, fmt = _table_baseline(results["baseline"], labels)
+        tables["baseline"] = (raw, fmt, f"Categorical: {results['baseline']['test_categorical']}; continuous: "
+                                        "Wilcoxon rank-sum test.")
+    if "metastases" in results:
+        m = results["metastases"]
+        raw, fmt = _table_counts(m["sites"], labels, {k: v["label"] for k, v in m["sites"].items()}, "Site",
+                                 {g: m["groups"][g]["n"] for g in labels})
+        tables["metastases"] = (raw, fmt, f"P: {m['test']}.")
+    if "response" in results:
+        r = results["response"]
+        raw, fmt = _table_response(r, labels)
+        tables["response"] = (raw, fmt,
+                              f"P: {r['test']}; CI: {r['ci_method']}; denominator: {r['denominator']}.")
+    if "pfs" in results or "os" in results:
+        raw, fmt = _table_survival(results, labels)
+        tables["survival"] = (raw, fmt, "Kaplan-Meier medians and rates (log-transformed CI); log-rank test; "
+                                        "Cox hazard ratios (Efron ties, Wald CI) against the reference group.")
+    if "cns" in results:
+        raw, fmt = _table_cns(results["cns"], labels)
+        competing = " and ".join(str(c).replace("_", "-") for c in results["cns"]["competing"])
+        tables["cns"] = (raw, fmt, f"Competing events: {competing}. {results['cns']['method']}; Gray's test; "
+                                   "Fine-Gray subdistribution hazard ratio (SHR) against the reference group.")
+    if "progression" in results:
+        p = results["progression"]
+        raw, fmt = _table_counts(p["patterns"], labels, {k: v["label"] for k, v in p["patterns"].items()},
+                                 "Pattern", p["progressed"])
+        tables["progression"] = (raw, fmt, f"Among patients whose PFS event is radiological progression. "
+                                           f"P: {p['test']}. {p['assumption']}")
+    return tables
+
+
+def _markdown(title: str, table: pd.DataFrame, note: str) -> str:
+    def cell(v):
+        return str(v).replace("|", "\\|")
+
+    lines = [f"# {title}", "", "| " + " | ".join(cell(c) for c in table.columns) + " |",
+             "|" + "|".join("---" for _ in table.columns) + "|"]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    lines += ["", note, ""]
+    return "\n".join(lines)
+
+
+def _html(title: str, table: pd.DataFrame, note: str) -> str:
+    esc = html.escape
+    head = "".join(f"<th>{esc(str(c))}</th>" for c in table.columns)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
+        for row in table.itertuples(index=False)
+    )
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{esc(title)}</title>\n<style>\nbody {{ font-family: sans-serif; font-size: 10pt; }}\n"
+        "table { border-collapse: collapse; }\nth, td { padding: 2px 8px; text-align: left; "
+        "border-bottom: 1px solid #ccc; white-space: pre; }\n</style>\n</head>\n<body>\n"
+        f"<h1>{esc(title)}</h1>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
+        f"<p>{esc(note)}</p>\n</body>\n</html>\n"
+    )
+
+
+def write_tables(results: dict[str, dict], out_dir, groups=None) -> list[Path]:
+    """Manuscript tables from the endpoint results: <out_dir>/<table>.csv (full precision, one row per
+    table row) and the formatted .md and .html. Returns the paths written."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels = list(groups) if groups is not None else _group_labels(results)
+    written = []
+    for name, (raw, fmt, note) in _tables(results, labels).items():
+        csv_path = out_dir / f"{name}.csv"
+        raw.to_csv(csv_path, index=False, lineterminator="\n", float_format=None)
+        title = TABLE_TITLES[name]
+        (out_dir / f"{name}.md").write_text(_markdown(title, fmt, note), encoding="utf-8")
+        (out_dir / f"{name}.html").write_text(_html(title, fmt, note), encoding="utf-8")
+        written += [csv_path, out_dir / f"{name}.md", out_dir / f"{name}.html"]
+    return written
+
+
+def _group_labels(results: dict) -> list[str]:
+    for name in ("baseline", "metastases", "response", "pfs", "os", "cns"):
+        if name in results:
+            return list(results[name]["groups"])
+    if "progression" in results:
+        return list(results["progression"]["progressed"])
+    raise ValueError("no endpoint result to read the groups from")
