@@ -33,7 +33,7 @@ import pyarrow.compute
 from pandera.typing import Series
 
 from chartreview.dictionary import DataDictionary
-from chartreview.export import (MASKED, MASKED_INVALID, STRING, ExtractedTables, TABLES, field_choices,
+from chartreview.export import (MASKED, STRING, ExtractedTables, TABLES, field_choices,
                                 parse_dates, parse_instances, parse_numbers)
 
 QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]
