@@ -154,3 +154,22 @@ def test_changing_package_code_reruns_the_rules_that_import_it(first_run, module
     finally:
         path.write_text(original)
     assert reruns in planned and keeps not in planned, planned
+
+
+def test_the_example_reproduces_every_published_value(first_run):
+    """Issue 3's promise, read from the run itself: every published value agrees at its published precision."""
+    import json
+
+    summary = (first_run / "results" / "summary.md").read_text()
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and line.endswith(" |")][1:]
+    assert len(rows) == 7, rows
+    assert all(line.endswith("| yes |") for line in rows), rows
+    results = {name: json.loads((first_run / "results" / "endpoints" / f"{name}.json").read_text())
+               for name in ("metastases", "response", "pfs", "os", "progression", "cns")}
+    brain = results["metastases"]["sites"]["brain"]
+    assert (brain["ROS1"]["count"], brain["ROS1"]["n"], brain["ALK"]["count"], brain["ALK"]["n"]) == (3, 26, 12, 42)
+    assert [results["response"]["groups"][g]["responders"] for g in ("ROS1", "ALK")] == [18, 29]
+    assert results["progression"]["progressed"] == {"ROS1": 16, "ALK": 37}
+    assert [round(results["pfs"]["groups"][g]["median"], 1) for g in ("ROS1", "ALK")] == [10.9, 10.7]
+    assert round(results["pfs"]["logrank"]["p"], 3) == 0.232 and round(results["cns"]["gray"]["p"], 3) == 0.914
+    assert results["os"]["groups"]["ROS1"]["median"] is None and results["os"]["groups"]["ALK"]["median"] is not None
