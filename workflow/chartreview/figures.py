@@ -34,6 +34,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from chartreview import style
+from chartreview.rounding import round_half_up
 
 # Which inputs each panel reads; keys are the named inputs of the Snakemake rules (figures.smk).
 PANEL_INPUTS: dict[str, tuple[str, ...]] = {
@@ -155,7 +156,7 @@ def format_p(p: float | None) -> str:
     """'P = 0.232', 'P < 0.001', or 'P NA' when the test has no result."""
     if p is None or not math.isfinite(p):
         return "P NA"
-    return "P < 0.001" if p < 0.001 else f"P = {p:.3f}"
+    return "P < 0.001" if p < 0.001 else f"P = {round_half_up(p, 3)}"
 
 
 def format_ratio(estimate: float | None, ci: Sequence[float | None] | None) -> str:
@@ -163,12 +164,12 @@ def format_ratio(estimate: float | None, ci: Sequence[float | None] | None) -> s
     if estimate is None or not math.isfinite(estimate):
         return "NE"
     lo, hi = (list(ci) + [None, None])[:2] if ci else (None, None)
-    fmt = lambda v: "NE" if v is None or not math.isfinite(v) else f"{v:.2f}"
-    return f"{estimate:.2f} ({fmt(lo)}\u2013{fmt(hi)})"
+    fmt = lambda v: "NE" if v is None or not math.isfinite(v) else round_half_up(v, 2)
+    return f"{round_half_up(estimate, 2)} ({fmt(lo)}\u2013{fmt(hi)})"
 
 
 def format_months(value: float | None) -> str:
-    return "NR" if value is None or not math.isfinite(value) else f"{value:.1f}"
+    return "NR" if value is None or not math.isfinite(value) else round_half_up(value, 1)
 
 
 def format_count(n: int) -> str:
@@ -428,7 +429,7 @@ def draw_patterns(fig, spec, data, groups) -> Axes:
             bars = ax.bar(x, percent, bottom=bottom, width=0.62, color=color, linewidth=0)
             for xi, b, h in zip(x, bottom, percent):
                 if h >= 7:
-                    ax.text(xi, b + h / 2, f"{h:.0f}", ha="center", va="center", fontsize=style.SMALL_PT)
+                    ax.text(xi, b + h / 2, round_half_up(h, 0), ha="center", va="center", fontsize=style.SMALL_PT)
             bottom += percent
             if key == "unknown" and not any(counts[g]["unknown"] for g in groups):
                 continue  # no empty legend entry

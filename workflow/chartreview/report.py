@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from chartreview.derivation import rules_in_force
+from chartreview.rounding import p_value, round_half_up
 
 ASSUMPTIONS = (
     "The label of the published 11/16 vs. 17/37 comparison is lost in the public record; this workflow "
@@ -36,15 +37,15 @@ def format_p(p: float | None) -> str:
     """P to three decimals, or <0.001; 'not estimable' when there is none."""
     if p is None:
         return "not estimable"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return p_value(p)
 
 
 def format_percent(percent: float | None) -> str:
-    return "n/a" if percent is None else f"{percent:.0f}%"
+    return "n/a" if percent is None else f"{round_half_up(percent, 0)}%"
 
 
 def format_months(months: float | None) -> str:
-    return "not reached" if months is None else f"{months:.1f}"
+    return "not reached" if months is None else round_half_up(months, 1)
 
 
 def _decimals(value: float | str) -> int:
@@ -99,7 +100,7 @@ def _agrees(published: float | str | None, reproduced: float | None) -> bool | N
     if isinstance(published, str) and published.startswith("<"):
         return reproduced < float(published[1:])
     places = _decimals(published)
-    return round(reproduced, places) == round(float(published), places)
+    return round_half_up(reproduced, places) == round_half_up(float(published), places)
 
 
 def compare_published(published: dict, results: dict[str, dict], groups: list[str]) -> list[Comparison]:
@@ -194,7 +195,9 @@ def _value(value: float | str | None, unit: str, reproduced: bool = False) -> st
         return "NR" if reproduced and unit == "months" else "–"
     if value == NOT_REACHED:
         return "NR"
-    return f"{value:.1f}" if unit == "months" else (f"{value:.0f}%" if unit == "%" else f"{value:g}")
+    if unit == "months":
+        return format_months(value)
+    return format_percent(value) if unit == "%" else f"{value:g}"
 
 
 def _published_rows(comparisons: list[Comparison], groups: list[str]) -> list[list[str]]:

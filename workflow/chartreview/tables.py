@@ -10,42 +10,35 @@ medians to 1 decimal and "NR" when not reached (half up, as a reader expects).
 from __future__ import annotations
 
 import html
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
 
 from .endpoints import RESPONSES
+from .rounding import p_value, round_half_up
 
 __all__ = ["TABLES", "write_tables"]
 
 TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression")
 
 
-def _round_half_up(x: float, digits: int) -> str:
-    quantum = Decimal(1).scaleb(-digits)
-    return str(Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_UP))
-
-
 def format_percent(x) -> str:
-    return "–" if x is None else _round_half_up(x, 0)
+    return "–" if x is None else round_half_up(x, 0)
 
 
 def format_p(p) -> str:
     if p is None:
         return "–"
-    if p < 0.001:
-        return "<0.001"
-    return _round_half_up(p, 3)
+    return p_value(p)
 
 
 def format_number(x, digits: int = 1, missing: str = "NR") -> str:
-    return missing if x is None else _round_half_up(x, digits)
+    return missing if x is None else round_half_up(x, digits)
 
 
 def format_ci(lo, hi, digits: int = 1, missing: str = "NR", scale: float = 1.0) -> str:
     def one(v):
-        return missing if v is None else _round_half_up(v * scale, digits)
+        return missing if v is None else round_half_up(v * scale, digits)
 
     return f"{one(lo)}–{one(hi)}"
 
@@ -99,7 +92,7 @@ def _table_baseline(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.D
 def _median_iqr(block: dict) -> str:
     if block["median"] is None:
         return "–"
-    median, q1, q3 = (_round_half_up(block[k], 1) for k in ("median", "q1", "q3"))
+    median, q1, q3 = (round_half_up(block[k], 1) for k in ("median", "q1", "q3"))
     return f"{median} ({q1}–{q3})"
 
 
@@ -195,7 +188,7 @@ def _hr(term: dict) -> str:
     if not term or term.get("hr") is None:
         return "–"
     lo, hi = term.get("hr_ci") or term.get("shr_ci") or [None, None]
-    return f"{_round_half_up(term['hr'], 2)} ({format_ci(lo, hi, 2, '–')})"
+    return f"{round_half_up(term['hr'], 2)} ({format_ci(lo, hi, 2, '–')})"
 
 
 def _table_cns(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -219,7 +212,7 @@ def _table_cns(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFr
         elif fg["shr"] is None:
             line["SHR (95% CI)"] = "–"
         else:
-            line["SHR (95% CI)"] = f"{_round_half_up(fg['shr'], 2)} ({format_ci(*fg['shr_ci'], 2, '–')})"
+            line["SHR (95% CI)"] = f"{round_half_up(fg['shr'], 2)} ({format_ci(*fg['shr_ci'], 2, '–')})"
         line["P (Fine-Gray)"] = format_p(fg["p"]) if i else ""
         raw.update({"gray_stat": gray["stat"], "gray_p": gray["p"], "shr": fg["shr"],
                     "shr_lower": fg["shr_ci"][0], "shr_upper": fg["shr_ci"][1], "shr_p": fg["p"]})

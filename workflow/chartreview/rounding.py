@@ -1,0 +1,16 @@
+"""How numbers are rounded for readers, in one place, so that a table, the summary and a figure never
+show one result two ways: half-up on the decimal value, as a reader rounds by hand (12.5% -> 13%,
+P 0.1265 -> 0.127). Python's format() rounds the binary value half-to-even and would print 12%."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def round_half_up(x: float, digits: int) -> str:
+    """``x`` rounded half-up to ``digits`` decimals, as text."""
+    quantum = Decimal(1).scaleb(-digits)
+    return str(Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def p_value(p: float) -> str:
+    """A P value to three decimals, or <0.001."""
+    return "<0.001" if p < 0.001 else round_half_up(p, 3)
