@@ -15,8 +15,8 @@ from chartreview.endpoints import (
     PATTERNS,
     EndpointError,
     analyse_endpoint,
-    write_json,
 )
+from chartreview.result_files import write_json
 from chartreview.tables import format_percent
 from endpoint_helpers import CONFIG, GROUPS, derived_tables, run
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from chartreview import survival as sv
 from chartreview import time_to_event as tte
+from chartreview.result_files import time_key
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survival"
 DATASETS = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
@@ -178,13 +179,13 @@ def test_landmark_rates_match_r_summary_times(case):
     for label, eg in expected["groups"].items():
         got = result["groups"][label]["rates"]
         for r in eg["rates"]:
-            key = tte._landmark_key(r["time"])
+            key = time_key(r["time"])
             assert_close([got[key]["estimate"], *got[key]["ci"]],
                          [r["estimate"], r["lower"], r["upper"]], f"{name} {label} rate {key}")
 
 
 def test_landmark_keys_are_plain_numbers():
-    assert [tte._landmark_key(t) for t in (12, 6.0, 1.5)] == ["12", "6", "1.5"]
+    assert [time_key(t) for t in (12, 6.0, 1.5)] == ["12", "6", "1.5"]
 
 
 # ---- log-rank --------------------------------------------------------------------------------

@@ -34,7 +34,6 @@ and progression patterns with their reasons, ``audit`` the audit, ``texts`` the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +44,7 @@ import pyarrow as pa
 from .events import (Endpoint, Patterns, at, cns_reasons, derive_cns, derive_os, derive_patterns, derive_pfs,
                      os_reasons, pfs_reasons)
 from .response import PR, RESPONSES, SD, BestOverallResponse, best_overall_response, first_per_patient
+from .result_files import write_json
 from .texts import NEVER, bits_text
 
 ENDPOINTS = ("pfs", "os", "cns")
@@ -379,10 +379,6 @@ def time_to_event_table(out: pd.DataFrame, index_day, endpoints: dict, reasons: 
 
 
 # --------------------------------------------------------------------------- files
-def write_json(obj, path: Path) -> None:
-    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
-
-
 def write_derived(derived: DerivedTables, out_dir) -> None:
     """results/derived/{patients,time_to_event,progression_patterns}.parquet, audit.csv/.html, flow.json."""
     from .audit import write_audit

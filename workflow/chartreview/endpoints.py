@@ -13,23 +13,19 @@ configured tests.
 
 from __future__ import annotations
 
-import json
-import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import categorical, competing_risks
+from .result_files import finite_or_none, time_key
 from .time_to_event import summarise_time_to_event
 
 __all__ = [
     "ENDPOINTS",
     "EndpointError",
     "analyse_endpoint",
-    "write_json",
-    "read_json",
 ]
 
 ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline")
@@ -80,13 +76,6 @@ class EndpointError(ValueError):
 
 
 # ----------------------------------------------------------------------------------------- helpers
-
-
-def _num(x) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _labels(config: dict) -> list[str]:
@@ -148,9 +137,9 @@ def _count_block(flags: pd.Series, group: pd.Series, labels: list[str], test: st
 
 def _test_dict(result: categorical.CategoricalTest) -> dict:
     return {
-        "p": _num(result.p),
+        "p": finite_or_none(result.p),
         "test": result.test,
-        "statistic": _num(result.statistic),
+        "statistic": finite_or_none(result.statistic),
         "df": result.df,
         "reason": result.reason,
     }
@@ -163,11 +152,6 @@ def _configured_test_name(test: str) -> str:
             f"{categorical.TESTS['fisher']}"
         )
     return categorical.TESTS[test]
-
-
-def _time_key(t) -> str:
-    t = float(t)
-    return str(int(t)) if t.is_integer() else repr(t)
 
 
 # ------------------------------------------------------------------------------------- endpoints
@@ -230,8 +214,8 @@ def analyse_response(patients: pd.DataFrame, config: dict) -> dict:
     bor_test = categorical.compare_proportions([[row[i] for i in bor_columns] for row in bor_table], test)
     return {
         "test": orr.test,
-        "p": _num(orr.p),
-        "statistic": _num(orr.statistic),
+        "p": finite_or_none(orr.p),
+        "statistic": finite_or_none(orr.statistic),
         "df": orr.df,
         "reason": orr.reason,
         "conf_level": conf_level,
@@ -293,8 +277,8 @@ def _cif_curve(cif: competing_risks.CumulativeIncidence) -> dict:
     return {
         "time": [float(t) for t in cif.time],
         "cif": [float(v) for v in cif.estimate],
-        "lower": [_num(v) for v in cif.lower],
-        "upper": [_num(v) for v in cif.upper],
+        "lower": [finite_or_none(v) for v in cif.lower],
+        "upper": [finite_or_none(v) for v in cif.upper],
         "variance": [float(v) for v in cif.variance],
     }
 
@@ -310,7 +294,7 @@ def _at_risk(time: np.ndarray) -> dict:
 
 def _cif_points(cif: competing_risks.CumulativeIncidence, times) -> dict:
     return {
-        _time_key(p.time): {"estimate": p.estimate, "ci": [p.lower, p.upper], "variance": p.variance}
+        time_key(p.time): {"estimate": p.estimate, "ci": [p.lower, p.upper], "variance": p.variance}
         for p in competing_risks.cif_at(cif, times)
     }
 
@@ -367,11 +351,11 @@ def analyse_cns(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dic
         model = competing_risks.fine_gray(time, status, x[:, None], [contrast], 1, conf_level)
         fg_reason = model.reason
         fine_gray = {
-            "coef": _num(model.coef[0]),
-            "se": _num(model.se[0]),
-            "shr": _num(model.shr[0]),
-            "shr_ci": [_num(model.lower[0]), _num(model.upper[0])],
-            "p": _num(model.p[0]),
+            "coef": finite_or_none(model.coef[0]),
+            "se": finite_or_none(model.se[0]),
+            "shr": finite_or_none(model.shr[0]),
+            "shr_ci": [finite_or_none(model.lower[0]), finite_or_none(model.upper[0])],
+            "p": finite_or_none(model.p[0]),
         }
     else:
         fine_gray = {"coef": None, "se": None, "shr": None, "shr_ci": [None, None], "p": None}
@@ -384,9 +368,9 @@ def analyse_cns(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dic
         "groups": groups,
         "gray": {
             "test": "Gray's test (rho = 0)",
-            "stat": _num(gray.statistic),
+            "stat": finite_or_none(gray.statistic),
             "df": gray.df,
-            "p": _num(gray.p),
+            "p": finite_or_none(gray.p),
             "reason": gray.reason,
         },
         "fine_gray": {
@@ -472,8 +456,8 @@ def analyse_baseline(patients: pd.DataFrame, config: dict) -> dict:
             result = categorical.wilcoxon_rank_sum(
                 numbers[group == labels[0]].to_numpy(), numbers[group == labels[1]].to_numpy()
             )
-            entry.update({"missing": missing, "p": _num(result.p), "test": result.test,
-                          "statistic": _num(result.statistic), "reason": result.reason})
+            entry.update({"missing": missing, "p": finite_or_none(result.p), "test": result.test,
+                          "statistic": finite_or_none(result.statistic), "reason": result.reason})
         else:
             levels = _categorical_levels(values)
             entry["levels"] = levels
@@ -529,39 +513,3 @@ def analyse_endpoint(
     if name == "baseline":
         return analyse_baseline(patients, config)
     raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
-
-
-# ------------------------------------------------------------------------------------------ JSON
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return _num(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
-
-
-def write_json(obj, path) -> None:
-    """Deterministic JSON: keys in insertion order, floats at full precision (repr), NaN as null, a
-    trailing newline."""
-    text = json.dumps(_jsonable(obj), indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n", encoding="utf-8")
-
-
-def read_json(path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -16,6 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from chartreview.derivation import rules_in_force
+from chartreview.result_files import read_json
 from chartreview.rounding import p_value, round_half_up
 
 ASSUMPTIONS = (
@@ -285,8 +286,8 @@ def render_html(doc: dict) -> str:
 
 
 def write_summary(result_paths: dict[str, str], flow_path: str, config: dict, md_path: str, html_path: str) -> None:
-    results = {name: json.loads(Path(path).read_text()) for name, path in result_paths.items()}
-    doc = summary_document(results, json.loads(Path(flow_path).read_text()), config)
+    results = {name: read_json(path) for name, path in result_paths.items()}
+    doc = summary_document(results, read_json(flow_path), config)
     Path(md_path).write_text(render_markdown(doc), encoding="utf-8")
     Path(html_path).write_text(render_html(doc), encoding="utf-8")
 
@@ -344,6 +345,3 @@ def provenance_record(*, export: str, dictionary: str, config_files: list[str], 
         "rules": rules,
     }
 
-
-def write_json(obj: dict, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n", encoding="utf-8")

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .result_files import finite_or_none
+
 # quantile.survfit's tolerance for "exactly 0.5".
 _QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))
 
@@ -255,11 +257,6 @@ def km_median(km: KaplanMeier) -> Median:
     return Median(estimate=read(km.survival), lower=read(km.lower), upper=read(km.upper))
 
 
-def _finite_or_none(x) -> float | None:
-    x = float(x)
-    return x if np.isfinite(x) else None
-
-
 def km_at(km: KaplanMeier, times: Iterable[float]) -> list[Rate]:
     """Survival with CI at ``times`` as R ``summary(fit, times = times)`` (``extend = FALSE``).
 
@@ -277,8 +274,8 @@ def km_at(km: KaplanMeier, times: Iterable[float]) -> list[Rate]:
         if i < 0:
             out.append(Rate(t, 1.0, 1.0, 1.0))
         else:
-            out.append(Rate(t, float(km.survival[i]), _finite_or_none(km.lower[i]),
-                            _finite_or_none(km.upper[i])))
+            out.append(Rate(t, float(km.survival[i]), finite_or_none(km.lower[i]),
+                            finite_or_none(km.upper[i])))
     return out
 
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from .result_files import finite_or_none, time_key
 from .survival import (CoxModel, KaplanMeier, _as_time_event, _empty_cox, _levels_and_codes,
                        cox_regression, kaplan_meier, km_at, km_median, logrank_test, wald_test)
 
@@ -168,18 +169,6 @@ def _interaction_p(time, event, g, codes: np.ndarray, present: np.ndarray, conf_
 # ---------------------------------------------------------------------------------------------
 # pfs.json / os.json
 # ---------------------------------------------------------------------------------------------
-def _num(x) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if np.isfinite(x) else None
-
-
-def _landmark_key(t) -> str:
-    t = float(t)
-    return str(int(t)) if t.is_integer() else repr(t)
-
-
 def _design(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Covariate columns as R's model.matrix: numbers and flags as is, categories as dummies
     against their first level (named ``column=level``); missing stays NaN."""
@@ -204,14 +193,14 @@ def _term(model: CoxModel, i: int) -> dict:
     if model.reason or model.infinite[i]:
         return {"coef": None, "se": None, "hr": None, "hr_ci": [None, None], "z": None,
                 "p": None}
-    return {"coef": _num(model.coef[i]), "se": _num(model.se[i]), "hr": _num(model.hr[i]),
-            "hr_ci": [_num(model.hr_lower[i]), _num(model.hr_upper[i])], "z": _num(model.z[i]),
-            "p": _num(model.p[i])}
+    return {"coef": finite_or_none(model.coef[i]), "se": finite_or_none(model.se[i]), "hr": finite_or_none(model.hr[i]),
+            "hr_ci": [finite_or_none(model.hr_lower[i]), finite_or_none(model.hr_upper[i])], "z": finite_or_none(model.z[i]),
+            "p": finite_or_none(model.p[i])}
 
 
 def _curve(km: KaplanMeier) -> dict:
     def floats(a):
-        return [_num(v) for v in a]
+        return [finite_or_none(v) for v in a]
     return {"time": floats(km.time), "n_risk": [int(v) for v in km.n_risk],
             "n_event": [int(v) for v in km.n_event], "n_censor": [int(v) for v in km.n_censor],
             "survival": floats(km.survival), "std_err": floats(km.std_err),
@@ -279,15 +268,15 @@ def summarise_time_to_event(data: pd.DataFrame, *, groups, landmarks: Sequence[f
         result["groups"][label] = {
             "n": km.n, "events": km.events, "median": med.estimate,
             "median_ci": [med.lower, med.upper],
-            "rates": {_landmark_key(r.time): {"estimate": r.estimate, "ci": [r.lower, r.upper]}
+            "rates": {time_key(r.time): {"estimate": r.estimate, "ci": [r.lower, r.upper]}
                       for r in km_at(km, landmarks)},
             "curve": _curve(km), "reason": reason}
 
     lr = logrank_test(time, event, group, levels=labels)
-    result["logrank"] = {"test": LOGRANK_TEST, "chisq": _num(lr.chisq), "df": lr.df,
-                         "p": _num(lr.p),
-                         "observed": {lab: _num(v) for lab, v in zip(labels, lr.observed)},
-                         "expected": {lab: _num(v) for lab, v in zip(labels, lr.expected)},
+    result["logrank"] = {"test": LOGRANK_TEST, "chisq": finite_or_none(lr.chisq), "df": lr.df,
+                         "p": finite_or_none(lr.p),
+                         "observed": {lab: finite_or_none(v) for lab, v in zip(labels, lr.observed)},
+                         "expected": {lab: finite_or_none(v) for lab, v in zip(labels, lr.expected)},
                          "reason": lr.reason}
 
     dummies = np.column_stack([(group == lab).astype(float) for lab in labels[1:]])

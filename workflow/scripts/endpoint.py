@@ -8,7 +8,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 import pandas as pd  # noqa: E402
 
-from chartreview.endpoints import EndpointError, analyse_endpoint, write_json  # noqa: E402
+from chartreview.endpoints import EndpointError, analyse_endpoint  # noqa: E402
+from chartreview.result_files import write_json  # noqa: E402
 
 name = snakemake.wildcards.endpoint
 try:

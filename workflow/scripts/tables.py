@@ -6,7 +6,7 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.endpoints import read_json  # noqa: E402
+from chartreview.result_files import read_json  # noqa: E402
 from chartreview.tables import write_tables  # noqa: E402
 
 results = {Path(path).stem: read_json(path) for path in snakemake.input.results}
