@@ -7,6 +7,7 @@ One module per concern:
 - ``derivation`` with ``response``, ``events``, ``audit`` and ``texts``: the analysis datasets;
 - ``survival``, ``competing_risks`` and ``categorical``: the statistical methods, checked against R;
 - ``time_to_event`` (PFS and OS results), ``endpoints`` (one analysis per endpoint), ``tables``;
+- ``result_files`` (the one JSON writer) and ``rounding`` (the one rounding for readers);
 - ``style``, ``figures`` and ``figure_assembly``: the publication figures;
 - ``report``: the results narrative and the provenance record;
 - ``synth_cohort`` and ``synth`` (the synthetic example and registries), ``calibration`` (its targets),
