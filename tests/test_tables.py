@@ -49,3 +49,15 @@ def test_median_not_reached_is_nr(tmp_path, derived):
     results["pfs"]["groups"]["ROS1"]["median_ci"] = [4.2, None]
     write_tables(results, tmp_path, list(GROUPS))
     assert "| NR (4.2–NR) |" in (tmp_path / "survival.md").read_text()
+
+
+def test_the_rule_declares_every_table_the_package_writes():
+    import ast
+    import re
+    from pathlib import Path
+
+    from chartreview import tables
+
+    rules = (Path(__file__).resolve().parents[1] / "workflow" / "rules" / "endpoints.smk").read_text()
+    declared = ast.literal_eval(re.search(r"^TABLES = (\[.*?\])$", rules, re.M).group(1))
+    assert tuple(declared) == tuple(tables.TABLES)

@@ -11,16 +11,6 @@ ENDPOINT_CATEGORIES = {
     "cns": "CNS",
     "progression": "Progression patterns",
 }
-# package modules each endpoint analysis runs (endpoints.py dispatches; the method modules do the work)
-ENDPOINT_MODULES = {
-    "metastases": ("endpoints", "categorical"),
-    "baseline": ("endpoints", "categorical"),
-    "response": ("endpoints", "categorical"),
-    "progression": ("endpoints", "categorical"),
-    "pfs": ("endpoints", "time_to_event"),
-    "os": ("endpoints", "time_to_event"),
-    "cns": ("endpoints", "competing_risks"),
-}
 # manuscript tables written by rule tables: results/tables/{table}.{csv,md,html}
 TABLES = ["baseline", "metastases", "response", "survival", "cns", "progression"]
 TABLE_CATEGORIES = {
@@ -76,7 +66,7 @@ rule endpoint:
         ),
     params:
         settings=lambda wildcards: ENDPOINT_SETTINGS[wildcards.endpoint],
-        code=lambda wildcards: code_version(*ENDPOINT_MODULES[wildcards.endpoint]),
+        code=code_version("endpoints"),  # endpoints imports every method module
     wildcard_constraints:
         endpoint="|".join(ENDPOINTS),
     log:
