@@ -53,7 +53,7 @@ test-slurm: $(STAMP)
 # Scale benchmark: 10 thousand, 100 thousand and 1 million synthetic patients through the whole workflow,
 # and the statistical kernels against lifelines and scikit-survival (results/benchmarks/).
 bench: $(STAMP)
-	$(BIN)/python -m chartreview.benchmark --sizes $(or $(SIZES),10000 100000 1000000) --out results/benchmarks
+	$(BIN)/python -m chartreview.synthetic.benchmark --sizes $(or $(SIZES),10000 100000 1000000) --out results/benchmarks
 
 clean:
 	rm -rf results logs benchmarks bench .snakemake

@@ -11,10 +11,11 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/extraction.smk"
-include: "workflow/rules/validation.smk"
-include: "workflow/rules/derivation.smk"
+include: "workflow/rules/extract.smk"
+include: "workflow/rules/validate.smk"
+include: "workflow/rules/derive.smk"
 include: "workflow/rules/endpoints.smk"
+include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chartreview.derivation import derive, write_derived  # noqa: E402
+from chartreview.derive.derivation import derive, write_derived  # noqa: E402
 from derivation_helpers import DICTIONARY, config, synthetic  # noqa: E402
 
 

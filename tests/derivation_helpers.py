@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chartreview.dictionary import load_dictionary
+from chartreview.core.dictionary import load_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
 DICTIONARY = load_dictionary(ROOT / "resources" / "data_dictionary.csv")

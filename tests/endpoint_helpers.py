@@ -4,7 +4,7 @@ with the study's published counts (metastases, response, progression patterns) a
 import numpy as np
 import pandas as pd
 
-from chartreview.endpoints import METASTATIC_SITES, analyse_endpoint
+from chartreview.endpoints.analyses import METASTATIC_SITES, analyse_endpoint
 
 GROUPS = {"ROS1": 2, "ALK": 1}
 CONFIG = {

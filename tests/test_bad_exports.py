@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from bad_exports import JAPANESE_AGENT, JAPANESE_PARTNER, derive, read_raw
-from chartreview import export, queries
-from chartreview.dictionary import load_dictionary
+from chartreview.extract import redcap as export
+from chartreview.validate import queries
+from chartreview.core.dictionary import load_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
 DICTIONARY = ROOT / "resources" / "data_dictionary.csv"

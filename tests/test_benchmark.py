@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from chartreview import benchmark
+from chartreview.synthetic import benchmark
 
 
 def test_rule_benchmarks_are_read_per_rule(tmp_path):

@@ -1,4 +1,4 @@
-"""chartreview.categorical against R's stats (recorded by tests/fixtures/r/categorical_reference.R), the
+"""chartreview.stats.categorical against R's stats (recorded by tests/fixtures/r/categorical_reference.R), the
 study's published P values, and the degenerate tables."""
 
 import json
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chartreview.categorical import (
+from chartreview.stats.categorical import (
     TESTS,
     clopper_pearson,
     compare_proportions,

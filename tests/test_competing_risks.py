@@ -1,4 +1,4 @@
-"""chartreview.competing_risks against R's cmprsk (recorded by tests/fixtures/r/competing_reference.R), and
+"""chartreview.stats.competing_risks against R's cmprsk (recorded by tests/fixtures/r/competing_reference.R), and
 its degenerate cases."""
 
 import json
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chartreview.competing_risks import cif_at, cumulative_incidence, fine_gray, gray_test
+from chartreview.stats.competing_risks import cif_at, cumulative_incidence, fine_gray, gray_test
 
 FIXTURES = Path(__file__).parent / "fixtures" / "competing"
 DATASETS = sorted(p.stem for p in FIXTURES.glob("*.csv"))

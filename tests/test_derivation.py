@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chartreview.derivation import DerivationError, derive, write_derived
+from chartreview.derive.derivation import DerivationError, derive, write_derived
 from derivation_helpers import DICTIONARY, Patient, build, config, synthetic
 
 
@@ -278,7 +278,7 @@ def test_group_code_unknown_to_the_dictionary_is_an_error():
 
 
 def test_missing_config_key_and_unreadable_tables_are_clear_errors(tmp_path):
-    from chartreview.derivation import read_extracted
+    from chartreview.derive.derivation import read_extracted
 
     broken = config()
     del broken["endpoints"]["cns"]
@@ -364,7 +364,7 @@ def test_a_cohort_with_every_record_excluded_still_writes_its_files(tmp_path):
 
 
 def test_rules_in_force_follow_the_switches():
-    from chartreview.derivation import rules_in_force
+    from chartreview.derive.derivation import rules_in_force
 
     words = dict(rules_in_force(config(response={"confirmation": True}, cns={"competing": ["death", "non_cns_progression"]})))
     assert "required (at least 28 days later" in words["Best overall response"]
@@ -373,7 +373,7 @@ def test_rules_in_force_follow_the_switches():
 
 
 def test_audit_html_of_a_large_cohort_says_it_is_truncated(tmp_path, monkeypatch):
-    from chartreview import audit
+    from chartreview.derive import audit
     monkeypatch.setattr(audit, "HTML_MAX_PATIENTS", 10)
     write_derived(derive(synthetic(50), DICTIONARY, config()), tmp_path)
     html = (tmp_path / "audit.html").read_text()
@@ -394,7 +394,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/derivation.smk"
+include: "workflow/rules/derive.smk"
 """
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chartreview.derivation import derive
+from chartreview.derive.derivation import derive
 from derivation_helpers import DICTIONARY, Patient, build, config
 
 RESPONSES = ["CR", "PR", "SD", "PD", "NE"]

@@ -1,4 +1,4 @@
-"""chartreview.endpoints on hand-built derived tables with the contract's columns (endpoint_helpers.py):
+"""chartreview.endpoints.analyses on hand-built derived tables with the contract's columns (endpoint_helpers.py):
 the JSON shapes of issue 5, the study's published counts and P values, degenerate groups and
 deterministic JSON. The formatted tables are tested in test_tables.py."""
 
@@ -8,16 +8,17 @@ import math
 import numpy as np
 import pytest
 
-from chartreview import categorical, competing_risks
-from chartreview.endpoints import (
+from chartreview.stats import categorical
+from chartreview.stats import competing_risks
+from chartreview.endpoints.analyses import (
     ENDPOINTS,
     METASTATIC_SITES,
     PATTERNS,
     EndpointError,
     analyse_endpoint,
 )
-from chartreview.result_files import write_json
-from chartreview.tables import format_percent
+from chartreview.core.result_files import write_json
+from chartreview.tables.manuscript import format_percent
 from endpoint_helpers import CONFIG, GROUPS, derived_tables, run
 
 @pytest.fixture(scope="module")

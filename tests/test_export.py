@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from bad_exports import JAPANESE_AGENT, JAPANESE_PARTNER, read_raw, to_label, to_workbook, write_raw
-from chartreview import export
-from chartreview.dictionary import load_dictionary
-from chartreview.export import MASKED, ExportError, extract, parse_dates, read_tables, whole_years, write_tables
+from chartreview.extract import redcap as export
+from chartreview.core.dictionary import load_dictionary
+from chartreview.extract.redcap import MASKED, ExportError, extract, parse_dates, read_tables, whole_years, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "export_raw.csv"

@@ -21,7 +21,9 @@ from matplotlib.legend import Legend
 from matplotlib.text import Text
 from PIL import Image
 
-from chartreview import figure_assembly, figures, style
+from chartreview.figures import assembly as figure_assembly
+from chartreview.figures import panels as figures
+from chartreview.figures import style
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "figures"
@@ -138,7 +140,8 @@ def test_two_renders_are_byte_identical(tmp_path):
 SUBPROCESS_RENDER = """
 import sys
 from pathlib import Path
-from chartreview import figure_assembly, figures
+from chartreview.figures import assembly as figure_assembly
+from chartreview.figures import panels as figures
 inputs = {k: Path(v) for k, v in (a.split("=", 1) for a in sys.argv[2:])}
 out = Path(sys.argv[1])
 figure_assembly.assemble_figure([["km_os", "swimmer"], ["flow", "patterns"]], inputs=inputs,

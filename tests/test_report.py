@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chartreview import report
+from chartreview.report import summary as report
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUPS = ["ROS1", "ALK"]

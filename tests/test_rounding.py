@@ -2,8 +2,10 @@
 
 import pytest
 
-from chartreview import figures, report, tables
-from chartreview.rounding import p_value, round_half_up
+from chartreview.figures import panels as figures
+from chartreview.report import summary as report
+from chartreview.tables import manuscript as tables
+from chartreview.core.rounding import p_value, round_half_up
 
 
 def test_half_up_on_the_decimal_value():

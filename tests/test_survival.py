@@ -1,4 +1,4 @@
-"""chartreview.survival and chartreview.time_to_event against R's survival package (recorded
+"""chartreview.stats.survival and chartreview.endpoints.time_to_event against R's survival package (recorded
 fixtures) and on degenerate data.
 
 The R values are in tests/fixtures/survival/<name>.expected.json, written by
@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chartreview import survival as sv
-from chartreview import time_to_event as tte
-from chartreview.result_files import time_key
+from chartreview.stats import survival as sv
+from chartreview.endpoints import time_to_event as tte
+from chartreview.core.result_files import time_key
 
 FIXTURES = Path(__file__).parent / "fixtures" / "survival"
 DATASETS = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))

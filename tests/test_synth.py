@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chartreview import calibration, synth, synth_cohort
-from chartreview.dictionary import load_dictionary
+from chartreview.synthetic import calibration
+from chartreview.synthetic import redcap as synth
+from chartreview.synthetic import cohort as synth_cohort
+from chartreview.core.dictionary import load_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "resources" / "example"
@@ -78,7 +80,7 @@ def test_committed_example_meets_every_target(targets):
     report = calibration.check_targets(EXAMPLE / "export_raw.csv", DICTIONARY, targets, CONFIG)
     assert "all 20 calibration targets met" in report
     # the check goes through the workflow's own extraction, derivation and statistics
-    assert "export.extract -> derivation.derive -> chartreview.survival" in report
+    assert "extract.redcap.extract -> derive.derivation.derive -> chartreview.stats.survival" in report
 
 
 def test_changed_targets_fail_naming_each_target(targets):
@@ -225,7 +227,7 @@ def test_workbook_has_one_sheet_per_form_with_the_raw_values(dd):
 def test_example_readme_says_the_patients_are_synthetic():
     text = (EXAMPLE / "README.md").read_text()
     assert "SYNTHETIC" in text and "No record describes a real person" in text
-    assert "python -m chartreview.synth --patients 68 --seed 20230410" in text
+    assert "python -m chartreview.synthetic --patients 68 --seed 20230410" in text
 
 
 # ------------------------------------------------------------------------------- scale

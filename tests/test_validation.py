@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from bad_exports import read_raw, to_label, write_raw
-from chartreview.dictionary import load_dictionary
-from chartreview.export import extract
-from chartreview.queries import FIRST_ERRORS, gate, write_query_report
-from chartreview.validation import MODELS, QUERY_COLUMNS, RULES, validate, validation_settings
+from chartreview.core.dictionary import load_dictionary
+from chartreview.extract.redcap import extract
+from chartreview.validate.queries import FIRST_ERRORS, gate, write_query_report
+from chartreview.validate.contracts import MODELS, QUERY_COLUMNS, RULES, validate, validation_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "export_raw.csv"

@@ -141,9 +141,9 @@ def test_changing_the_export_reruns_everything(first_run):
 
 
 @pytest.mark.parametrize("module, reruns, keeps", [
-    ("competing_risks", "endpoint", "derive"),   # imported by endpoints
-    ("events", "derive", "extract"),             # imported by derivation, not named by its rule
-    ("style", "figure", "endpoint"),             # imported by figures and figure_assembly
+    ("stats/competing_risks", "endpoint", "derive"),   # imported by endpoints
+    ("derive/events", "derive", "extract"),
+    ("figures/style", "figure", "endpoint"),
 ])
 def test_changing_package_code_reruns_the_rules_that_import_it(first_run, module, reruns, keeps):
     path = first_run / "workflow" / "chartreview" / f"{module}.py"

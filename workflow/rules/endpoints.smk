@@ -1,4 +1,4 @@
-# Analysis datasets -> one analysis per endpoint (results/endpoints/{endpoint}.json) -> manuscript tables.
+# Analysis datasets -> one analysis per endpoint (results/endpoints/{endpoint}.json).
 # Each endpoint job gets only the config it uses, so e.g. changing the PFS landmarks reruns only the PFS job.
 
 # report category of each endpoint result (issue 6)
@@ -11,18 +11,6 @@ ENDPOINT_CATEGORIES = {
     "cns": "CNS",
     "progression": "Progression patterns",
 }
-# manuscript tables written by rule tables: results/tables/{table}.{csv,md,html}
-TABLES = ["baseline", "metastases", "response", "survival", "cns", "progression"]
-TABLE_CATEGORIES = {
-    "baseline": "Cohort",
-    "metastases": "Cohort",
-    "response": "Response",
-    "survival": "Survival",
-    "cns": "CNS",
-    "progression": "Progression patterns",
-}
-
-
 # The config each endpoint analysis reads, and nothing else (a param: a change reruns only that endpoint).
 ENDPOINT_SETTINGS = {
     name: {"groups": config["groups"], "statistics": {"categorical_test": config["statistics"]["categorical_test"]}}
@@ -66,7 +54,7 @@ rule endpoint:
         ),
     params:
         settings=lambda wildcards: ENDPOINT_SETTINGS[wildcards.endpoint],
-        code=code_version("endpoints"),  # endpoints imports every method module
+        code=code_version("endpoints"),
     wildcard_constraints:
         endpoint="|".join(ENDPOINTS),
     log:
@@ -80,34 +68,3 @@ rule endpoint:
         runtime=30,
     script:
         "../scripts/endpoint.py"
-
-
-rule tables:
-    input:
-        results=expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS),
-    output:
-        csv=expand("results/tables/{table}.csv", table=TABLES),
-        md=expand("results/tables/{table}.md", table=TABLES),
-        html=[
-            report(
-                f"results/tables/{table}.html",
-                caption=f"../report/table_{table}.rst",
-                category=TABLE_CATEGORIES[table],
-                labels={"table": table, "type": "manuscript table"},
-            )
-            for table in TABLES
-        ],
-    params:
-        groups=GROUPS,
-        code=code_version("tables"),
-    log:
-        "logs/tables.log",
-    benchmark:
-        "benchmarks/tables.tsv"
-    conda:
-        "../envs/statistics.yaml"
-    resources:
-        mem_mb=500,
-        runtime=10,
-    script:
-        "../scripts/tables.py"

@@ -35,7 +35,7 @@ PANEL_CATEGORIES = {
     "flow": "Cohort",
     "patterns": "Progression patterns",
 }
-FIGURE_MODULES = ("style", "figures", "figure_assembly")
+FIGURE_MODULES = ("figures",)
 
 
 # Panels of each configured figure, in reading order.

@@ -20,7 +20,7 @@ rule summary:
         time_unit_days=config["time_unit_days"],
         endpoints=config["endpoints"],
         published=config.get("published", {}),
-        code=code_version("report", "derivation"),
+        code=code_version("report"),
     log:
         "logs/summary.log",
     benchmark:

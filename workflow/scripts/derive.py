@@ -1,4 +1,4 @@
-"""Rule derive: extracted tables -> analysis datasets, audit and flow (chartreview.derivation)."""
+"""Rule derive: extracted tables -> analysis datasets, audit and flow (chartreview.derive.derivation)."""
 
 import sys
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.derivation import DerivationError, run  # noqa: E402
-from chartreview.dictionary import DictionaryError  # noqa: E402
+from chartreview.derive.derivation import DerivationError, run  # noqa: E402
+from chartreview.core.dictionary import DictionaryError  # noqa: E402
 
 try:
     derived = run(

@@ -1,4 +1,4 @@
-"""Rule endpoint: derived tables -> results/endpoints/{endpoint}.json (chartreview.endpoints)."""
+"""Rule endpoint: derived tables -> results/endpoints/{endpoint}.json (chartreview.endpoints.analyses)."""
 
 import sys
 from pathlib import Path
@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
 import pandas as pd  # noqa: E402
 
-from chartreview.endpoints import EndpointError, analyse_endpoint  # noqa: E402
-from chartreview.result_files import write_json  # noqa: E402
+from chartreview.endpoints.analyses import EndpointError, analyse_endpoint  # noqa: E402
+from chartreview.core.result_files import write_json  # noqa: E402
 
 name = snakemake.wildcards.endpoint
 try:

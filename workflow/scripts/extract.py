@@ -5,7 +5,7 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.export import run  # noqa: E402
+from chartreview.extract.redcap import run  # noqa: E402
 
 sys.exit(run(snakemake.input.export, snakemake.input.dictionary, Path(snakemake.output.patients).parent,
              encoding=snakemake.params.encoding, repeating_forms=snakemake.params.repeating_forms))

@@ -7,8 +7,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.figure_assembly import assemble_figure  # noqa: E402
-from chartreview.figures import no_partial_output  # noqa: E402
+from chartreview.figures.assembly import assemble_figure  # noqa: E402
+from chartreview.figures.panels import no_partial_output  # noqa: E402
 
 entry = snakemake.params.figure
 with no_partial_output(snakemake.output, f"rule figure, figure {snakemake.wildcards.figure}"):

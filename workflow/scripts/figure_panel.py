@@ -6,7 +6,7 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.figures import no_partial_output, render_panel  # noqa: E402
+from chartreview.figures.panels import no_partial_output, render_panel  # noqa: E402
 
 panel = snakemake.wildcards.panel
 with no_partial_output(snakemake.output, f"rule figure_panel, panel {panel}"):

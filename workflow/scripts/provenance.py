@@ -4,8 +4,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.report import provenance_record
-from chartreview.result_files import write_json
+from chartreview.report.summary import provenance_record
+from chartreview.core.result_files import write_json
 
 record = provenance_record(
     export=snakemake.input.export,

@@ -4,7 +4,7 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.report import write_summary
+from chartreview.report.summary import write_summary
 
 names = [Path(p).stem for p in snakemake.input.results]
 config = {

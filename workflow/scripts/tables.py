@@ -1,4 +1,4 @@
-"""Rule tables: endpoint results -> manuscript tables results/tables/*.{csv,md,html} (chartreview.tables)."""
+"""Rule tables: endpoint results -> manuscript tables results/tables/*.{csv,md,html} (chartreview.tables.manuscript)."""
 
 import sys
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.result_files import read_json  # noqa: E402
-from chartreview.tables import write_tables  # noqa: E402
+from chartreview.core.result_files import read_json  # noqa: E402
+from chartreview.tables.manuscript import write_tables  # noqa: E402
 
 results = {Path(path).stem: read_json(path) for path in snakemake.input.results}
 out_dir = Path(snakemake.output.csv[0]).parent

@@ -5,7 +5,7 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.queries import run  # noqa: E402
+from chartreview.validate.queries import run  # noqa: E402
 
 config = {"repeating_forms": snakemake.params.repeating_forms, "validation": snakemake.params.validation,
           "endpoints": {"progression": {"window_days": snakemake.params.window_days}}}

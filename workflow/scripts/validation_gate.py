@@ -5,6 +5,6 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w")
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
 
-from chartreview.queries import gate  # noqa: E402
+from chartreview.validate.queries import gate  # noqa: E402
 
 sys.exit(gate(snakemake.input.queries, snakemake.input.html, snakemake.output.passed))

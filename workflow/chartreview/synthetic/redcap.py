@@ -12,7 +12,7 @@ it and writes it:
   byte for byte; the raw CSV streamed chunk by chunk.
 - The generator (``generate``) and the command line, which checks the calibration targets.
 
-Command: ``python -m chartreview.synth --patients 68 --seed 20230410 --out resources/example/``
+Command: ``python -m chartreview.synthetic --patients 68 --seed 20230410 --out resources/example/``
 (see resources/example/README.md).
 """
 
@@ -32,8 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .dictionary import DataDictionary, load_dictionary
-from .synth_cohort import (CENS_LOST, CENS_ONGOING, CENS_TOXICITY, EPOCH, PFS_DEATH, PFS_PD, Design,
+from chartreview.core.dictionary import DataDictionary, load_dictionary
+from chartreview.synthetic.cohort import (CENS_LOST, CENS_ONGOING, CENS_TOXICITY, EPOCH, PFS_DEATH, PFS_PD, Design,
                            SynthError, _uniform_int, chunk_cohort)
 
 REPEATING = ("tumor_assessment", "progression", "subsequent_therapy")
@@ -409,10 +409,10 @@ def write_xlsx(table: pa.Table, dd: DataDictionary, path: Path) -> None:
 
     frame = table.to_pandas(date_as_object=True)
     wb = Workbook(write_only=True)
-    wb.properties.creator = "chartreview.synth (SYNTHETIC data)"
+    wb.properties.creator = "chartreview.synthetic (SYNTHETIC data)"
     wb.properties.title = "SYNTHETIC chart-review export: no real patient"
     wb.properties.subject = "SYNTHETIC data"
-    wb.properties.description = ("Every patient in this workbook is synthetic (chartreview.synth); "
+    wb.properties.description = ("Every patient in this workbook is synthetic (chartreview.synthetic); "
                                  "no record describes a real person.")
     for form in dd.forms:
         rows = frame[frame["redcap_repeat_instrument"].fillna("") == (form if form in REPEATING else "")]
@@ -507,10 +507,10 @@ def generate(out_dir, patients: int, seed: int, *, dictionary, targets: dict,
 
 
 def main(argv=None) -> int:
-    from . import calibration
+    from chartreview.synthetic import calibration
 
     parser = argparse.ArgumentParser(
-        prog="python -m chartreview.synth",
+        prog="python -m chartreview.synthetic",
         description="Write a SYNTHETIC chart-review export (REDCap flat CSV raw/label, .xlsx).")
     parser.add_argument("--patients", type=int, default=None,
                         help="number of patients (default: the reference cohort of the targets, 68)")
@@ -565,7 +565,7 @@ def main(argv=None) -> int:
         if check:
             print(report.replace(str(source), str(out / source.name)), file=sys.stderr)
     except (SynthError, calibration.CalibrationError) as exc:
-        print(f"chartreview.synth: {exc}", file=sys.stderr)
+        print(f"chartreview.synthetic: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -14,7 +14,7 @@ Three layers, each validated lazily (every problem at once) and each failure tur
    ``Assessments``).
 
 The rules, their severity and their wording for the abstractors are in ``RULES``; the report of the
-queries and the gate that stops the run are in ``chartreview.queries``.
+queries and the gate that stops the run are in ``chartreview.validate.queries``.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ import pyarrow
 import pyarrow.compute
 from pandera.typing import Series
 
-from chartreview.dictionary import DataDictionary
-from chartreview.export import (MASKED, STRING, ExtractedTables, TABLES, field_choices,
+from chartreview.core.dictionary import DataDictionary
+from chartreview.extract.redcap import (MASKED, STRING, ExtractedTables, TABLES, field_choices,
                                 parse_dates, parse_instances, parse_numbers)
 
 QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]

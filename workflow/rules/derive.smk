@@ -35,7 +35,7 @@ rule derive:
                 "window_days": config["endpoints"]["progression"]["window_days"]
             },
         },
-        code=code_version("derivation", "response", "audit", "texts"),
+        code=code_version("derive"),
     log:
         "logs/derive.log",
     benchmark:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from .response import NE, PD, first_per_patient, last_per_patient
-from .texts import NEVER, cat, choose, iso
+from chartreview.derive.response import NE, PD, first_per_patient, last_per_patient
+from chartreview.derive.texts import NEVER, cat, choose, iso
 
 if TYPE_CHECKING:
-    from .derivation import Rows
+    from chartreview.derive.derivation import Rows
 
 # PFS event kinds and CNS status kinds: which rule decided, for the reasons and the audit.
 PFS_CENSORED, PFS_PD_ASSESSMENT, PFS_PD_FORM, PFS_DEATH = range(4)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from chartreview import style
-from chartreview.figures import PANEL_INPUTS, PANELS, FigureInputError, draw_panel, load_inputs
+from chartreview.figures import style
+from chartreview.figures.panels import PANEL_INPUTS, PANELS, FigureInputError, draw_panel, load_inputs
 
 
 def panel_letters(layout: Sequence[Sequence[str]]) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ rule extract:
     params:
         encoding=config["export_encoding"],
         repeating_forms=config["repeating_forms"],
-        code=code_version("export"),
+        code=code_version("extract"),
     log:
         "logs/extract.log",
     benchmark:

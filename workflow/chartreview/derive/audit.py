@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from . import derivation as dv
-from . import events as ev
-from . import texts as tx
-from .response import NE, RESPONSES, SD
+from chartreview.derive import derivation as dv
+from chartreview.derive import events as ev
+from chartreview.derive import texts as tx
+from chartreview.derive.response import NE, RESPONSES, SD
 
 HTML_MAX_PATIENTS = 2000
 

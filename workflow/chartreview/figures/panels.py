@@ -33,8 +33,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
-from chartreview import style
-from chartreview.rounding import round_half_up
+from chartreview.figures import style
+from chartreview.core.rounding import round_half_up
 
 # Which inputs each panel reads; keys are the named inputs of the Snakemake rules (figures.smk).
 PANEL_INPUTS: dict[str, tuple[str, ...]] = {

@@ -1,7 +1,7 @@
 """The data-query report for the abstractors and the gate that stops the run.
 
 ``queries.csv`` (every query) and a self-contained ``queries.html`` from the queries of
-``chartreview.validation.validate``; the gate stops the workflow before derivation when any query is an
+``chartreview.validate.contracts.validate``; the gate stops the workflow before derivation when any query is an
 error. ``run`` and ``gate`` are what the rules ``validate`` and ``validation_gate`` run.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chartreview.validation import QUERY_COLUMNS, RULES, validate
+from chartreview.validate.contracts import QUERY_COLUMNS, RULES, validate
 
 FIRST_ERRORS = 10   # errors printed by the gate
 HTML_ROWS = 2000    # rows per severity in the HTML report (all of them are in queries.csv)
@@ -118,8 +118,8 @@ def gate(queries_csv, html_path, passed_path, *, stream=None) -> int:
 def run(extracted_dir, dictionary_path, config: dict, csv_path, html_path, *, stream=None) -> int:
     """What rule ``validate`` runs: every query written to ``csv_path`` and ``html_path``; always 0."""
     import sys
-    from chartreview.dictionary import load_dictionary
-    from chartreview.export import read_tables
+    from chartreview.core.dictionary import load_dictionary
+    from chartreview.extract.redcap import read_tables
     stream = stream or sys.stderr
     tables = read_tables(extracted_dir)
     queries = validate(tables, load_dictionary(dictionary_path), config)

@@ -1,6 +1,6 @@
 """Calibration of the synthetic example: the targets file, the check, and the tuning search.
 
-The check reads the generated export the way the workflow does (``export.extract`` ->
+The check reads the generated export the way the workflow does (``extract.redcap.extract`` ->
 ``derivation.derive``) and computes every target with the workflow's statistics
 (``survival.kaplan_meier``/``km_median``/``logrank_test``, ``competing_risks.gray_test``), so a
 passing check means ``make run`` reproduces the published numbers. A missed target raises
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .dictionary import DataDictionary, load_dictionary
+from chartreview.core.dictionary import DataDictionary, load_dictionary
 
 TUNING_CANDIDATES = 5_000   # search budget per stage
 # The search stops only when a P value is this far inside its rounding interval (half-width 0.0005),
@@ -64,8 +64,8 @@ def rounded(x: float | None, decimals: int) -> float | None:
 # ----------------------------------------------------------------------------- statistics
 def statistics_backend() -> dict:
     """The workflow's own statistics, as the endpoint analyses use them (R survival/cmprsk to 1e-6)."""
-    from . import survival
-    from .competing_risks import gray_test
+    from chartreview.stats import survival
+    from chartreview.stats.competing_risks import gray_test
 
     def median(time, event):
         est = survival.km_median(survival.kaplan_meier(time, event)).estimate
@@ -74,15 +74,15 @@ def statistics_backend() -> dict:
     return {"median": median,
             "logrank": lambda t, e, g: float(survival.logrank_test(t, e, g).p),
             "gray": lambda t, s, g: float(gray_test(t, s, g, cause=1).p),
-            "source": "chartreview.survival kaplan_meier/km_median/logrank_test, "
-                      "chartreview.competing_risks.gray_test"}
+            "source": "chartreview.stats.survival kaplan_meier/km_median/logrank_test, "
+                      "chartreview.stats.competing_risks.gray_test"}
 
 
 # ----------------------------------------------------------------------------- the check
 def reproduce(export_path, dictionary, targets: dict, config: dict, backend: dict | None = None) -> list[Result]:
     """Every target as the workflow reproduces it from the export."""
-    from .derivation import derive
-    from .export import extract
+    from chartreview.derive.derivation import derive
+    from chartreview.extract.redcap import extract
 
     dd = dictionary if isinstance(dictionary, DataDictionary) else load_dictionary(dictionary)
     backend = backend or statistics_backend()
@@ -154,7 +154,7 @@ def check_targets(export_path, dictionary, targets, config="config/config.yaml")
             f"{export_path}: {len(missed)} calibration target(s) missed: "
             + "; ".join(f"{r.target}: {r.observed} instead of {r.expected}" for r in missed))
     return (f"{export_path}: all {len(results)} calibration targets met "
-            f"(export.extract -> derivation.derive -> {backend['source']})")
+            f"(extract.redcap.extract -> derive.derivation.derive -> {backend['source']})")
 
 
 # ----------------------------------------------------------------------------- the tuning search
@@ -163,7 +163,7 @@ def search_tuning(seed: int, targets: dict, budget: int = TUNING_CANDIDATES) -> 
     accepted while they bring the log-rank P closer to its target (medians kept), until it rounds
     right; then CNS steps likewise for Gray's P (OS medians and OS log-rank as targeted). Returns
     {"pfs": [steps], "cns": [steps]} to record in the targets file."""
-    from . import synth_cohort
+    from chartreview.synthetic import cohort as synth_cohort
 
     backend = statistics_backend()
     design = synth_cohort.Design.from_targets(targets)

@@ -1,7 +1,7 @@
 """Scale benchmark: synthetic registries through the whole workflow, and the statistical kernels against
 lifelines and scikit-survival on the same data.
 
-    python -m chartreview.benchmark --sizes 10000 100000 1000000 --out results/benchmarks
+    python -m chartreview.synthetic.benchmark --sizes 10000 100000 1000000 --out results/benchmarks
 
 Each size runs in its own working directory (bench/<n>/) with Snakemake's per-rule ``benchmark:`` files;
 the summary (wall time and peak memory per rule and end to end) goes to <out>/summary.csv with a plot of
@@ -29,7 +29,7 @@ def run_workflow(patients: int, workdir: Path, cores: int, seed: int) -> dict:
     export = workdir / "export_raw.csv"
     python = sys.executable
     if not export.exists():
-        subprocess.run([python, "-m", "chartreview.synth", "--patients", str(patients), "--seed", str(seed),
+        subprocess.run([python, "-m", "chartreview.synthetic", "--patients", str(patients), "--seed", str(seed),
                         "--formats", "raw", "--check", "no", "--out", str(workdir)], check=True)
     snakemake = str(Path(python).with_name("snakemake"))
     started = time.perf_counter()
@@ -90,7 +90,8 @@ def kernel_benchmark(n: int = 1_000_000, seed: int = 1) -> pd.DataFrame:
     from lifelines.statistics import logrank_test
     from sksurv.nonparametric import cumulative_incidence_competing_risks, kaplan_meier_estimator
 
-    from chartreview import competing_risks, survival
+    from chartreview.stats import competing_risks
+    from chartreview.stats import survival
 
     rng = np.random.default_rng(seed)
     days = rng.integers(1, 3000, n)

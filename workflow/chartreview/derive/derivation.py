@@ -41,11 +41,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .events import (Endpoint, Patterns, at, cns_reasons, derive_cns, derive_os, derive_patterns, derive_pfs,
+from chartreview.derive.events import (Endpoint, Patterns, at, cns_reasons, derive_cns, derive_os, derive_patterns, derive_pfs,
                      os_reasons, pfs_reasons)
-from .response import PR, RESPONSES, SD, BestOverallResponse, best_overall_response, first_per_patient
-from .result_files import write_json
-from .texts import NEVER, bits_text
+from chartreview.derive.response import PR, RESPONSES, SD, BestOverallResponse, best_overall_response, first_per_patient
+from chartreview.core.result_files import write_json
+from chartreview.derive.texts import NEVER, bits_text
 
 ENDPOINTS = ("pfs", "os", "cns")
 # Site classes by dictionary code (issue 2's input contract).
@@ -237,7 +237,7 @@ def select_cohort(patients: pd.DataFrame, dictionary, rules: Rules) -> tuple[pd.
 # --------------------------------------------------------------------------- derive
 def derive(tables, dictionary, config: dict) -> DerivedTables:
     """The analysis datasets of issue 4 from the typed extracted tables (see the module docstring)."""
-    from .audit import build_audit  # the audit reads this module's constants
+    from chartreview.derive.audit import build_audit  # the audit reads this module's constants
 
     rules = Rules.from_config(config)
     patients, group, flow = select_cohort(tables.patients, dictionary, rules)
@@ -381,7 +381,7 @@ def time_to_event_table(out: pd.DataFrame, index_day, endpoints: dict, reasons: 
 # --------------------------------------------------------------------------- files
 def write_derived(derived: DerivedTables, out_dir) -> None:
     """results/derived/{patients,time_to_event,progression_patterns}.parquet, audit.csv/.html, flow.json."""
-    from .audit import write_audit
+    from chartreview.derive.audit import write_audit
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -397,7 +397,7 @@ def read_extracted(paths) -> "ExtractedTables":  # noqa: F821 (export.ExtractedT
 
     Reads only what derivation needs, not the validation's raw material that ``export.read_tables`` adds.
     """
-    from .export import ExtractedTables
+    from chartreview.extract.redcap import ExtractedTables
 
     if not isinstance(paths, dict):
         paths = {name: Path(paths) / f"{name}.parquet" for name in TABLE_NAMES}
@@ -412,7 +412,7 @@ TABLE_NAMES = ("patients", "tumor_assessments", "progression_sites", "subsequent
 
 def run(extracted, dictionary_path, out_dir, config: dict) -> DerivedTables:
     """The rule's work: read the extracted tables, derive, write (nothing is written on an error)."""
-    from .dictionary import load_dictionary
+    from chartreview.core.dictionary import load_dictionary
 
     derived = derive(read_extracted(extracted), load_dictionary(dictionary_path), config)
     write_derived(derived, out_dir)

@@ -1,6 +1,6 @@
 """The manuscript tables (results/tables/<table>.{csv,md,html}) from the endpoint results.
 
-write_tables() turns the endpoint results of chartreview.endpoints (the content of
+write_tables() turns the endpoint results of chartreview.endpoints.analyses (the content of
 results/endpoints/<name>.json) into one table per TABLES entry: a .csv at full precision (one row per
 table row) and the formatted .md and .html.
 The formatting rounds for the manuscript: percentages to whole numbers, P to 3 decimals or "<0.001",
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .endpoints import RESPONSES
-from .rounding import p_value, round_half_up
+from chartreview.endpoints.analyses import RESPONSES
+from chartreview.core.rounding import p_value, round_half_up
 
 __all__ = ["TABLES", "write_tables"]
 

@@ -8,7 +8,7 @@ date) and returns the typed tables of the data contract (``patients``, ``tumor_a
 Beside the typed tables it keeps what the validation needs to quote an abstractor's entry that failed typing:
 the exported text of every form (codes, identifiers masked) and one row per export row (record, instrument,
 instance and where it is in the file). Nothing here judges the data: a value that cannot be typed becomes
-missing in the typed table and is reported by ``chartreview.validation``. Only an export that cannot be read
+missing in the typed table and is reported by ``chartreview.validate.contracts``. Only an export that cannot be read
 at all raises ``ExportError``.
 """
 
@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from chartreview.dictionary import DataDictionary, Field
+from chartreview.core.dictionary import DataDictionary, Field
 
 INSTRUMENT = "redcap_repeat_instrument"
 INSTANCE = "redcap_repeat_instance"
@@ -556,7 +556,7 @@ def run(export_path, dictionary_path, out_dir, *, encoding: str = "utf-8-sig",
         repeating_forms=REPEATING_FORMS, stream=None) -> int:
     """What rule ``extract`` runs: 0 with the tables written, or 1 with one clear message and nothing written."""
     import sys
-    from chartreview.dictionary import DictionaryError, load_dictionary
+    from chartreview.core.dictionary import DictionaryError, load_dictionary
     stream = stream or sys.stderr
     try:
         dictionary = load_dictionary(dictionary_path)

@@ -24,7 +24,7 @@ rule validate:
         repeating_forms=config["repeating_forms"],
         validation=config["validation"],
         window_days=config["endpoints"]["progression"]["window_days"],
-        code=code_version("queries"),
+        code=code_version("validate"),
     log:
         "logs/validate.log",
     benchmark:
@@ -46,7 +46,7 @@ rule validation_gate:
     output:
         passed="results/validation/passed.txt",
     params:
-        code=code_version("queries"),
+        code=code_version("validate"),
     log:
         "logs/validation_gate.log",
     benchmark:

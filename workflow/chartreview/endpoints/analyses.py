@@ -4,7 +4,7 @@ analyse_endpoint(name, ...) turns the derived tables (results/derived/*.parquet)
 endpoint: metastases, response, pfs, os, cns, progression or baseline (Table 1). Numbers keep full
 precision; groups are keyed by their labels in config order (reference first); a value that does not
 exist is None (null in JSON), with a `reason` where a test or a fit is impossible; every comparison names
-its test. Rounding for the manuscript is left to chartreview.tables.
+its test. Rounding for the manuscript is left to chartreview.tables.manuscript.
 
 tableone is not used: its non-normal test is Kruskal-Wallis (not R's exact or continuity-corrected
 Wilcoxon rank-sum) and its chi-square applies Yates' correction to 2x2 tables, so it cannot give the
@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import categorical, competing_risks
-from .result_files import finite_or_none, time_key
-from .time_to_event import summarise_time_to_event
+from chartreview.stats import categorical
+from chartreview.stats import competing_risks
+from chartreview.core.result_files import finite_or_none, time_key
+from chartreview.endpoints.time_to_event import summarise_time_to_event
 
 __all__ = [
     "ENDPOINTS",

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from chartreview.derivation import rules_in_force
-from chartreview.result_files import read_json
-from chartreview.rounding import p_value, round_half_up
+from chartreview.derive.derivation import rules_in_force
+from chartreview.core.result_files import read_json
+from chartreview.core.rounding import p_value, round_half_up
 
 ASSUMPTIONS = (
     "The label of the published 11/16 vs. 17/37 comparison is lost in the public record; this workflow "

@@ -20,8 +20,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .result_files import finite_or_none, time_key
-from .survival import (CoxModel, KaplanMeier, _as_time_event, _empty_cox, _levels_and_codes,
+from chartreview.core.result_files import finite_or_none, time_key
+from chartreview.stats.survival import (CoxModel, KaplanMeier, _as_time_event, _empty_cox, _levels_and_codes,
                        cox_regression, kaplan_meier, km_at, km_median, logrank_test, wald_test)
 
 LOGRANK_TEST = "log-rank test (survdiff, rho = 0)"

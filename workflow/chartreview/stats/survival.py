@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .result_files import finite_or_none
+from chartreview.core.result_files import finite_or_none
 
 # quantile.survfit's tolerance for "exactly 0.5".
 _QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))

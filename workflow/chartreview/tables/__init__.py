@@ -1,0 +1,1 @@
+"""Stage 5, rule file tables.smk: manuscript tables from the endpoint results."""

@@ -1,0 +1,42 @@
+# Endpoint results -> manuscript tables (results/tables/{table}.{csv,md,html}).
+
+TABLES = ["baseline", "metastases", "response", "survival", "cns", "progression"]
+TABLE_CATEGORIES = {
+    "baseline": "Cohort",
+    "metastases": "Cohort",
+    "response": "Response",
+    "survival": "Survival",
+    "cns": "CNS",
+    "progression": "Progression patterns",
+}
+
+
+rule tables:
+    input:
+        results=expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS),
+    output:
+        csv=expand("results/tables/{table}.csv", table=TABLES),
+        md=expand("results/tables/{table}.md", table=TABLES),
+        html=[
+            report(
+                f"results/tables/{table}.html",
+                caption=f"../report/table_{table}.rst",
+                category=TABLE_CATEGORIES[table],
+                labels={"table": table, "type": "manuscript table"},
+            )
+            for table in TABLES
+        ],
+    params:
+        groups=GROUPS,
+        code=code_version("tables"),
+    log:
+        "logs/tables.log",
+    benchmark:
+        "benchmarks/tables.tsv"
+    conda:
+        "../envs/statistics.yaml"
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../scripts/tables.py"
