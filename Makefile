@@ -39,7 +39,7 @@ report: $(STAMP)
 
 lock:
 	rm -rf /tmp/chartreview-lock && $(PYTHON) -m venv /tmp/chartreview-lock
-	/tmp/chartreview-lock/bin/pip install --quiet -e '.[test,slurm]'
+	/tmp/chartreview-lock/bin/pip install --quiet -e '.[test,lint,slurm]'
 	{ echo "# Exact pins for pip (python 3.11). Regenerate: make lock"; \
 	  /tmp/chartreview-lock/bin/pip freeze --exclude-editable; } > requirements.lock
 
