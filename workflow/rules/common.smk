@@ -88,7 +88,9 @@ def code_version(*modules):
     closure |= {PACKAGE / "__init__.py"}
     digest = hashlib.sha256()
     for file in sorted(closure):
-        digest.update(str(file.relative_to(PACKAGE)).encode() + b"\0" + file.read_bytes())
+        digest.update(str(file.relative_to(PACKAGE)).encode())
+        digest.update(b"\0")
+        digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
 
 
