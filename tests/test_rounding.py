@@ -5,7 +5,7 @@ import pytest
 from chartreview.figures import panels as figures
 from chartreview.report import summary as report
 from chartreview.tables import manuscript as tables
-from chartreview.core.rounding import p_value, round_half_up
+from chartreview.core.rounding import format_p, round_half_up
 
 
 def test_half_up_on_the_decimal_value():
@@ -13,7 +13,7 @@ def test_half_up_on_the_decimal_value():
     assert round_half_up(0.1265, 3) == "0.127"   # the binary value of 0.1265 lies below the tie
     assert round_half_up(10.85, 1) == "10.9"
     assert round_half_up(2.675, 2) == "2.68"
-    assert p_value(0.0004) == "<0.001" and p_value(0.001) == "0.001" and p_value(0.98705) == "0.987"
+    assert format_p(0.0004) == "<0.001" and format_p(0.001) == "0.001" and format_p(0.98705) == "0.987"
 
 
 @pytest.mark.parametrize("p", [0.1265, 0.0995, 0.2325, 0.0004, 0.5])
