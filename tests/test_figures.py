@@ -286,7 +286,7 @@ def test_time_ticks_and_counts_are_readable():
     assert [figures.format_count(n) for n in (9999, 10_000, 123_456, 1_000_000)] == \
         ["9999", "10k", "123k", "1.0M"]
     assert figures.format_p(0.2319) == "P = 0.232" and figures.format_p(0.0004) == "P < 0.001"
-    assert figures.format_p(None) == "P NA"
+    assert figures.format_p(None) == "P = –"
     assert figures.format_ratio(1.2345, [0.5, None]) == "1.23 (0.50\u2013NE)"
 
 

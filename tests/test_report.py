@@ -51,7 +51,7 @@ def test_format_p_as_in_tables():
     assert report.format_p(0.98705) == "0.987"
     assert report.format_p(0.0004) == "<0.001"
     assert report.format_p(0.001) == "0.001"
-    assert report.format_p(None) == "not estimable"
+    assert report.format_p(None) == "–"
 
 
 def test_paragraph_reads_like_the_abstract(results):

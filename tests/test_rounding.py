@@ -5,7 +5,8 @@ import pytest
 from chartreview.figures import panels as figures
 from chartreview.report import summary as report
 from chartreview.tables import manuscript as tables
-from chartreview.core.rounding import p_value, round_half_up
+from chartreview.core.rounding import MISSING_P, format_p, round_half_up
+from chartreview.synthetic import calibration
 
 
 def test_half_up_on_the_decimal_value():
@@ -13,7 +14,7 @@ def test_half_up_on_the_decimal_value():
     assert round_half_up(0.1265, 3) == "0.127"   # the binary value of 0.1265 lies below the tie
     assert round_half_up(10.85, 1) == "10.9"
     assert round_half_up(2.675, 2) == "2.68"
-    assert p_value(0.0004) == "<0.001" and p_value(0.001) == "0.001" and p_value(0.98705) == "0.987"
+    assert format_p(0.0004) == "<0.001" and format_p(0.001) == "0.001" and format_p(0.98705) == "0.987"
 
 
 @pytest.mark.parametrize("p", [0.1265, 0.0995, 0.2325, 0.0004, 0.5])
@@ -34,3 +35,24 @@ def test_median_reads_the_same_in_table_summary_and_figure(months):
 def test_published_value_on_a_tie_agrees_when_rounded_half_up():
     assert report._agrees(13, 12.5) is True
     assert report._agrees("0.127", 0.1265) is True
+
+
+def test_calibration_rounds_as_the_workflow_prints():
+    from_calibration = calibration.rounded
+    assert from_calibration(1.005, 2) == 1.01 == float(round_half_up(1.005, 2))  # floor(x*100+0.5) gave 1.0
+    assert from_calibration(0.2325, 3) == float(round_half_up(0.2325, 3)) == 0.233
+    assert from_calibration(None, 1) is None and from_calibration(float("nan"), 1) is None
+
+
+@pytest.mark.parametrize("p", [None, float("nan"), 0.0004, 0.001, 0.0995, 0.1265, 0.98705])
+def test_every_reader_of_p_values_uses_the_one_formatter(p):
+    text = format_p(p)
+    assert tables.format_p(p) == report.format_p(p) == text
+    # a figure only adds its "P = " / "P < " prefix around the shared text
+    assert figures.format_p(p) == (f"P < {text[1:]}" if text.startswith("<") else f"P = {text}")
+    assert figures.format_p_column(p) == text.replace("<", "< ")
+
+
+def test_a_missing_p_reads_the_same_everywhere():
+    assert format_p(None) == MISSING_P == tables.format_p(None) == report.format_p(None)
+    assert figures.format_p(None) == f"P = {MISSING_P}" and figures.format_p_column(None) == MISSING_P

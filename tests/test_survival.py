@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chartreview.stats import survival as sv
+from chartreview.stats.counting import distinct_times
 from chartreview.endpoints import time_to_event as tte
 from chartreview.core.result_files import time_key
 
@@ -450,7 +451,7 @@ def test_distinct_times_equal_numpy_unique(values, presorted):
     t = np.array(sorted(values) if presorted else values, float) / 30.4375
     big = np.tile(t, 60_000 // len(t) + 1)  # also the hashing path (> 50,000 rows, repeats)
     for x in (t, big):
-        u, inv = sv._distinct_times(x)
+        u, inv = distinct_times(x)
         ru, rinv = np.unique(x, return_inverse=True)
         np.testing.assert_array_equal(u, ru)
         np.testing.assert_array_equal(inv, rinv)

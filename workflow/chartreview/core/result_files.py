@@ -5,19 +5,12 @@ a trailing newline) and the helpers that shape values for it."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-
-def finite_or_none(x) -> float | None:
-    """A float, or None for a value that does not exist (None, NaN, an infinite limit)."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
+from chartreview.core.numbers import finite_or_none
 
 
 def time_key(t) -> str:

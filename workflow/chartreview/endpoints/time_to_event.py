@@ -20,9 +20,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from chartreview.core.result_files import finite_or_none, time_key
-from chartreview.stats.survival import (CoxModel, KaplanMeier, _as_time_event, _empty_cox, _levels_and_codes,
-                       cox_regression, kaplan_meier, km_at, km_median, logrank_test, wald_test)
+from chartreview.core.numbers import finite_or_none
+from chartreview.core.result_files import time_key
+from chartreview.stats.counting import check_time_to_event, group_codes
+from chartreview.stats.survival import (CoxModel, KaplanMeier, cox_regression, kaplan_meier, km_at, km_median,
+                                        logrank_test, wald_test)
 
 LOGRANK_TEST = "log-rank test (survdiff, rho = 0)"
 COX_TEST = "Cox proportional hazards, Efron ties, Wald test and Wald confidence interval"
@@ -108,8 +110,8 @@ def subgroup_hazard_ratios(time, event, group, subgroups: dict[str, pd.Series], 
     ``subgroups`` maps a variable name to a Series (one level label per patient, NA when
     unknown) that is Categorical with the levels in display order.
     """
-    time, event = _as_time_event(time, event)
-    levels, g = _levels_and_codes(group, levels)
+    time, event = check_time_to_event(time, event, group)
+    levels, g = group_codes(group, levels)
     ref, other = levels[0], levels[1]
     out = []
     for variable, values in subgroups.items():
@@ -189,10 +191,13 @@ def _design(data: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, lis
     return np.column_stack(cols) if cols else np.empty((len(data), 0)), names
 
 
+def _no_term() -> dict:
+    return {"coef": None, "se": None, "hr": None, "hr_ci": [None, None], "z": None, "p": None}
+
+
 def _term(model: CoxModel, i: int) -> dict:
     if model.reason or model.infinite[i]:
-        return {"coef": None, "se": None, "hr": None, "hr_ci": [None, None], "z": None,
-                "p": None}
+        return _no_term()
     return {"coef": finite_or_none(model.coef[i]), "se": finite_or_none(model.se[i]), "hr": finite_or_none(model.hr[i]),
             "hr_ci": [finite_or_none(model.hr_lower[i]), finite_or_none(model.hr_upper[i])], "z": finite_or_none(model.z[i]),
             "p": finite_or_none(model.p[i])}
@@ -283,8 +288,7 @@ def summarise_time_to_event(data: pd.DataFrame, *, groups, landmarks: Sequence[f
     group_names = [f"{lab} vs {ref}" for lab in labels[1:]]
     reason = _group_reason(group, event, labels[:2])
     cox = cox_regression(time, event, dummies, group_names, conf_level)
-    term = _term(cox, 0) if reason is None else _term(_empty_cox([contrast], 0, 0, conf_level,
-                                                                  reason), 0)
+    term = _term(cox, 0) if reason is None else _no_term()
     result["cox"] = {"test": COX_TEST, "contrast": contrast, **term,
                      "n": cox.n, "events": cox.events, "reason": reason or cox.reason}
 

@@ -34,6 +34,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
 from chartreview.figures import style
+from chartreview.core import rounding
 from chartreview.core.rounding import round_half_up
 
 # Which inputs each panel reads; keys are the named inputs of the Snakemake rules (figures.smk).
@@ -153,10 +154,14 @@ def _curve(result: Mapping, group: str, key: str, fields: Sequence[str]) -> dict
 # ------------------------------------------------------------------------------------- formatting
 
 def format_p(p: float | None) -> str:
-    """'P = 0.232', 'P < 0.001', or 'P NA' when the test has no result."""
-    if p is None or not math.isfinite(p):
-        return "P NA"
-    return "P < 0.001" if p < 0.001 else f"P = {round_half_up(p, 3)}"
+    """The shared P text with the figure's prefix: 'P = 0.232', 'P < 0.001', 'P = –' (no test)."""
+    text = rounding.format_p(p)
+    return f"P < {text[1:]}" if text.startswith("<") else f"P = {text}"
+
+
+def format_p_column(p: float | None) -> str:
+    """A P value in a panel's P column, headed 'P': '0.232', '< 0.001', '–'."""
+    return format_p(p).removeprefix("P = ").removeprefix("P ")
 
 
 def format_ratio(estimate: float | None, ci: Sequence[float | None] | None) -> str:
@@ -378,7 +383,7 @@ def draw_metastases(fig, spec, data, groups) -> Axes:
     p_column = blended_transform_factory(ax.transAxes, ax.transData)
     for k, yk in zip(keys, y):
         p = sites[k].get("p")
-        ax.text(1.03, yk, format_p(p).replace("P = ", "").replace("P ", ""), transform=p_column,
+        ax.text(1.03, yk, format_p_column(p), transform=p_column,
                 ha="left", va="center", fontsize=style.SMALL_PT)
     ax.text(1.03, -0.6, "P", transform=p_column, ha="left", va="bottom", fontsize=style.SMALL_PT,
             fontweight="bold")
@@ -537,7 +542,7 @@ def draw_forest(fig, spec, data, groups) -> Axes:
                      or variable.replace("_", " ").capitalize())
             rows.append({"label": label, "bold": True, "header": True, "hr": None, "ci": None,
                          "count": "",
-                         "p": "NE" if p is None else format_p(p).replace("P = ", "").replace("P ", "")})
+                         "p": format_p_column(p)})
         rows.append({"label": "   " + _level_label(variable, entry.get("level")), "bold": False,
                      "hr": entry.get("hr"), "ci": entry.get("hr_ci"),
                      "count": f"{entry.get('events')}/{entry.get('n')}", "p": ""})

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from chartreview.derive.derivation import rules_in_force
 from chartreview.core.result_files import read_json
-from chartreview.core.rounding import p_value, round_half_up
+from chartreview.core.rounding import format_p, round_half_up
 
 ASSUMPTIONS = (
     "The label of the published 11/16 vs. 17/37 comparison is lost in the public record; this workflow "
@@ -33,13 +33,6 @@ ASSUMPTIONS = (
 
 
 # ---------------------------------------------------------------- formatting (as in the abstract)
-
-def format_p(p: float | None) -> str:
-    """P to three decimals, or <0.001; 'not estimable' when there is none."""
-    if p is None:
-        return "not estimable"
-    return p_value(p)
-
 
 def format_percent(percent: float | None) -> str:
     return "n/a" if percent is None else f"{round_half_up(percent, 0)}%"

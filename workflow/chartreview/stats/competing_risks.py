@@ -6,7 +6,8 @@ their recorded values are under tests/fixtures/r/ and tests/fixtures/competing/.
 
 Scikit-survival's cumulative_incidence_competing_risks raises when a cause code is absent from a group and
 lifelines' AalenJohansenFitter jitters tied times, so the estimators are written here, vectorised over sorted
-distinct times (O(n log n): one sort, then cumulative sums).
+distinct times (O(n log n): one sort, then cumulative sums); inputs are checked and risk sets counted by
+``counting``, as for Kaplan-Meier and Cox.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+from chartreview.core.numbers import finite_or_none
+from chartreview.stats.counting import check_time_to_event, risk_set_counts
 
 __all__ = [
     "CumulativeIncidence",
@@ -87,27 +91,10 @@ class FineGrayModel:
     method: str = "Fine-Gray proportional subdistribution hazards (censoring-KM weights, Breslow ties)"
 
 
-def _as_arrays(time, status):
-    time = np.asarray(time, dtype=float)
-    status = np.asarray(status)
-    if time.ndim != 1 or time.shape != status.shape:
-        raise ValueError("time and status must be one-dimensional arrays of the same length")
-    if np.isnan(time).any() or (time < 0).any():
-        raise ValueError("time must be non-negative and not missing")
-    status = status.astype(np.int64)
-    if (status < 0).any():
-        raise ValueError("status must be 0 (censored) or a positive cause code")
-    return time, status
-
-
-def _distinct_times(time, status, cause):
-    """Distinct sorted times with the number at risk and the counts of the cause and of competing events."""
-    utime, inverse = np.unique(time, return_inverse=True)
-    d1 = np.bincount(inverse, weights=(status == cause), minlength=utime.size)
-    d2 = np.bincount(inverse, weights=(status != 0) & (status != cause), minlength=utime.size)
-    leaving = np.bincount(inverse, minlength=utime.size).astype(float)
-    n_risk = leaving[::-1].cumsum()[::-1]
-    return utime, n_risk, d1, d2
+def _cause_counts(time, status, cause, group=None, n_groups=1):
+    """Risk sets with the counts of the cause (d1) and of competing events (d2) at the distinct times."""
+    return risk_set_counts(time, status == cause, (status != 0) & (status != cause), group=group,
+                           n_groups=n_groups)
 
 
 def _tie_factor(d, n):
@@ -145,14 +132,15 @@ def cumulative_incidence(time, status, cause=1, conf_level=0.95) -> CumulativeIn
     competing events (k = 2). The confidence interval is the log(-log) transform of that variance (see
     _loglog_ci), as tidycmprsk::cuminc reports it.
     """
-    time, status = _as_arrays(time, status)
+    time, status = check_time_to_event(time, status, competing=True)
     n = time.size
     events = int((status == cause).sum())
     censored = int((status == 0).sum())
     if n == 0:
         empty = np.zeros(0)
         return CumulativeIncidence(empty, empty, empty, empty, empty, conf_level, cause, 0, 0, 0, 0)
-    utime, n_risk, d1, d2 = _distinct_times(time, status, cause)
+    counts = _cause_counts(time, status, cause)
+    utime, n_risk, (d1, d2) = counts.time, counts.n_risk, counts.counts
     d = d1 + d2
     surv = np.cumprod(1.0 - d / n_risk)
     s_prev = np.concatenate(([1.0], surv[:-1]))
@@ -213,30 +201,11 @@ def cif_at(cif: CumulativeIncidence, times) -> list[TimepointEstimate]:
                 float(t),
                 float(cif.estimate[i]),
                 float(cif.variance[i]),
-                _none_if_nan(cif.lower[i]),
-                _none_if_nan(cif.upper[i]),
+                finite_or_none(cif.lower[i]),
+                finite_or_none(cif.upper[i]),
             )
         )
     return out
-
-
-def _none_if_nan(x):
-    x = float(x)
-    return None if np.isnan(x) else x
-
-
-def _per_group_counts(time, status, group, cause):
-    """Distinct pooled times and, per group (rows), the number at risk and the counts of the cause and of
-    competing events at each time."""
-    labels, gindex = np.unique(group, return_inverse=True)
-    utime, tindex = np.unique(time, return_inverse=True)
-    k, m = labels.size, utime.size
-    flat = gindex * m + tindex
-    d1 = np.bincount(flat, weights=(status == cause), minlength=k * m).reshape(k, m)
-    d2 = np.bincount(flat, weights=(status != 0) & (status != cause), minlength=k * m).reshape(k, m)
-    leaving = np.bincount(flat, minlength=k * m).reshape(k, m).astype(float)
-    n_risk = leaving[:, ::-1].cumsum(axis=1)[:, ::-1]
-    return labels, utime, n_risk, d1, d2
 
 
 def gray_test(time, status, group, cause=1) -> GrayTest:
@@ -261,17 +230,15 @@ def gray_test(time, status, group, cause=1) -> GrayTest:
     statistic = z' sigma^-1 z over the first K-1 groups, chi-square with K-1 df; p None (with the reason)
     when sigma is singular (cmprsk reports -1). Vectorised over the pooled distinct times, O(n log n).
     """
-    time, status = _as_arrays(time, status)
-    group = np.asarray(group)
-    if group.shape != time.shape:
-        raise ValueError("group must have the same length as time")
-    labels = np.unique(group)
+    time, status = check_time_to_event(time, status, group, competing=True)
+    labels, gindex = np.unique(np.asarray(group), return_inverse=True)
     df = int(labels.size - 1)
     if labels.size < 2:
         return GrayTest(None, max(df, 0), None, "fewer than two groups")
     if not (status == cause).any():
         return GrayTest(None, df, None, f"no event of cause {cause} in any group")
-    labels, utime, y, d1, d2 = _per_group_counts(time, status, group, cause)
+    counts = _cause_counts(time, status, cause, gindex, labels.size)
+    y, (d1, d2) = counts.n_risk, counts.counts  # groups x pooled distinct times
     k = labels.size
     at_risk = y > 0
     safe_y = np.where(at_risk, y, 1.0)
@@ -327,10 +294,8 @@ def gray_test(time, status, group, cause=1) -> GrayTest:
 def _censoring_km_left(time, status):
     """Kaplan-Meier of the censoring distribution just before each time, G(t-), over the sorted distinct
     times (events at a tied time count as still at risk for censoring, as in survfit)."""
-    utime, inverse = np.unique(time, return_inverse=True)
-    censored = np.bincount(inverse, weights=(status == 0), minlength=utime.size)
-    leaving = np.bincount(inverse, minlength=utime.size).astype(float)
-    n_risk = leaving[::-1].cumsum()[::-1]
+    counts = risk_set_counts(time, status == 0)
+    utime, inverse, n_risk, (censored,) = counts.time, counts.index, counts.n_risk, counts.counts
     g = np.cumprod(1.0 - censored / n_risk)
     g_left = np.concatenate(([1.0], g[:-1]))
     if utime[0] == 0:
@@ -383,7 +348,7 @@ def fine_gray(time, status, X, names, cause=1, conf_level=0.95, max_iter=50, tol
     pi(u) the number still under observation at u and M^c the censoring martingale: the term for the
     estimated censoring distribution. No Python library fits this model, hence written here.
     """
-    time, status = _as_arrays(time, status)
+    time, status = check_time_to_event(time, status, competing=True)
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]

@@ -10,13 +10,12 @@
   ``coxph(ties = "efron")`` (Cox 1972; Efron 1977); ``wald_test`` for a joint Wald test of terms.
 
 The subgroup analyses and the content of results/endpoints/pfs.json and os.json are assembled
-from these kernels in ``time_to_event``.
+from these kernels in ``endpoints.time_to_event``.
 
-Kaplan-Meier and log-rank sort once (or hash, when times repeat) and aggregate with
-``np.bincount``/``cumsum`` (O(n log n)); Cox's Newton-Raphson iterations are O(n p^2), on rows
-merged by (time, status, covariates) when the design is binary. Distinct times are exact float
-equality (R additionally merges times closer than ~1e-8 relative, which months = days / 30.4375
-never produce).
+Inputs are checked and risk sets counted by ``counting`` (one sort or hash, then ``np.bincount``/
+``cumsum``, O(n log n)); Cox's Newton-Raphson iterations are O(n p^2), on rows merged by (time,
+status, covariates) when the design is binary. Distinct times are exact float equality (R
+additionally merges times closer than ~1e-8 relative, which months = days / 30.4375 never produce).
 """
 
 from __future__ import annotations
@@ -28,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from chartreview.core.result_files import finite_or_none
+from chartreview.core.numbers import finite_or_none
+from chartreview.stats.counting import check_time_to_event, distinct_times, group_codes, risk_set_counts
 
 # quantile.survfit's tolerance for "exactly 0.5".
 _QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))
@@ -141,35 +141,6 @@ class CoxModel:
 # ---------------------------------------------------------------------------------------------
 # Kaplan-Meier
 # ---------------------------------------------------------------------------------------------
-def _as_time_event(time, event) -> tuple[np.ndarray, np.ndarray]:
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=float)
-    if time.shape != event.shape or time.ndim != 1:
-        raise ValueError("time and event must be 1-d arrays of the same length")
-    if np.isnan(time).any() or np.isnan(event).any():
-        raise ValueError("time and event must not contain missing values")
-    if not np.isin(event, (0.0, 1.0)).all():
-        raise ValueError("event must be 0 (censored) or 1 (event)")
-    return time, event
-
-
-def _distinct_times(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct times and each row's index into them (``np.unique(return_inverse=True)``).
-
-    Months from whole days repeat a lot: hashing (pandas factorize, O(n)) then sorting only the
-    distinct values is then ~8x faster than sorting every row; for mostly distinct times the
-    plain sort is faster. Both give identical results.
-    """
-    if len(time) > 1 and np.all(time[1:] >= time[:-1]):  # already sorted: O(n)
-        new = np.r_[True, time[1:] != time[:-1]]
-        return time[new], np.cumsum(new) - 1
-    sample = time[:: max(1, len(time) // 10_000)]
-    if len(time) > 50_000 and len(np.unique(sample)) < 0.5 * len(sample):
-        codes, uniques = pd.factorize(time, sort=True)
-        return np.asarray(uniques, dtype=float), codes.astype(np.int64)
-    return np.unique(time, return_inverse=True)
-
-
 def _z(conf_level: float) -> float:
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be between 0 and 1, got {conf_level}")
@@ -182,13 +153,12 @@ def kaplan_meier(time, event, conf_level: float = 0.95) -> KaplanMeier:
     Greenwood variance of the cumulative hazard; limits ``S * exp(-+z * std_err)``, the upper
     capped at 1 (Kaplan & Meier, JASA 1958; Greenwood 1926).
     """
-    time, event = _as_time_event(time, event)
+    time, event = check_time_to_event(time, event)
     z = _z(conf_level)
-    utime, idx = _distinct_times(time)
-    total = np.bincount(idx, minlength=len(utime))
-    n_event = np.bincount(idx, weights=event, minlength=len(utime)).astype(np.int64)
-    n_censor = total - n_event
-    n_risk = np.cumsum(total[::-1])[::-1]
+    counts = risk_set_counts(time, event)
+    utime, n_risk = counts.time, counts.n_risk
+    n_event = counts.counts[0].astype(np.int64)
+    n_censor = counts.n_leaving - n_event
     with np.errstate(divide="ignore", invalid="ignore"):
         survival = np.cumprod(1.0 - n_event / n_risk)
         greenwood = np.cumsum(np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0))
@@ -282,35 +252,18 @@ def km_at(km: KaplanMeier, times: Iterable[float]) -> list[Rate]:
 # ---------------------------------------------------------------------------------------------
 # Log-rank
 # ---------------------------------------------------------------------------------------------
-def _levels_and_codes(group, levels: Sequence | None) -> tuple[tuple, np.ndarray]:
-    group = pd.Series(group) if not isinstance(group, pd.Series) else group
-    if levels is None:
-        if isinstance(group.dtype, pd.CategoricalDtype):
-            levels = list(group.cat.categories)
-        else:
-            levels = sorted(pd.unique(group.dropna()))  # R factor(): sorted levels
-    codes = pd.Categorical(group, categories=list(levels)).codes
-    if (codes < 0).any():
-        raise ValueError("group has values outside the given levels, or missing values")
-    return tuple(levels), codes.astype(np.int64)
-
-
 def logrank_test(time, event, group, levels: Sequence | None = None) -> LogRank:
     """Log-rank test of equal survival across groups, as R ``survdiff(Surv ~ group, rho = 0)``.
 
     Groups with no expected events are dropped and the first remaining one is the reference of
     the (k-1)-dimensional quadratic form, as survdiff does (Mantel 1966; Peto & Peto 1972).
     """
-    time, event = _as_time_event(time, event)
-    levels, g = _levels_and_codes(group, levels)
-    k = len(levels)
-    utime, t = _distinct_times(time)
-    m = len(utime)
-    cell = t * k + g
-    at = np.bincount(cell, minlength=m * k).reshape(m, k)
-    died = np.bincount(cell, weights=event, minlength=m * k).reshape(m, k)
+    time, event = check_time_to_event(time, event, group)
+    levels, g = group_codes(group, levels)
+    counts = risk_set_counts(time, event, group=g, n_groups=len(levels))
+    died = counts.counts[0].T                                          # times x groups
     rows = died.sum(axis=1) > 0
-    risk = np.cumsum(at[::-1], axis=0)[::-1][rows].astype(float)
+    risk = counts.n_risk.T[rows].astype(float)
     died = died[rows]
     d = died.sum(axis=1)
     n = risk.sum(axis=1)
@@ -349,7 +302,7 @@ class _EfronLikelihood:
     """
 
     def __init__(self, time: np.ndarray, event: np.ndarray, X: np.ndarray, weight: np.ndarray):
-        utime, codes = _distinct_times(time)
+        utime, codes = distinct_times(time)
         order = np.argsort(codes, kind="stable")
         self.w = weight[order]
         self.event = event[order]
@@ -424,7 +377,7 @@ def _merge_identical_rows(time, event, X) -> tuple[np.ndarray, np.ndarray, np.nd
         pattern = pattern * len(uniques) + codes
         values.append(np.asarray(uniques, dtype=float))
     patterns = int(np.prod([len(v) for v in values]))
-    utime, tcode = _distinct_times(time)
+    utime, tcode = distinct_times(time)
     key = (tcode * 2 + event.astype(np.int64)) * patterns + pattern
     size = len(utime) * 2 * patterns
     if size > 20 * len(time):
@@ -473,7 +426,7 @@ def cox_regression(time, event, X, names: Sequence[str], conf_level: float = 0.9
     z_crit = _z(conf_level)
     complete = ~(np.isnan(time) | np.isnan(event) | np.isnan(X).any(axis=1))
     time, event, X = time[complete], event[complete], X[complete]
-    time, event = _as_time_event(time, event)
+    time, event = check_time_to_event(time, event)
     n, events = len(time), int(event.sum())
     if events == 0:
         return _empty_cox(names, n, events, conf_level, "no events: no hazard ratio")

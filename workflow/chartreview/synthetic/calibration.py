@@ -16,6 +16,7 @@ import numpy as np
 import yaml
 
 from chartreview.core.dictionary import DataDictionary, load_dictionary
+from chartreview.core.rounding import round_half_up
 
 TUNING_CANDIDATES = 5_000   # search budget per stage
 # The search stops only when a P value is this far inside its rounding interval (half-width 0.0005),
@@ -54,11 +55,11 @@ def load_targets(path) -> dict:
 
 
 def rounded(x: float | None, decimals: int) -> float | None:
-    """x rounded half away from zero (as a reader rounds a printed number)."""
+    """x rounded as the workflow prints it (``round_half_up``: 1.005 -> 1.01), to compare with a
+    published number; None when there is no value."""
     if x is None or not np.isfinite(x):
         return None
-    factor = 10 ** decimals
-    return float(np.floor(abs(x) * factor + 0.5) / factor * np.sign(x))
+    return float(round_half_up(x, decimals))
 
 
 # ----------------------------------------------------------------------------- statistics

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from chartreview.endpoints.analyses import RESPONSES
-from chartreview.core.rounding import p_value, round_half_up
+from chartreview.core.rounding import format_p, round_half_up
 
 __all__ = ["TABLES", "write_tables"]
 
@@ -24,12 +24,6 @@ TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression"
 
 def format_percent(x) -> str:
     return "–" if x is None else round_half_up(x, 0)
-
-
-def format_p(p) -> str:
-    if p is None:
-        return "–"
-    return p_value(p)
 
 
 def format_number(x, digits: int = 1, missing: str = "NR") -> str:
