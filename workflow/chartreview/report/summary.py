@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from chartreview.derive.derivation import rules_in_force
+from chartreview.derive.rules import rules_in_force
 from chartreview.core.result_files import read_json
 from chartreview.core.rounding import p_value, round_half_up
 
