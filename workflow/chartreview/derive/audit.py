@@ -46,7 +46,7 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
                 patterns, tte, site_text, prog, *, categories: tuple) -> pd.DataFrame:
     """One row per analysed patient: each derived value, its date and reason, and its source rows.
 
-    ``categories``: the progression pattern categories (the boolean columns of ``prog``), as derivation names them.
+    ``categories``: the progression pattern categories, as derivation names the boolean columns of ``prog``.
     """
     n = len(out)
     response = tx.labels_of(ta.codes["response"], RESPONSES)

@@ -1,7 +1,7 @@
 """A repeating form's rows as arrays, and the dates and dictionary labels they are read with.
 
-The bottom of the derivation: ``response``, ``events``, ``audit`` and ``derivation`` read source rows
-through these, so none of them needs another for its inputs.
+The bottom of the derivation (with ``texts`` and ``response``): ``events``, ``audit`` and ``derivation``
+read the source rows through these.
 """
 
 from __future__ import annotations
