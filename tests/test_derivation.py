@@ -364,7 +364,7 @@ def test_a_cohort_with_every_record_excluded_still_writes_its_files(tmp_path):
 
 
 def test_rules_in_force_follow_the_switches():
-    from chartreview.derive.derivation import rules_in_force
+    from chartreview.derive.rules import rules_in_force
 
     words = dict(rules_in_force(config(response={"confirmation": True}, cns={"competing": ["death", "non_cns_progression"]})))
     assert "required (at least 28 days later" in words["Best overall response"]

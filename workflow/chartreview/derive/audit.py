@@ -22,15 +22,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from chartreview.derive import derivation as dv
 from chartreview.derive import events as ev
 from chartreview.derive import texts as tx
 from chartreview.derive.response import NE, RESPONSES, SD
+from chartreview.derive.rows import Rows, choice_labels, days_of, met_flag
+from chartreview.derive.rules import rules_in_force
 
 HTML_MAX_PATIENTS = 2000
 
 
-def _describe(form: str, rows: dv.Rows, which: np.ndarray, values: pa.Array | None) -> pa.Array:
+def _describe(form: str, rows: Rows, which: np.ndarray, values: pa.Array | None) -> pa.Array:
     """'tumor_assessment #3 2014-03-02 PD' for the rows ``which`` ('' where which is -1)."""
     r = np.maximum(which, 0)
     if len(rows.day) == 0:
@@ -42,16 +43,19 @@ def _describe(form: str, rows: dv.Rows, which: np.ndarray, values: pa.Array | No
 
 
 def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs, os_, cns,
-                patterns, tte, site_text, prog) -> pd.DataFrame:
-    """One row per analysed patient: each derived value, its date and reason, and its source rows."""
+                patterns, tte, site_text, prog, *, categories: tuple) -> pd.DataFrame:
+    """One row per analysed patient: each derived value, its date and reason, and its source rows.
+
+    ``categories``: the progression pattern categories, as derivation names the boolean columns of ``prog``.
+    """
     n = len(out)
     response = tx.labels_of(ta.codes["response"], RESPONSES)
-    site = tx.labels_of(pr.codes["site"], dv._labels(dictionary, "pd_site"))
-    lesion = tx.labels_of(pr.codes["lesion"], dv._labels(dictionary, "pd_lesion"))
+    site = tx.labels_of(pr.codes["site"], choice_labels(dictionary, "pd_site"))
+    lesion = tx.labels_of(pr.codes["lesion"], choice_labels(dictionary, "pd_lesion"))
     pr_value = pc.if_else(pc.equal(lesion, ""), site, tx.cat(site, " (", lesion, ")")) if len(site) else site
-    death_day = dv.days_of(patients["death_date"])
-    last_contact = dv.days_of(patients["last_contact_date"])
-    end_day = dv.days_of(patients["criz_end_date"])
+    death_day = days_of(patients["death_date"])
+    last_contact = days_of(patients["last_contact_date"])
+    end_day = days_of(patients["criz_end_date"])
 
     def followup(field: str, day: np.ndarray) -> pa.Array:
         return pc.if_else(pa.array(day != tx.NEVER), tx.cat("followup " + field + " ", tx.iso(day)), "")
@@ -86,15 +90,17 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
     window_end = np.where(patterns.progressed, patterns.first_day + rules.window_days, tx.NEVER)
     pattern_source = pc.if_else(pa.array(no_rows), tx.cat("no progression row from ", tx.iso(patterns.first_day),
                                                           " to ", tx.iso(window_end)), pattern_source)
-    flags = np.zeros((n, len(dv.PATTERNS)), dtype=bool)
+    flags = np.zeros((n, len(categories)), dtype=bool)
     sel = np.flatnonzero(patterns.progressed)
-    flags[sel] = prog[list(dv.PATTERNS)].to_numpy(dtype=bool)
+    flags[sel] = prog[list(categories)].to_numpy(dtype=bool)
     met_labels = list(dictionary["met_site"].choices.values())
-    met = np.column_stack([out[dv.met_flag(label)].to_numpy(dtype=bool) for label in met_labels])
+    met = np.column_stack([out[met_flag(label)].to_numpy(dtype=bool) for label in met_labels])
     ongoing = end_day == tx.NEVER
-    status = {e: tte["status"].to_numpy()[i * n:(i + 1) * n] for i, e in enumerate(dv.ENDPOINTS)}
+    # the long table holds n rows per endpoint, in the order of its endpoint categories
+    endpoints = list(tte["endpoint"].cat.categories)
+    status = {e: tte["status"].to_numpy()[i * n:(i + 1) * n] for i, e in enumerate(endpoints)}
     reason = {e: pa.array(tte["reason"].array, type=pa.string())[i * n:(i + 1) * n]
-              for i, e in enumerate(dv.ENDPOINTS)}
+              for i, e in enumerate(endpoints)}
     endpoint = {"pfs": (pfs, pfs_source), "os": (os_, os_source), "cns": (cns, cns_source)}
 
     cols = {
@@ -119,7 +125,7 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
         cols[f"{e}_reason"] = reason[e]
         cols[f"{e}_source"] = source
     cols["progression_sites"] = pc.if_else(pa.array(patterns.progressed), site_text, "")
-    cols["progression_categories"] = tx.flags_text(flags, dv.PATTERNS)
+    cols["progression_categories"] = tx.flags_text(flags, categories)
     cols["progression_source"] = pattern_source
     cols["criz_months"] = out["criz_months"].to_numpy()
     cols["criz_source"] = tx.choose([ongoing], [tx.cat("ongoing: followup last_contact_date ", tx.iso(last_contact))],
@@ -130,7 +136,7 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
 
 def _bor_decided(ta, bor, response, rules) -> pa.Array:
     text = _describe("tumor_assessment", ta, bor.decided_by, response)
-    early_sd = (bor.response == NE) & (dv.at(ta.codes["response"], bor.decided_by, -1) == SD)
+    early_sd = (bor.response == NE) & (ev.at(ta.codes["response"], bor.decided_by, -1) == SD)
     text = pc.if_else(pa.array(early_sd), tx.cat(text, f" (SD before day {rules.sd_min_days} counts as NE)"), text)
     return pc.if_else(pa.array(bor.decided_by >= 0), text, "no assessment in the window")
 
@@ -167,10 +173,10 @@ PATIENT_ITEMS = (
 )
 
 
-def _patient_block(row: dict) -> str:
+def _patient_block(row: dict, endpoints: list) -> str:
     lines = []
     for title, value, source, words in PATIENT_ITEMS:
-        if value in dv.ENDPOINTS:
+        if value in endpoints:
             shown = (f"status {row[value + '_status']}, day {row[value + '_days']} ({row[value + '_date']}): "
                      f"{row[value + '_reason']}")
         elif value == "criz_months":
@@ -196,7 +202,8 @@ section h3{margin:1.2em 0 0.2em;font-size:1em}.note{background:#fff6d5;padding:0
 def audit_html(derived) -> str:
     """Self-contained, deterministic HTML (no timestamp): rules, flow, counts, per-patient audit."""
     audit, rules, flow = derived.audit, derived.rules, derived.flow
-    rule_rows = pd.DataFrame(dv.rules_in_force(rules), columns=["Rule", "In force"])
+    endpoints = list(derived.time_to_event["endpoint"].cat.categories)
+    rule_rows = pd.DataFrame(rules_in_force(rules), columns=["Rule", "In force"])
     flow_rows = pd.DataFrame([("Records exported", flow["records_exported"])]
                              + [(f"Excluded: {e['reason']}", e["n"]) for e in flow["excluded"]]
                              + [(f"Analysed: {g}", k) for g, k in flow["analysed"].items()],
@@ -205,7 +212,7 @@ def audit_html(derived) -> str:
         index=list(RESPONSES), columns=list(flow["analysed"]), fill_value=0)
     bor.index.name = "Best overall response"
     status = pd.DataFrame({e: audit[f"{e}_status"].value_counts().reindex([0, 1, 2], fill_value=0)
-                           for e in dv.ENDPOINTS}).rename(index={0: "0 censored", 1: "1 event",
+                           for e in endpoints}).rename(index={0: "0 censored", 1: "1 event",
                                                                   2: "2 competing event"})
     status.index.name = "Status"
     shown = audit.head(HTML_MAX_PATIENTS)
@@ -214,7 +221,7 @@ def audit_html(derived) -> str:
         note = (f"<p class='note'>The cohort has {len(audit)} patients: this page shows the first "
                 f"{HTML_MAX_PATIENTS} in export order; audit.csv beside it holds every patient with the "
                 f"same columns.</p>")
-    blocks = "".join(_patient_block(row) for row in shown.to_dict("records"))
+    blocks = "".join(_patient_block(row, endpoints) for row in shown.to_dict("records"))
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Derivation audit</title>"
         f"<style>{CSS}</style></head><body>\n<h1>Derivation audit</h1>\n"

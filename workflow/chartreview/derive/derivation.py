@@ -29,7 +29,8 @@ Rules (defaults; every switch is a key under ``endpoints`` in the config):
 Vectorised: the repeating forms become numpy arrays sorted by patient, date and instance; each rule is
 a handful of array operations, so a million patients take seconds. This module holds the cohort, the
 orchestration, the tables and the files; ``response`` the best overall response, ``events`` PFS, OS, CNS
-and progression patterns with their reasons, ``audit`` the audit, ``texts`` the vectorised strings.
+and progression patterns with their reasons, ``audit`` the audit, ``rules`` the rules in force,
+``rows`` the source rows as arrays, ``texts`` the vectorised strings.
 """
 
 from __future__ import annotations
@@ -41,10 +42,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from chartreview.derive.audit import build_audit, write_audit
 from chartreview.derive.events import (Endpoint, Patterns, at, cns_reasons, derive_cns, derive_os, derive_patterns, derive_pfs,
                      os_reasons, pfs_reasons)
 from chartreview.derive.response import PR, RESPONSES, SD, BestOverallResponse, best_overall_response, first_per_patient
 from chartreview.core.result_files import write_json
+from chartreview.derive.rows import Rows, choice_labels, days_of, label_codes, met_flag, rows_of
+from chartreview.derive.rules import DerivationError, Rules
 from chartreview.derive.texts import NEVER, bits_text
 
 ENDPOINTS = ("pfs", "os", "cns")
@@ -59,71 +63,6 @@ PATTERNS = ("cns", "intrathoracic_only", "extrathoracic", "new_lesion", "existin
 CARRIED = ("sex", "smoking_status", "ecog_ps", "histology", "stage", "criz_line")
 
 
-class DerivationError(ValueError):
-    """The extracted tables or the config cannot be derived (the message names record, field, value)."""
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The derivation rules in force, read from the workflow config."""
-
-    groups: dict
-    time_unit_days: float = 30.4375
-    sd_min_days: int = 42
-    confirmation: bool = False
-    confirmation_min_days: int = 28
-    censor_at_new_therapy: bool = True
-    cns_competing: tuple = ("death",)
-    window_days: int = 30
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Rules":
-        try:
-            ep = config["endpoints"]
-            return cls(groups=dict(config["groups"]), time_unit_days=float(config["time_unit_days"]),
-                       sd_min_days=int(ep["response"]["sd_min_days"]),
-                       confirmation=bool(ep["response"]["confirmation"]),
-                       confirmation_min_days=int(ep["response"]["confirmation_min_days"]),
-                       censor_at_new_therapy=bool(ep["pfs"]["censor_at_new_therapy"]),
-                       cns_competing=tuple(ep["cns"]["competing"]),
-                       window_days=int(ep["progression"]["window_days"]))
-        except KeyError as exc:
-            raise DerivationError(f"config: the key {exc.args[0]!r} that derivation needs is missing") from None
-
-    def as_dict(self) -> dict:
-        return {"groups": self.groups, "time_unit_days": self.time_unit_days,
-                "endpoints": {"response": {"sd_min_days": self.sd_min_days,
-                                           "confirmation": self.confirmation,
-                                           "confirmation_min_days": self.confirmation_min_days},
-                              "pfs": {"censor_at_new_therapy": self.censor_at_new_therapy},
-                              "cns": {"competing": list(self.cns_competing)},
-                              "progression": {"window_days": self.window_days}}}
-
-
-def rules_in_force(config: dict) -> list[tuple[str, str]]:
-    """The derivation rules of a config (or of ``Rules.as_dict()``) in words, for the audit and the report."""
-    rules = Rules.from_config(config)
-    return [
-        ("Groups (label: fusion_gene code)", ", ".join(f"{k}: {v}" for k, v in rules.groups.items())),
-        ("Index date", f"criz_start_date; days are date differences; months = days / {rules.time_unit_days}"),
-        ("Response window", "tumor assessments after the index date, on or before the first subsequent therapy"),
-        ("Best overall response", f"RECIST 1.1 up to the first PD, best of CR > PR > SD > PD > NE; SD counts from "
-                                  f"day {rules.sd_min_days}; confirmation of CR/PR "
-                                  + (f"required (at least {rules.confirmation_min_days} days later, admiral rules)"
-                                     if rules.confirmation else "not required")),
-        ("ORR and DCR", "(CR + PR) and (CR + PR + SD) over all patients of the group"),
-        ("PFS", "first PD assessment, progression row or death (before progression); otherwise censored at the "
-                "last adequate assessment (day 0 without one); "
-                + ("censored at the last adequate assessment before a new therapy"
-                   if rules.censor_at_new_therapy else "events after a new therapy count")),
-        ("OS", "death; otherwise censored at last contact"),
-        ("CNS progression", "first progression row with site Brain (status 1); competing (status 2): "
-                            + ", ".join(c.replace("_", " ") for c in rules.cns_competing)
-                            + "; otherwise censored at last contact"),
-        ("Progression pattern", f"progression rows from the first progression to {rules.window_days} days later"),
-    ]
-
-
 @dataclass(frozen=True)
 class DerivedTables:
     patients: pd.DataFrame
@@ -132,66 +71,6 @@ class DerivedTables:
     audit: pd.DataFrame
     flow: dict
     rules: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Rows:
-    """One repeating form's rows of analysed patients as arrays sorted by patient, date, instance."""
-
-    patient: np.ndarray   # position in the cohort
-    day: np.ndarray       # days since 1970-01-01
-    instance: np.ndarray  # REDCap repeat instance (-1 when blank)
-    codes: dict           # column -> int16 positions in that field's dictionary labels (-1 blank)
-
-
-# --------------------------------------------------------------------------- array helpers
-def days_of(values) -> np.ndarray:
-    """Dates -> int64 days since 1970-01-01, NEVER for a blank date."""
-    v = np.asarray(values)
-    if not np.issubdtype(v.dtype, np.datetime64):
-        v = pd.to_datetime(pd.Series(values), errors="raise").to_numpy(dtype="datetime64[ns]")
-    d = v.astype("datetime64[D]").astype(np.int64)
-    return np.where(np.isnat(v), NEVER, d)
-
-
-def label_codes(series: pd.Series, labels: tuple) -> np.ndarray:
-    """Positions of a coded column's labels in ``labels`` (-1 blank or unknown), via the categories."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        lookup = np.array([labels.index(c) if c in labels else -1 for c in series.cat.categories] + [-1],
-                          dtype=np.int16)
-        return lookup[series.cat.codes.to_numpy()]
-    return pd.Categorical(series, categories=list(labels)).codes.astype(np.int16)
-
-
-def rows_of(table: pd.DataFrame, date_column: str, cohort: pd.Index, coded: dict) -> Rows:
-    """The rows of analysed patients with a date, sorted by patient, date, instance."""
-    pos = cohort.get_indexer(table["record_id"]) if len(table) else np.empty(0, np.int64)
-    day = days_of(table[date_column]) if len(table) else np.empty(0, np.int64)
-    instance = (table["instance"].astype("Float64").fillna(-1).to_numpy(dtype=np.int64)
-                if len(table) else np.empty(0, np.int64))
-    keep = np.flatnonzero((pos >= 0) & (day != NEVER))
-    rows = keep if _is_sorted(pos[keep], day[keep], instance[keep]) else \
-        keep[np.lexsort((instance[keep], day[keep], pos[keep]))]
-    codes = {name: (label_codes(table[column], labels)[rows] if len(table) else np.empty(0, np.int16))
-             for name, (column, labels) in coded.items()}
-    return Rows(pos[rows].astype(np.int64), day[rows], instance[rows], codes)
-
-
-def _is_sorted(*keys: np.ndarray) -> bool:
-    """Whether rows are already in lexicographic order of keys (the export usually is): skips a sort."""
-    if len(keys[0]) < 2:
-        return True
-    undecided = np.ones(len(keys[0]) - 1, dtype=bool)
-    for key in keys:
-        a, b = key[:-1], key[1:]
-        if (undecided & (a > b)).any():
-            return False
-        undecided &= a == b
-    return True
-
-
-def _labels(dictionary, name: str) -> tuple:
-    return tuple(dictionary[name].choices.values())
 
 
 def _positions(dictionary, name: str, codes) -> list[int]:
@@ -237,13 +116,11 @@ def select_cohort(patients: pd.DataFrame, dictionary, rules: Rules) -> tuple[pd.
 # --------------------------------------------------------------------------- derive
 def derive(tables, dictionary, config: dict) -> DerivedTables:
     """The analysis datasets of issue 4 from the typed extracted tables (see the module docstring)."""
-    from chartreview.derive.audit import build_audit  # the audit reads this module's constants
-
     rules = Rules.from_config(config)
     patients, group, flow = select_cohort(tables.patients, dictionary, rules)
     n = len(patients)
     cohort = pd.Index(patients["record_id"])
-    site_labels, lesion_labels = _labels(dictionary, "pd_site"), _labels(dictionary, "pd_lesion")
+    site_labels, lesion_labels = choice_labels(dictionary, "pd_site"), choice_labels(dictionary, "pd_lesion")
     # ta_response codes 1..5 are CR, PR, SD, PD, NE (input contract): positions follow the codes
     response_labels = tuple(dictionary["ta_response"].choices[str(code)] for code in range(1, 6))
     ta = rows_of(tables.tumor_assessments, "ta_date", cohort, {"response": ("ta_response", response_labels)})
@@ -285,7 +162,7 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     site_text = bits_text(patterns.site_bits, site_labels)
     prog = pattern_table(out, dictionary, pfs, patterns, site_text, brain)
     audit = build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,
-                        os_, cns, patterns, tte, site_text, prog)
+                        os_, cns, patterns, tte, site_text, prog, categories=PATTERNS)
     return DerivedTables(out, tte, prog, audit, flow, rules.as_dict())
 
 
@@ -311,7 +188,7 @@ def patient_table(patients, group, dictionary, rules: Rules, index_day, death_da
                                                               categories=list(RESPONSES))
     cols["responder"] = bor.response <= PR
     cols["disease_control"] = bor.response <= SD
-    ecog = label_codes(patients["ecog_ps"], _labels(dictionary, "ecog_ps"))
+    ecog = label_codes(patients["ecog_ps"], choice_labels(dictionary, "ecog_ps"))
     two_plus = np.array([int(code) >= 2 for code in dictionary["ecog_ps"].choices] + [False])
     cols["ecog_2plus"] = two_plus[ecog]  # a blank ECOG (-1) reads the trailing False
     cols["age_lt_65"] = cols["age"] < 65
@@ -349,11 +226,6 @@ def pattern_table(out: pd.DataFrame, dictionary, pfs: Endpoint, patterns: Patter
         "unknown": bits == 0})
 
 
-def met_flag(label: str) -> str:
-    """'Contralateral lung' -> 'met_contralateral_lung'."""
-    return "met_" + label.lower().replace(" ", "_").replace("-", "_")
-
-
 def _flag(table: pd.DataFrame, column: str) -> np.ndarray:
     if column not in table:
         raise DerivationError(f"patients table: the checkbox column {column} is missing")
@@ -381,8 +253,6 @@ def time_to_event_table(out: pd.DataFrame, index_day, endpoints: dict, reasons: 
 # --------------------------------------------------------------------------- files
 def write_derived(derived: DerivedTables, out_dir) -> None:
     """results/derived/{patients,time_to_event,progression_patterns}.parquet, audit.csv/.html, flow.json."""
-    from chartreview.derive.audit import write_audit
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     derived.patients.to_parquet(out_dir / "patients.parquet", index=False)

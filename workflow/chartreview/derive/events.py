@@ -1,22 +1,19 @@
 """Time-to-event derivations per patient, vectorised: PFS, OS, CNS progression with competing events,
 and the progression pattern at first progression, each with the row that decided it and the reason in
 words. The rules are stated in ``derivation``'s docstring; inputs are a form's rows as arrays sorted by
-patient, date and instance (``derivation.Rows``), dates as int days (``texts.NEVER`` when blank).
+patient, date and instance (``rows.Rows``), dates as int days (``texts.NEVER`` when blank).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from chartreview.derive.response import NE, PD, first_per_patient, last_per_patient
+from chartreview.derive.rows import Rows
 from chartreview.derive.texts import NEVER, cat, choose, iso
-
-if TYPE_CHECKING:
-    from chartreview.derive.derivation import Rows
 
 # PFS event kinds and CNS status kinds: which rule decided, for the reasons and the audit.
 PFS_CENSORED, PFS_PD_ASSESSMENT, PFS_PD_FORM, PFS_DEATH = range(4)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from chartreview.derive.derivation import rules_in_force
+from chartreview import __version__
+from chartreview.derive.rules import rules_in_force
 from chartreview.core.result_files import read_json
 from chartreview.core.rounding import format_p, round_half_up
 
@@ -323,7 +324,6 @@ def package_versions(lock_path: str | Path) -> dict[str, str | None]:
 def provenance_record(*, export: str, dictionary: str, config_files: list[str], config: dict,
                       rules: dict, repo: str, lock: str) -> dict:
     """Inputs by SHA-256, the workflow's code version, the software and every rule's params; no timestamps."""
-    from chartreview import __version__
     canonical_config = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return {
         "inputs": {

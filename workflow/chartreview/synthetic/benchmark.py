@@ -20,6 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from chartreview.stats import competing_risks
+from chartreview.stats import survival
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -56,7 +59,7 @@ def read_rule_benchmarks(patients: int, workdir: Path) -> list[dict]:
 
 
 def plot_scaling(summary: pd.DataFrame, path_stem: Path) -> None:
-    import matplotlib
+    import matplotlib  # third-party, slow to import: only the plot needs it
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -86,12 +89,10 @@ def _timed(fn, *args, repeat: int = 3) -> float:
 
 def kernel_benchmark(n: int = 1_000_000, seed: int = 1) -> pd.DataFrame:
     """The workflow's Kaplan-Meier, log-rank, CIF and Gray's test beside lifelines and scikit-survival."""
+    # third-party references, slow to import: only the kernel comparison needs them
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import logrank_test
     from sksurv.nonparametric import cumulative_incidence_competing_risks, kaplan_meier_estimator
-
-    from chartreview.stats import competing_risks
-    from chartreview.stats import survival
 
     rng = np.random.default_rng(seed)
     days = rng.integers(1, 3000, n)

@@ -17,6 +17,11 @@ import yaml
 
 from chartreview.core.dictionary import DataDictionary, load_dictionary
 from chartreview.core.rounding import round_half_up
+from chartreview.derive.derivation import derive
+from chartreview.extract.redcap import extract
+from chartreview.stats import survival
+from chartreview.stats.competing_risks import gray_test
+from chartreview.synthetic import cohort as synth_cohort
 
 TUNING_CANDIDATES = 5_000   # search budget per stage
 # The search stops only when a P value is this far inside its rounding interval (half-width 0.0005),
@@ -65,9 +70,6 @@ def rounded(x: float | None, decimals: int) -> float | None:
 # ----------------------------------------------------------------------------- statistics
 def statistics_backend() -> dict:
     """The workflow's own statistics, as the endpoint analyses use them (R survival/cmprsk to 1e-6)."""
-    from chartreview.stats import survival
-    from chartreview.stats.competing_risks import gray_test
-
     def median(time, event):
         est = survival.km_median(survival.kaplan_meier(time, event)).estimate
         return None if est is None or not np.isfinite(est) else float(est)
@@ -82,9 +84,6 @@ def statistics_backend() -> dict:
 # ----------------------------------------------------------------------------- the check
 def reproduce(export_path, dictionary, targets: dict, config: dict, backend: dict | None = None) -> list[Result]:
     """Every target as the workflow reproduces it from the export."""
-    from chartreview.derive.derivation import derive
-    from chartreview.extract.redcap import extract
-
     dd = dictionary if isinstance(dictionary, DataDictionary) else load_dictionary(dictionary)
     backend = backend or statistics_backend()
     config = dict(config, groups=dict(targets["groups"]), time_unit_days=targets["time_unit_days"])
@@ -164,8 +163,6 @@ def search_tuning(seed: int, targets: dict, budget: int = TUNING_CANDIDATES) -> 
     accepted while they bring the log-rank P closer to its target (medians kept), until it rounds
     right; then CNS steps likewise for Gray's P (OS medians and OS log-rank as targeted). Returns
     {"pfs": [steps], "cns": [steps]} to record in the targets file."""
-    from chartreview.synthetic import cohort as synth_cohort
-
     backend = statistics_backend()
     design = synth_cohort.Design.from_targets(targets)
     labels = np.asarray(list(targets["groups"]))

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from chartreview.core.dictionary import DataDictionary, load_dictionary
+from chartreview.synthetic import calibration
 from chartreview.synthetic.cohort import (CENS_LOST, CENS_ONGOING, CENS_TOXICITY, EPOCH, PFS_DEATH, PFS_PD, Design,
                            SynthError, _uniform_int, chunk_cohort)
 
@@ -405,7 +406,7 @@ FIXED_TIME = "2023-01-01T00:00:00Z"
 def write_xlsx(table: pa.Table, dd: DataDictionary, path: Path) -> None:
     """One sheet per form (record_id, redcap_repeat_instance for repeating forms, the form's columns),
     raw codes, dates as text; fixed timestamps inside the zip so the file is reproducible."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # third-party, slow to import: only the .xlsx export needs it
 
     frame = table.to_pandas(date_as_object=True)
     wb = Workbook(write_only=True)
@@ -507,8 +508,6 @@ def generate(out_dir, patients: int, seed: int, *, dictionary, targets: dict,
 
 
 def main(argv=None) -> int:
-    from chartreview.synthetic import calibration
-
     parser = argparse.ArgumentParser(
         prog="python -m chartreview.synthetic",
         description="Write a SYNTHETIC chart-review export (REDCap flat CSV raw/label, .xlsx).")

@@ -28,7 +28,7 @@ def write_query_report(queries: pd.DataFrame, csv_path, html_path, *, info=None)
 
 
 def query_html(queries: pd.DataFrame, *, info=None) -> str:
-    from jinja2 import Environment
+    from jinja2 import Environment  # third-party, slow to import: only the HTML report needs it
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     counts = (queries.groupby(["severity", "rule"], sort=False).size().rename("n").reset_index()
               .sort_values(["severity", "rule"]))
