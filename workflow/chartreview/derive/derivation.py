@@ -1,6 +1,6 @@
 """Analysis datasets: per patient, what counts as a response, an event or a censoring (issue 4).
 
-Rules (defaults; every switch is a key under ``endpoints`` in the config):
+Rules (every switch is a key under ``endpoints`` in the config; the defaults are in the config schema):
 
 - Cohort: ``groups`` maps a group label to a ``fusion_gene`` code; the extracted column holds the
   dictionary's labels, so codes are mapped through the dictionary. Other records are excluded and
@@ -68,13 +68,13 @@ class Rules:
     """The derivation rules in force, read from the workflow config."""
 
     groups: dict
-    time_unit_days: float = 30.4375
-    sd_min_days: int = 42
-    confirmation: bool = False
-    confirmation_min_days: int = 28
-    censor_at_new_therapy: bool = True
-    cns_competing: tuple = ("death",)
-    window_days: int = 30
+    time_unit_days: float
+    sd_min_days: int
+    confirmation: bool
+    confirmation_min_days: int
+    censor_at_new_therapy: bool
+    cns_competing: tuple
+    window_days: int
 
     @classmethod
     def from_config(cls, config: dict) -> "Rules":
