@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: run test unit lint dryrun report clean lock bench test-slurm
+.PHONY: run test unit lint dryrun report clean lock bench test-slurm config-doc
 
 # The environment, built from the exact pins in requirements.lock.
 $(VENV): $(STAMP)
@@ -33,6 +33,10 @@ lint: $(STAMP)
 
 dryrun: $(STAMP)
 	$(SNAKEMAKE) --dry-run --forceall --quiet rules
+
+# config/README.md from the config schema (a test fails when the committed one differs).
+config-doc: $(STAMP)
+	$(BIN)/python -m chartreview.core.config_doc
 
 report: $(STAMP)
 	$(SNAKEMAKE) --cores 1 --report results/report.html

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,15 +125,8 @@ def build(specs: list[Patient]) -> Tables:
 
 
 def config(**endpoints) -> dict:
-    """The workflow config's derivation keys, with overrides such as response={"confirmation": True}."""
-    base = {"response": {"sd_min_days": 42, "confirmation": False, "confirmation_min_days": 28},
-            "pfs": {"censor_at_new_therapy": True, "landmarks": [6, 12, 24]},
-            "os": {"landmarks": [12, 24, 36]},
-            "cns": {"competing": ["death"], "timepoints": [6, 12, 24]},
-            "progression": {"window_days": 30}}
-    for key, value in endpoints.items():
-        base[key] = {**base[key], **value}
-    return {"groups": {"ROS1": 2, "ALK": 1}, "time_unit_days": 30.4375, "endpoints": base}
+    """The workflow config with its schema defaults, with overrides such as response={"confirmation": True}."""
+    return with_defaults({"endpoints": endpoints})
 
 
 # --------------------------------------------------------------------------- at scale

@@ -4,18 +4,11 @@ with the study's published counts (metastases, response, progression patterns) a
 import numpy as np
 import pandas as pd
 
+from chartreview.core.config import with_defaults
 from chartreview.endpoints.analyses import METASTATIC_SITES, analyse_endpoint
 
-GROUPS = {"ROS1": 2, "ALK": 1}
-CONFIG = {
-    "groups": GROUPS,
-    "time_unit_days": 30.4375,
-    "statistics": {"categorical_test": "chi2", "conf_level": 0.95,
-                   "covariates": ["age", "ecog_2plus", "brain_metastases"],
-                   "subgroups": ["sex", "age_lt_65", "ecog", "line", "brain_metastases"]},
-    "endpoints": {"pfs": {"landmarks": [6, 12, 24]}, "os": {"landmarks": [12, 24, 36]},
-                  "cns": {"competing": ["death"], "timepoints": [6, 12, 24]}},
-}
+CONFIG = with_defaults()  # the study's settings, as the schema states them
+GROUPS = CONFIG["groups"]
 N = {"ROS1": 26, "ALK": 42}
 RESPONSES = ["CR", "PR", "SD", "PD", "NE"]
 

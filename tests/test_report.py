@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chartreview.core.config import with_defaults
 from chartreview.report import summary as report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def results():
 
 @pytest.fixture
 def config():
-    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    return with_defaults(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
 
 
 def test_format_p_as_in_tables():

@@ -16,6 +16,12 @@ for _key in ("export", "dictionary"):
             f"(set it in config/config.yaml or with --config {_key}=path)"
         )
 
+if config["reference_group"] not in config["groups"]:
+    raise WorkflowError(
+        f"config key 'reference_group': {config['reference_group']!r} is none of the groups "
+        f"{list(config['groups'])} (set it in config/config.yaml or with --config reference_group=<group>)"
+    )
+
 # Cheap steps run on the submitting host under a cluster executor.
 localrules:
     validation_gate,
@@ -25,7 +31,13 @@ localrules:
 
 
 PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
-GROUPS = list(config["groups"])
+# Group label -> fusion_gene code, reference first: every step takes the order of its groups as
+# "the other group against the first", so it must not hang on the key order of a YAML file.
+GROUP_CODES = {
+    config["reference_group"]: config["groups"][config["reference_group"]],
+    **config["groups"],
+}
+GROUPS = list(GROUP_CODES)
 ENDPOINTS = ["metastases", "response", "pfs", "os", "cns", "progression", "baseline"]
 FIGURES = list(config["figures"])
 PANELS = ["km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow"]

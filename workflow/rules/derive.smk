@@ -22,7 +22,7 @@ rule derive:
         ),
         flow="results/derived/flow.json",
     params:
-        groups=config["groups"],
+        groups=GROUP_CODES,
         time_unit_days=config["time_unit_days"],
         # only the endpoint keys derivation reads: changing e.g. pfs landmarks must not rerun it
         endpoints={

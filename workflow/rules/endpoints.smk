@@ -13,18 +13,18 @@ ENDPOINT_CATEGORIES = {
 }
 # The config each endpoint analysis reads, and nothing else (a param: a change reruns only that endpoint).
 ENDPOINT_SETTINGS = {
-    name: {"groups": config["groups"], "statistics": {"categorical_test": config["statistics"]["categorical_test"]}}
+    name: {"groups": GROUP_CODES, "statistics": {"categorical_test": config["statistics"]["categorical_test"]}}
     for name in ("metastases", "progression", "baseline")
 }
 ENDPOINT_SETTINGS["response"] = {
-    "groups": config["groups"],
+    "groups": GROUP_CODES,
     "statistics": {
         key: config["statistics"][key] for key in ("categorical_test", "conf_level")
     },
 }
 for _name in ("pfs", "os"):
     ENDPOINT_SETTINGS[_name] = {
-        "groups": config["groups"],
+        "groups": GROUP_CODES,
         "statistics": {
             key: config["statistics"][key]
             for key in ("conf_level", "covariates", "subgroups")
@@ -33,7 +33,7 @@ for _name in ("pfs", "os"):
         "time_unit_days": config["time_unit_days"],
     }
 ENDPOINT_SETTINGS["cns"] = {
-    "groups": config["groups"],
+    "groups": GROUP_CODES,
     "statistics": {"conf_level": config["statistics"]["conf_level"]},
     "endpoints": {"cns": config["endpoints"]["cns"]},
     "time_unit_days": config["time_unit_days"],

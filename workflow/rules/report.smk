@@ -16,10 +16,10 @@ rule summary:
             labels={"document": "results summary (HTML)"},
         ),
     params:
-        groups=config["groups"],
+        groups=GROUP_CODES,
         time_unit_days=config["time_unit_days"],
         endpoints=config["endpoints"],
-        published=config.get("published", {}),
+        published=config["published"],
         code=code_version("report"),
     log:
         "logs/summary.log",

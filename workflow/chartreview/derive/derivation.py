@@ -1,6 +1,6 @@
 """Analysis datasets: per patient, what counts as a response, an event or a censoring (issue 4).
 
-Rules (defaults; every switch is a key under ``endpoints`` in the config):
+Rules (every switch is a key under ``endpoints`` in the config; the defaults are in the config schema):
 
 - Cohort: ``groups`` maps a group label to a ``fusion_gene`` code; the extracted column holds the
   dictionary's labels, so codes are mapped through the dictionary. Other records are excluded and

@@ -16,13 +16,13 @@ class Rules:
     """The derivation rules in force, read from the workflow config."""
 
     groups: dict
-    time_unit_days: float = 30.4375
-    sd_min_days: int = 42
-    confirmation: bool = False
-    confirmation_min_days: int = 28
-    censor_at_new_therapy: bool = True
-    cns_competing: tuple = ("death",)
-    window_days: int = 30
+    time_unit_days: float
+    sd_min_days: int
+    confirmation: bool
+    confirmation_min_days: int
+    censor_at_new_therapy: bool
+    cns_competing: tuple
+    window_days: int
 
     @classmethod
     def from_config(cls, config: dict) -> "Rules":

@@ -84,11 +84,6 @@ def _labels(config: dict) -> list[str]:
     return [str(g) for g in groups]
 
 
-def _statistics(config: dict) -> dict:
-    defaults = {"categorical_test": "chi2", "conf_level": 0.95, "covariates": [], "subgroups": []}
-    return {**defaults, **config.get("statistics", {})}
-
-
 def _require(table: pd.DataFrame, columns, table_name: str) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
@@ -162,7 +157,7 @@ def analyse_metastases(patients: pd.DataFrame, config: dict) -> dict:
     """Baseline metastatic extent: count, n and percent per group for each site and the composites, with
     the configured test per site."""
     labels = _labels(config)
-    test = _statistics(config)["categorical_test"]
+    test = config["statistics"]["categorical_test"]
     columns = [f"met_{site}" for site in METASTATIC_SITES]
     _require(patients, ["group", *columns], "patients")
     group = _group_codes(patients, labels, "patients")
@@ -180,7 +175,7 @@ def analyse_response(patients: pd.DataFrame, config: dict) -> dict:
     """Best overall response distribution; ORR and DCR over all patients of the group with
     Clopper-Pearson CIs; P of the ORR comparison (and of DCR and the BOR distribution)."""
     labels = _labels(config)
-    statistics = _statistics(config)
+    statistics = config["statistics"]
     test, conf_level = statistics["categorical_test"], statistics["conf_level"]
     _require(patients, ["group", "best_overall_response", "responder", "disease_control"], "patients")
     group = _group_codes(patients, labels, "patients")
@@ -260,7 +255,7 @@ def _time_to_event(name: str, patients: pd.DataFrame, time_to_event: pd.DataFram
 def analyse_survival(name: str, patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dict) -> dict:
     """PFS or OS: Kaplan-Meier, medians, landmark rates, log-rank, Cox (time_to_event.summarise_time_to_event)."""
     labels = _labels(config)
-    statistics = _statistics(config)
+    statistics = config["statistics"]
     data = _time_to_event(name, patients, time_to_event)
     _group_codes(data, labels, "patients")
     result = summarise_time_to_event(
@@ -305,7 +300,7 @@ def analyse_cns(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dic
     competing events (cause 2), at the configured timepoints; Gray's test; Fine-Gray SHR of the second
     group against the reference."""
     labels = _labels(config)
-    statistics = _statistics(config)
+    statistics = config["statistics"]
     conf_level = statistics["conf_level"]
     settings = config["endpoints"]["cns"]
     timepoints = settings["timepoints"]
@@ -387,7 +382,7 @@ def analyse_progression(patients: pd.DataFrame, progression_patterns: pd.DataFra
     """Progression patterns among the patients whose PFS event is radiological progression: count, n,
     percent and P per category."""
     labels = _labels(config)
-    test = _statistics(config)["categorical_test"]
+    test = config["statistics"]["categorical_test"]
     _require(progression_patterns, ["record_id", "group", *PATTERNS], "progression_patterns")
     _require(patients, ["group"], "patients")
     group = _group_codes(progression_patterns, labels, "progression_patterns")
@@ -435,7 +430,7 @@ def analyse_baseline(patients: pd.DataFrame, config: dict) -> dict:
     P, categorical as n (%) with the configured test (levels empty in every group are left out of the
     test), and the missing counts."""
     labels = _labels(config)
-    test = _statistics(config)["categorical_test"]
+    test = config["statistics"]["categorical_test"]
     _require(patients, ["group", *BASELINE_VARIABLES], "patients")
     group = _group_codes(patients, labels, "patients")
     variables = []

@@ -106,9 +106,9 @@ def compare_published(published: dict, results: dict[str, dict], groups: list[st
         checks = [_agrees(entry["values"].get(g), values[g]) for g in groups] + [_agrees(entry["p"], p)]
         checks = [c for c in checks if c is not None]
         rows.append(Comparison(
-            name=name, label=entry["label"], unit=entry.get("unit", ""), test=entry["test"],
+            name=name, label=entry["label"], unit=entry["unit"], test=entry["test"],
             published=dict(entry["values"]), reproduced=values, published_p=entry["p"], reproduced_p=p,
-            agrees=all(checks) if checks else None, note=entry.get("note", "")))
+            agrees=all(checks) if checks else None, note=entry["note"]))
     return rows
 
 
@@ -209,7 +209,7 @@ def _published_rows(comparisons: list[Comparison], groups: list[str]) -> list[li
 def summary_document(results: dict[str, dict], flow: dict, config: dict) -> dict:
     """Everything the summary says, as data rendered to Markdown and HTML alike."""
     groups = list(config["groups"])
-    comparisons = compare_published(config.get("published", {}), results, groups)
+    comparisons = compare_published(config["published"], results, groups)
     header = ["Result"] + [f"{g}: published / reproduced" for g in groups] + ["P: published / reproduced",
                                                                                "Test", "Agrees"]
     return {

@@ -95,11 +95,9 @@ class Settings:
 
     @classmethod
     def from_config(cls, dictionary: DataDictionary, config: dict) -> "Settings":
-        checks = config.get("validation", {})
-        window = config.get("endpoints", {}).get("progression", {}).get("window_days", 30)
-        return cls(dictionary, tuple(config.get("repeating_forms", TABLES)),
-                   tuple(checks.get("age_range", (18, 100))), checks.get("max_assessment_gap_days", 180),
-                   window)
+        checks = config["validation"]
+        return cls(dictionary, tuple(config["repeating_forms"]), tuple(checks["age_range"]),
+                   checks["max_assessment_gap_days"], config["endpoints"]["progression"]["window_days"])
 
 
 _SETTINGS: contextvars.ContextVar[Settings] = contextvars.ContextVar("validation_settings")
