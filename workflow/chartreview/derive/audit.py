@@ -22,10 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from chartreview.core.catalog import RESPONSES, TIME_TO_EVENT_ENDPOINTS
 from chartreview.derive import derivation as dv
 from chartreview.derive import events as ev
 from chartreview.derive import texts as tx
-from chartreview.derive.response import NE, RESPONSES, SD
+from chartreview.derive.response import NE, SD
 
 HTML_MAX_PATIENTS = 2000
 
@@ -92,9 +93,9 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
     met_labels = list(dictionary["met_site"].choices.values())
     met = np.column_stack([out[dv.met_flag(label)].to_numpy(dtype=bool) for label in met_labels])
     ongoing = end_day == tx.NEVER
-    status = {e: tte["status"].to_numpy()[i * n:(i + 1) * n] for i, e in enumerate(dv.ENDPOINTS)}
+    status = {e: tte["status"].to_numpy()[i * n:(i + 1) * n] for i, e in enumerate(TIME_TO_EVENT_ENDPOINTS)}
     reason = {e: pa.array(tte["reason"].array, type=pa.string())[i * n:(i + 1) * n]
-              for i, e in enumerate(dv.ENDPOINTS)}
+              for i, e in enumerate(TIME_TO_EVENT_ENDPOINTS)}
     endpoint = {"pfs": (pfs, pfs_source), "os": (os_, os_source), "cns": (cns, cns_source)}
 
     cols = {
@@ -170,7 +171,7 @@ PATIENT_ITEMS = (
 def _patient_block(row: dict) -> str:
     lines = []
     for title, value, source, words in PATIENT_ITEMS:
-        if value in dv.ENDPOINTS:
+        if value in TIME_TO_EVENT_ENDPOINTS:
             shown = (f"status {row[value + '_status']}, day {row[value + '_days']} ({row[value + '_date']}): "
                      f"{row[value + '_reason']}")
         elif value == "criz_months":
@@ -205,7 +206,7 @@ def audit_html(derived) -> str:
         index=list(RESPONSES), columns=list(flow["analysed"]), fill_value=0)
     bor.index.name = "Best overall response"
     status = pd.DataFrame({e: audit[f"{e}_status"].value_counts().reindex([0, 1, 2], fill_value=0)
-                           for e in dv.ENDPOINTS}).rename(index={0: "0 censored", 1: "1 event",
+                           for e in TIME_TO_EVENT_ENDPOINTS}).rename(index={0: "0 censored", 1: "1 event",
                                                                   2: "2 competing event"})
     status.index.name = "Status"
     shown = audit.head(HTML_MAX_PATIENTS)
