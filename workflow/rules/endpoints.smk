@@ -1,5 +1,6 @@
 # Analysis datasets -> one analysis per endpoint (results/endpoints/{endpoint}.json).
-# Each endpoint job gets only the config it uses, so e.g. changing the PFS landmarks reruns only the PFS job.
+# Each endpoint job gets only the config it uses (ENDPOINT_SETTINGS of the catalog), so e.g. changing the PFS
+# landmarks reruns only the PFS job.
 
 
 rule endpoint:
