@@ -4,13 +4,13 @@ with the study's published counts (metastases, response, progression patterns) a
 import numpy as np
 import pandas as pd
 
+from chartreview.core.catalog import METASTATIC_SITES, RESPONSES
 from chartreview.core.config import with_defaults
-from chartreview.endpoints.analyses import METASTATIC_SITES, analyse_endpoint
+from chartreview.endpoints.analyses import analyse_endpoint
 
 CONFIG = with_defaults()  # the study's settings, as the schema states them
 GROUPS = CONFIG["groups"]
 N = {"ROS1": 26, "ALK": 42}
-RESPONSES = ["CR", "PR", "SD", "PD", "NE"]
 
 
 def flags(counts: dict[str, int]) -> np.ndarray:
@@ -38,7 +38,7 @@ def derived_patients() -> pd.DataFrame:
                                 categories=["IIIB", "IIIC", "IVA", "IVB", "Postoperative recurrence"]),
         "criz_line": pd.Categorical(rng.choice(["First", "Second"], n),
                                     categories=["First", "Second", "Third or later"]),
-        "best_overall_response": pd.Categorical(bor, categories=RESPONSES),
+        "best_overall_response": pd.Categorical(bor, categories=list(RESPONSES)),
     })
     d.loc[[3, 40], "age"] = np.nan
     d.loc[[5], "smoking_status"] = np.nan

@@ -10,13 +10,8 @@ import pytest
 
 from chartreview.stats import categorical
 from chartreview.stats import competing_risks
-from chartreview.endpoints.analyses import (
-    ENDPOINTS,
-    METASTATIC_SITES,
-    PATTERNS,
-    EndpointError,
-    analyse_endpoint,
-)
+from chartreview.core.catalog import ENDPOINTS, METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS
+from chartreview.endpoints.analyses import EndpointError, analyse_endpoint
 from chartreview.core.result_files import write_json
 from chartreview.tables.manuscript import format_percent
 from endpoint_helpers import CONFIG, GROUPS, derived_tables, run
@@ -32,7 +27,7 @@ def derived():
 def test_metastases_reproduce_the_published_counts_and_p(derived):
     result = run("metastases", derived)
     assert result["test"] == "Pearson chi-square without continuity correction"
-    assert list(result["sites"]) == list(METASTATIC_SITES)
+    assert list(result["sites"]) == [*METASTATIC_SITES, *METASTATIC_COMPOSITES]
     brain, extra = result["sites"]["brain"], result["sites"]["extrathoracic"]
     assert list(k for k in brain if k in GROUPS) == ["ROS1", "ALK"]  # config order, reference first
     assert brain["ROS1"] == {"count": 3, "n": 26, "percent": 100 * 3 / 26}
@@ -68,7 +63,7 @@ def test_response(derived):
 def test_progression_patterns(derived):
     result = run("progression", derived)
     assert result["progressed"] == {"ROS1": 16, "ALK": 37}
-    assert list(result["patterns"]) == list(PATTERNS)
+    assert list(result["patterns"]) == list(PROGRESSION_PATTERNS)
     intra = result["patterns"]["intrathoracic_only"]
     assert (intra["ROS1"]["count"], intra["ROS1"]["n"], intra["ALK"]["count"], intra["ALK"]["n"]) == (11, 16, 17, 37)
     assert round(intra["p"], 3) == 0.127

@@ -4,7 +4,6 @@ the swimmer never shows a record identifier, and assembled figures are lettered 
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from matplotlib.legend import Legend
 from matplotlib.text import Text
 from PIL import Image
 
+from chartreview.core.catalog import PANEL_INPUTS, PANELS
 from chartreview.figures import assembly as figure_assembly
 from chartreview.figures import panels as figures
 from chartreview.figures import style
@@ -48,7 +48,7 @@ def outputs(directory: Path, stem: str) -> dict[str, Path]:
 
 
 def panel_inputs(panel: str) -> dict[str, Path]:
-    return {name: INPUTS[name] for name in figures.PANEL_INPUTS[panel]}
+    return {name: INPUTS[name] for name in PANEL_INPUTS[panel]}
 
 
 def svg_texts(path: Path, style_contains: str = "") -> list[str]:
@@ -63,11 +63,11 @@ def expected_pixels(width_mm: float, height_mm: float) -> tuple[int, int]:
 
 # ------------------------------------------------------------------------------------ rendering
 
-@pytest.mark.parametrize("panel", list(figures.PANELS))
+@pytest.mark.parametrize("panel", list(figures.PANEL_DRAWINGS))
 def test_each_panel_renders_at_300_dpi_and_journal_width(panel, tmp_path):
     files = outputs(tmp_path, panel)
     figures.render_panel(panel, panel_inputs(panel), files, GROUPS)
-    spec = figures.PANELS[panel]
+    spec = figures.PANEL_DRAWINGS[panel]
     with Image.open(files["png"]) as image:
         assert image.size == expected_pixels(style.COLUMN_WIDTH_MM[spec.width], spec.height_mm)
         assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)
@@ -343,15 +343,8 @@ def test_missing_input_file_is_named(tmp_path):
         figures.render_panel("flow", {"flow": tmp_path / "flow.json"}, outputs(tmp_path, "flow"), GROUPS)
 
 
-def test_rule_file_and_package_agree_on_panel_inputs():
-    tree = ast.parse((ROOT / "workflow" / "rules" / "figures.smk").read_text().split("\nrule ")[0])
-    assigned = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
-                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
-                and all(isinstance(k, ast.Constant) for k in node.value.keys)}
-    assert {k: tuple(v) for k, v in assigned["PANEL_INPUTS"].items()} == figures.PANEL_INPUTS
-    assert set(figures.PANELS) == set(assigned["PANEL_CATEGORIES"]) == set(figures.PANEL_INPUTS)
-    needed = {name for names in figures.PANEL_INPUTS.values() for name in names}
-    assert needed == set(assigned["FIGURE_INPUT_FILES"])
+def test_every_panel_of_the_catalog_has_a_drawing():
+    assert tuple(figures.PANEL_DRAWINGS) == PANELS
 
 
 # ------------------------------------------------------------------------------- Snakemake rules

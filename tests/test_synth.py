@@ -12,6 +12,7 @@ import pytest
 from chartreview.synthetic import calibration
 from chartreview.synthetic import redcap as synth
 from chartreview.synthetic import cohort as synth_cohort
+from chartreview.core.catalog import FORM_TABLES
 from chartreview.core.dictionary import load_dictionary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +21,7 @@ DICTIONARY = ROOT / "resources" / "data_dictionary.csv"
 TARGETS = ROOT / "resources" / "calibration_targets.yaml"
 CONFIG = ROOT / "config" / "config.yaml"
 FILES = ("export_raw.csv", "export_label.csv", "export.xlsx")
-REPEATING = ("tumor_assessment", "progression", "subsequent_therapy")
+REPEATING = tuple(FORM_TABLES)
 
 
 @pytest.fixture(scope="module")

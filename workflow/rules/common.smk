@@ -1,10 +1,29 @@
 import ast
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
+# the rules read the names of this checkout's package, not of one installed elsewhere
+sys.path.insert(0, str(PACKAGE.parent))
+from chartreview.core.catalog import (
+    ENDPOINT_CATEGORIES,
+    ENDPOINT_SETTINGS,
+    ENDPOINTS,
+    EXTRACTED_TABLES,
+    FIGURE_FORMATS,
+    FIGURE_INPUT_FILES,
+    MANUSCRIPT_TABLE_CATEGORIES,
+    MANUSCRIPT_TABLES,
+    PANEL_CATEGORIES,
+    PANEL_INPUTS,
+    PANELS,
+    settings_of,
+)
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -30,7 +49,6 @@ localrules:
     provenance,
 
 
-PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 # Group label -> fusion_gene code, reference first: every step takes the order of its groups as
 # "the other group against the first", so it must not hang on the key order of a YAML file.
 GROUP_CODES = {
@@ -38,10 +56,7 @@ GROUP_CODES = {
     **config["groups"],
 }
 GROUPS = list(GROUP_CODES)
-ENDPOINTS = ["metastases", "response", "pfs", "os", "cns", "progression", "baseline"]
 FIGURES = list(config["figures"])
-PANELS = ["km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow"]
-FIGURE_FORMATS = ["pdf", "svg", "png"]
 
 
 def package_files(name):
@@ -119,7 +134,7 @@ def all_outputs():
             "results/derived/audit.html",
         ]
         + expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS)
-        + expand("results/tables/{table}.{ext}", table=TABLES, ext=["csv", "md", "html"])
+        + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=["csv", "md", "html"])
         + expand(
             "results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_FORMATS
         )

@@ -1,6 +1,3 @@
-EXTRACTED_TABLES = ["patients", "tumor_assessments", "progression_sites", "subsequent_therapies"]
-
-
 rule derive:
     input:
         **{

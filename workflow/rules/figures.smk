@@ -3,38 +3,6 @@
 # An assembled figure's params are only its own `figures:` entry, so a changed layout reruns only that
 # figure's assembly.
 
-# The files behind each named figure input (keys as in chartreview.figures.PANEL_INPUTS).
-FIGURE_INPUT_FILES = {
-    "pfs": "results/endpoints/pfs.json",
-    "os": "results/endpoints/os.json",
-    "cns": "results/endpoints/cns.json",
-    "metastases": "results/endpoints/metastases.json",
-    "progression": "results/endpoints/progression.json",
-    "patients": "results/derived/patients.parquet",
-    "flow": "results/derived/flow.json",
-}
-# What each panel reads (mirrors chartreview.figures.PANEL_INPUTS; tests/test_figures.py checks it).
-PANEL_INPUTS = {
-    "km_pfs": ["pfs"],
-    "km_os": ["os"],
-    "cif_cns": ["cns"],
-    "metastases": ["metastases"],
-    "patterns": ["progression"],
-    "swimmer": ["patients"],
-    "forest": ["pfs"],
-    "flow": ["flow"],
-}
-# Report category of each panel; an assembled figure takes the category of its first panel.
-PANEL_CATEGORIES = {
-    "km_pfs": "Survival",
-    "km_os": "Survival",
-    "forest": "Survival",
-    "swimmer": "Response",
-    "cif_cns": "CNS",
-    "metastases": "Cohort",
-    "flow": "Cohort",
-    "patterns": "Progression patterns",
-}
 FIGURE_MODULES = ("figures",)
 
 

@@ -1,30 +1,19 @@
 # Endpoint results -> manuscript tables (results/tables/{table}.{csv,md,html}).
 
-TABLES = ["baseline", "metastases", "response", "survival", "cns", "progression"]
-TABLE_CATEGORIES = {
-    "baseline": "Cohort",
-    "metastases": "Cohort",
-    "response": "Response",
-    "survival": "Survival",
-    "cns": "CNS",
-    "progression": "Progression patterns",
-}
-
-
 rule tables:
     input:
         results=expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS),
     output:
-        csv=expand("results/tables/{table}.csv", table=TABLES),
-        md=expand("results/tables/{table}.md", table=TABLES),
+        csv=expand("results/tables/{table}.csv", table=MANUSCRIPT_TABLES),
+        md=expand("results/tables/{table}.md", table=MANUSCRIPT_TABLES),
         html=[
             report(
                 f"results/tables/{table}.html",
                 caption=f"../report/table_{table}.rst",
-                category=TABLE_CATEGORIES[table],
+                category=MANUSCRIPT_TABLE_CATEGORIES[table],
                 labels={"table": table, "type": "manuscript table"},
             )
-            for table in TABLES
+            for table in MANUSCRIPT_TABLES
         ],
     params:
         groups=GROUPS,

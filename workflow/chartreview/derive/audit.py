@@ -22,9 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from chartreview.core.catalog import RESPONSES, TIME_TO_EVENT_ENDPOINTS
 from chartreview.derive import events as ev
 from chartreview.derive import texts as tx
-from chartreview.derive.response import NE, RESPONSES, SD
+from chartreview.derive.response import NE, SD
 from chartreview.derive.rows import Rows, choice_labels, days_of, met_flag
 from chartreview.derive.rules import rules_in_force
 
@@ -96,11 +97,9 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
     met_labels = list(dictionary["met_site"].choices.values())
     met = np.column_stack([out[met_flag(label)].to_numpy(dtype=bool) for label in met_labels])
     ongoing = end_day == tx.NEVER
-    # the long table holds n rows per endpoint, in the order of its endpoint categories
-    endpoints = list(tte["endpoint"].cat.categories)
-    status = {e: tte["status"].to_numpy()[i * n:(i + 1) * n] for i, e in enumerate(endpoints)}
+    status = {e: tte["status"].to_numpy()[i * n:(i + 1) * n] for i, e in enumerate(TIME_TO_EVENT_ENDPOINTS)}
     reason = {e: pa.array(tte["reason"].array, type=pa.string())[i * n:(i + 1) * n]
-              for i, e in enumerate(endpoints)}
+              for i, e in enumerate(TIME_TO_EVENT_ENDPOINTS)}
     endpoint = {"pfs": (pfs, pfs_source), "os": (os_, os_source), "cns": (cns, cns_source)}
 
     cols = {
@@ -176,7 +175,7 @@ PATIENT_ITEMS = (
 def _patient_block(row: dict, endpoints: list) -> str:
     lines = []
     for title, value, source, words in PATIENT_ITEMS:
-        if value in endpoints:
+        if value in TIME_TO_EVENT_ENDPOINTS:
             shown = (f"status {row[value + '_status']}, day {row[value + '_days']} ({row[value + '_date']}): "
                      f"{row[value + '_reason']}")
         elif value == "criz_months":
@@ -212,7 +211,7 @@ def audit_html(derived) -> str:
         index=list(RESPONSES), columns=list(flow["analysed"]), fill_value=0)
     bor.index.name = "Best overall response"
     status = pd.DataFrame({e: audit[f"{e}_status"].value_counts().reindex([0, 1, 2], fill_value=0)
-                           for e in endpoints}).rename(index={0: "0 censored", 1: "1 event",
+                           for e in TIME_TO_EVENT_ENDPOINTS}).rename(index={0: "0 censored", 1: "1 event",
                                                                   2: "2 competing event"})
     status.index.name = "Status"
     shown = audit.head(HTML_MAX_PATIENTS)

@@ -45,20 +45,16 @@ import pyarrow as pa
 from chartreview.derive.audit import build_audit, write_audit
 from chartreview.derive.events import (Endpoint, Patterns, at, cns_reasons, derive_cns, derive_os, derive_patterns, derive_pfs,
                      os_reasons, pfs_reasons)
-from chartreview.derive.response import PR, RESPONSES, SD, BestOverallResponse, best_overall_response, first_per_patient
+from chartreview.derive.response import PR, SD, BestOverallResponse, best_overall_response, first_per_patient
+from chartreview.core.catalog import (BASELINE_EXTRATHORACIC, BASELINE_INTRATHORACIC, EXISTING_LESION,
+                                      EXTRACTED_TABLES, NEW_LESION, PROGRESSION_BRAIN, RESPONSES,
+                                      PROGRESSION_EXTRATHORACIC, PROGRESSION_INTRATHORACIC,
+                                      TIME_TO_EVENT_ENDPOINTS)
 from chartreview.core.result_files import write_json
 from chartreview.derive.rows import Rows, choice_labels, days_of, label_codes, met_flag, rows_of
 from chartreview.derive.rules import DerivationError, Rules
 from chartreview.derive.texts import NEVER, bits_text
 
-ENDPOINTS = ("pfs", "os", "cns")
-# Site classes by dictionary code (issue 2's input contract).
-BASELINE_INTRATHORACIC = ("5", "6", "8")
-BASELINE_EXTRATHORACIC = ("1", "2", "3", "4", "7", "9")
-PROGRESSION_INTRATHORACIC = ("5", "6", "7", "8")
-PROGRESSION_EXTRATHORACIC = ("1", "2", "3", "4", "9", "10")
-BRAIN = "1"
-NEW_LESION, EXISTING_LESION = "2", "1"
 PATTERNS = ("cns", "intrathoracic_only", "extrathoracic", "new_lesion", "existing_only", "unknown")
 CARRIED = ("sex", "smoking_status", "ecog_ps", "histology", "stage", "criz_line")
 
@@ -147,7 +143,7 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     pfs = derive_pfs(n, index_day, therapy_day, death_day, ta, pr,
                      censor_at_new_therapy=rules.censor_at_new_therapy)
     os_ = derive_os(death_day, last_contact)
-    brain = _positions(dictionary, "pd_site", (BRAIN,))[0]
+    brain = _positions(dictionary, "pd_site", (PROGRESSION_BRAIN,))[0]
     cns = derive_cns(n, index_day, death_day, last_contact, ta, pr, brain=brain, competing=rules.cns_competing,
                      window_days=rules.window_days)
     new = _positions(dictionary, "pd_lesion", (NEW_LESION,))[0]
@@ -233,20 +229,20 @@ def _flag(table: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def time_to_event_table(out: pd.DataFrame, index_day, endpoints: dict, reasons: dict, unit: float) -> pd.DataFrame:
-    """Long form: one row per patient and endpoint, endpoints in ENDPOINTS order."""
-    n, k = len(out), len(ENDPOINTS)
-    day = np.concatenate([endpoints[e].day for e in ENDPOINTS])
+    """Long form: one row per patient and endpoint, endpoints in TIME_TO_EVENT_ENDPOINTS order."""
+    n, k = len(out), len(TIME_TO_EVENT_ENDPOINTS)
+    day = np.concatenate([endpoints[e].day for e in TIME_TO_EVENT_ENDPOINTS])
     days = day - np.tile(index_day, k)
     ids = pa.array(out["record_id"].array, type=pa.string())
     return pd.DataFrame({
         "record_id": pd.arrays.ArrowStringArray(ids.take(pa.array(np.tile(np.arange(n), k)))),
         "group": pd.Categorical.from_codes(np.tile(out["group"].cat.codes.to_numpy(), k), dtype=out["group"].dtype),
-        "endpoint": pd.Categorical.from_codes(np.repeat(np.arange(k), n), categories=list(ENDPOINTS)),
+        "endpoint": pd.Categorical.from_codes(np.repeat(np.arange(k), n), categories=list(TIME_TO_EVENT_ENDPOINTS)),
         "days": days.astype(np.int64),
         "months": days / unit,
-        "status": np.concatenate([endpoints[e].status for e in ENDPOINTS]).astype(np.int8),
+        "status": np.concatenate([endpoints[e].status for e in TIME_TO_EVENT_ENDPOINTS]).astype(np.int8),
         "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
-        "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([reasons[e] for e in ENDPOINTS])),
+        "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([reasons[e] for e in TIME_TO_EVENT_ENDPOINTS])),
     })
 
 
@@ -270,14 +266,11 @@ def read_extracted(paths) -> "ExtractedTables":  # noqa: F821 (export.ExtractedT
     from chartreview.extract.redcap import ExtractedTables
 
     if not isinstance(paths, dict):
-        paths = {name: Path(paths) / f"{name}.parquet" for name in TABLE_NAMES}
+        paths = {name: Path(paths) / f"{name}.parquet" for name in EXTRACTED_TABLES}
     try:
-        return ExtractedTables(**{name: pd.read_parquet(paths[name]) for name in TABLE_NAMES})
+        return ExtractedTables(**{name: pd.read_parquet(paths[name]) for name in EXTRACTED_TABLES})
     except (OSError, ValueError) as exc:
         raise DerivationError(f"cannot read the extracted tables ({exc})") from None
-
-
-TABLE_NAMES = ("patients", "tumor_assessments", "progression_sites", "subsequent_therapies")
 
 
 def run(extracted, dictionary_path, out_dir, config: dict) -> DerivedTables:

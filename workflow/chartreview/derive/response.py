@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RESPONSES = ("CR", "PR", "SD", "PD", "NE")
-CR, PR, SD, PD, NE = range(5)
+from chartreview.core.catalog import RESPONSES
+
+CR, PR, SD, PD, NE = range(len(RESPONSES))
 
 
 @dataclass(frozen=True)

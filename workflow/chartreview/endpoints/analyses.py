@@ -18,41 +18,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from chartreview.core.catalog import (ENDPOINTS, METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS,
+                                      RESPONSES)
 from chartreview.stats import categorical
 from chartreview.stats import competing_risks
 from chartreview.core.result_files import finite_or_none, time_key
 from chartreview.endpoints.time_to_event import summarise_time_to_event
 
 __all__ = [
-    "ENDPOINTS",
     "EndpointError",
     "analyse_endpoint",
 ]
 
-ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline")
-
-METASTATIC_SITES = {
-    "brain": "Brain",
-    "liver": "Liver",
-    "bone": "Bone",
-    "adrenal": "Adrenal",
-    "pleura": "Pleura",
-    "contralateral_lung": "Contralateral lung",
-    "distant_lymph_node": "Distant lymph node",
-    "pericardium": "Pericardium",
-    "other_extrathoracic": "Other extrathoracic",
-    "extrathoracic": "Extrathoracic (CNS included)",
-    "intrathoracic": "Intrathoracic",
-}
-PATTERNS = {
-    "intrathoracic_only": "Intrathoracic only",
-    "extrathoracic": "Extrathoracic (CNS included)",
-    "cns": "CNS",
-    "new_lesion": "New lesion",
-    "existing_only": "Existing lesions only",
-    "unknown": "Sites not recorded",
-}
-RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 # Table 1: column of the derived patients table -> (label, type)
 BASELINE_VARIABLES = {
     "age": ("Age at crizotinib start, years", "continuous"),
@@ -158,11 +135,12 @@ def analyse_metastases(patients: pd.DataFrame, config: dict) -> dict:
     the configured test per site."""
     labels = _labels(config)
     test = config["statistics"]["categorical_test"]
-    columns = [f"met_{site}" for site in METASTATIC_SITES]
+    reported = {**METASTATIC_SITES, **METASTATIC_COMPOSITES}
+    columns = [f"met_{site}" for site in reported]
     _require(patients, ["group", *columns], "patients")
     group = _group_codes(patients, labels, "patients")
     sites = {}
-    for site, label in METASTATIC_SITES.items():
+    for site, label in reported.items():
         sites[site] = {"label": label, **_count_block(patients[f"met_{site}"], group, labels, test)}
     return {
         "test": _configured_test_name(test),
@@ -383,14 +361,14 @@ def analyse_progression(patients: pd.DataFrame, progression_patterns: pd.DataFra
     percent and P per category."""
     labels = _labels(config)
     test = config["statistics"]["categorical_test"]
-    _require(progression_patterns, ["record_id", "group", *PATTERNS], "progression_patterns")
+    _require(progression_patterns, ["record_id", "group", *PROGRESSION_PATTERNS], "progression_patterns")
     _require(patients, ["group"], "patients")
     group = _group_codes(progression_patterns, labels, "progression_patterns")
     all_group = _group_codes(patients, labels, "patients")
     progressed = {g: int((group == g).sum()) for g in labels}
     patterns = {
         key: {"label": label, **_count_block(progression_patterns[key], group, labels, test)}
-        for key, label in PATTERNS.items()
+        for key, label in PROGRESSION_PATTERNS.items()
     }
     n_all = {g: int((all_group == g).sum()) for g in labels}
     progressed_test = categorical.compare_proportions(

@@ -29,15 +29,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from chartreview.core.catalog import EXTRACTED_TABLES, FORM_TABLES
 from chartreview.core.dictionary import DataDictionary, Field
 
 INSTRUMENT = "redcap_repeat_instrument"
 INSTANCE = "redcap_repeat_instance"
 SOURCE = "source"  # where a row is in the export: "line 12" or "sheet treatment, row 5"
-REPEATING_FORMS = ("tumor_assessment", "progression", "subsequent_therapy")
-# Typed table of each repeating form (contract "Extracted tables").
-TABLES = {"tumor_assessment": "tumor_assessments", "progression": "progression_sites",
-          "subsequent_therapy": "subsequent_therapies"}
+REPEATING_FORMS = tuple(FORM_TABLES)
 # REDCap's codes and label-export texts for checkboxes and the form status.
 CHECKBOX_CHOICES = {"1": "Checked", "0": "Unchecked"}
 COMPLETE_CHOICES = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
@@ -492,7 +490,7 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
     tables = {}
     for form in repeating_forms:
         text = exported[form]
-        tables[TABLES.get(form, form)] = pd.concat(
+        tables[FORM_TABLES.get(form, form)] = pd.concat(
             [pd.DataFrame({"record_id": text["record_id"].astype(STRING),
                            "instance": parse_instances(text["instance"])}),
              typed[form]], axis=1)
@@ -500,7 +498,7 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
                       columns_unknown=unknown, records=rows["record_id"].nunique(), rows=len(rows))
     return ExtractedTables(patients=patients, exported=exported, rows=rows, info=info,
                            **{name: tables.get(name, _empty_table(form, dictionary))
-                              for form, name in TABLES.items()})
+                              for form, name in FORM_TABLES.items()})
 
 
 def _empty_table(form: str, dictionary: DataDictionary) -> pd.DataFrame:
@@ -518,7 +516,7 @@ def write_tables(tables: ExtractedTables, out_dir) -> None:
     out = Path(out_dir)
     raw = out / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    for name in ("patients", *TABLES.values()):
+    for name in EXTRACTED_TABLES:
         getattr(tables, name).to_parquet(out / f"{name}.parquet", index=False)
     for form, text in tables.exported.items():
         text.to_parquet(raw / f"{form}.parquet", index=False)
@@ -544,7 +542,7 @@ def read_tables(in_dir, *, exported: bool = True) -> ExtractedTables:
         info.pop("forms", None)
     return ExtractedTables(
         patients=_read_typed(path / "patients.parquet"),
-        **{name: _read_typed(path / f"{name}.parquet") for name in TABLES.values()},
+        **{name: _read_typed(path / f"{name}.parquet") for name in FORM_TABLES.values()},
         exported={form: pd.read_parquet(raw / f"{form}.parquet", dtype_backend="pyarrow") for form in forms},
         rows=pd.read_parquet(raw / "rows.parquet", dtype_backend="pyarrow") if exported else pd.DataFrame(),
         info=ExportInfo(**{k: tuple(v) if isinstance(v, list) else v for k, v in info.items()}) if info else None)

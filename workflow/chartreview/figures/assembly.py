@@ -2,7 +2,7 @@
 
 Each figure is one matplotlib Figure of a journal width (single 85 mm, double 180 mm) and the
 configured height. Its layout is rows of panel names; each row is split into equal cells, each cell a
-SubFigure into which the panel's own drawing function (figures.PANELS) draws again from the same
+SubFigure into which the panel's own drawing function (figures.PANEL_DRAWINGS) draws again from the same
 inputs, so a panel looks the same alone and assembled. Panels are lettered A, B, ... row by row,
 left to right, in bold at the top left corner of their cell (a one-panel figure has no letter).
 """
@@ -16,7 +16,8 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from chartreview.figures import style
-from chartreview.figures.panels import PANEL_INPUTS, PANELS, FigureInputError, draw_panel, load_inputs
+from chartreview.core.catalog import PANEL_INPUTS
+from chartreview.figures.panels import PANEL_DRAWINGS, FigureInputError, draw_panel, load_inputs
 
 
 def panel_letters(layout: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
@@ -31,9 +32,9 @@ def layout_inputs(layout: Sequence[Sequence[str]]) -> list[str]:
     """Names of the inputs the layout's panels read (keys of PANEL_INPUTS values), in order."""
     names: list[str] = []
     for _, panel in panel_letters(layout):
-        if panel not in PANELS:
+        if panel not in PANEL_DRAWINGS:
             raise FigureInputError(f"unknown panel {panel!r} in the figure layout "
-                                   f"(known: {', '.join(PANELS)})")
+                                   f"(known: {', '.join(PANEL_DRAWINGS)})")
         names += [name for name in PANEL_INPUTS[panel] if name not in names]
     return names
 

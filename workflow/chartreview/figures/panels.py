@@ -4,7 +4,7 @@ patients (swimmer) and the patient flow (results/derived/flow.json).
 Every panel is one function `draw_<panel>(fig, spec, data, groups) -> Axes`: it draws into the
 SubplotSpec `spec` of `fig` (a Figure or SubFigure holding only this panel, so that the same function
 makes the stand-alone panel and its place in an assembled figure, see figure_assembly.py) and returns
-the panel's main Axes. `data` maps input names (PANEL_INPUTS) to the loaded JSON dicts and DataFrames;
+the panel's main Axes. `data` maps input names (catalog.PANEL_INPUTS) to the loaded JSON dicts and DataFrames;
 `groups` are the config's group labels, reference first, which fix order and colour everywhere.
 
 Numbers are read, never computed here, except what a plot needs from a curve (numbers at risk at
@@ -33,21 +33,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
+from chartreview.core.catalog import METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS
 from chartreview.figures import style
 from chartreview.core import rounding
 from chartreview.core.rounding import round_half_up
 
-# Which inputs each panel reads; keys are the named inputs of the Snakemake rules (figures.smk).
-PANEL_INPUTS: dict[str, tuple[str, ...]] = {
-    "km_pfs": ("pfs",),
-    "km_os": ("os",),
-    "cif_cns": ("cns",),
-    "metastases": ("metastases",),
-    "patterns": ("progression",),
-    "swimmer": ("patients",),
-    "forest": ("pfs",),
-    "flow": ("flow",),
-}
 SWIMMER_COLUMNS = ["group", "criz_months", "criz_ongoing", "response_onset_months",
                    "progression_months", "treatment_beyond_progression", "death_months",
                    "followup_months"]
@@ -64,13 +54,6 @@ KM_STATS_PLACES = ("lower left", "upper right", "lower right", "center right", "
 CIF_LEGEND_PLACES = ("upper left", "upper center", "upper right", "center left", "lower right",
                      "center right")
 
-METASTATIC_SITES = {
-    "brain": "Brain", "liver": "Liver", "bone": "Bone", "adrenal": "Adrenal gland",
-    "pleura": "Pleura", "contralateral_lung": "Contralateral lung",
-    "distant_lymph_node": "Distant lymph node", "pericardium": "Pericardium",
-    "other_extrathoracic": "Other extrathoracic",
-}
-METASTATIC_COMPOSITES = {"extrathoracic": "Any extrathoracic", "intrathoracic": "Any intrathoracic"}
 SUBGROUP_LABELS = {
     "sex": "Sex", "age_lt_65": "Age", "ecog": "ECOG PS", "ecog_2plus": "ECOG PS", "line": "Line",
     "brain_metastases": "Brain metastases",
@@ -370,7 +353,8 @@ def draw_metastases(fig, spec, data, groups) -> Axes:
         n = _get(sites[keys[0]], g, source=source).get("n")
         ax.barh(y - 0.4 + height * (i + 0.5), percent, height=height, color=colors[g],
                 label=f"{g} (n = {n})", linewidth=0)
-    ax.set_yticks(y, [labels[k] for k in keys])
+    # a long label (a composite's) takes two lines rather than narrowing the bars under the legend
+    ax.set_yticks(y, [textwrap.fill(labels[k], 20) for k in keys])
     ax.tick_params(axis="y", length=0)
     ax.set_ylim(y[-1] + 0.6, -0.6)
     ax.set_xlim(0, 100)
@@ -394,15 +378,16 @@ def draw_metastases(fig, spec, data, groups) -> Axes:
 
 PATTERN_STACKS = {
     "Site at first progression": [
-        ("intrathoracic_only", "Intrathoracic only", style.CATEGORY_COLORS[0], "intrathoracic_only"),
+        ("intrathoracic_only", PROGRESSION_PATTERNS["intrathoracic_only"], style.CATEGORY_COLORS[0],
+         "intrathoracic_only"),
         ("extrathoracic_no_cns", "Extrathoracic, no CNS", style.CATEGORY_COLORS[1], None),
-        ("cns", "CNS", style.CATEGORY_COLORS[2], "cns"),
-        ("unknown", "Sites not recorded", style.NEUTRAL_COLOR, None),
+        ("cns", PROGRESSION_PATTERNS["cns"], style.CATEGORY_COLORS[2], "cns"),
+        ("unknown", PROGRESSION_PATTERNS["unknown"], style.NEUTRAL_COLOR, None),
     ],
     "Lesion type": [
-        ("new_lesion", "New lesion", style.CATEGORY_COLORS[3], "new_lesion"),
-        ("existing_only", "Existing lesions only", style.CATEGORY_COLORS[4], "existing_only"),
-        ("unknown", "Sites not recorded", style.NEUTRAL_COLOR, None),
+        ("new_lesion", PROGRESSION_PATTERNS["new_lesion"], style.CATEGORY_COLORS[3], "new_lesion"),
+        ("existing_only", PROGRESSION_PATTERNS["existing_only"], style.CATEGORY_COLORS[4], "existing_only"),
+        ("unknown", PROGRESSION_PATTERNS["unknown"], style.NEUTRAL_COLOR, None),
     ],
 }
 
@@ -700,7 +685,7 @@ class Panel:
     title: str
 
 
-PANELS: dict[str, Panel] = {p.name: p for p in (
+PANEL_DRAWINGS: dict[str, Panel] = {p.name: p for p in (
     Panel("km_pfs", draw_km_pfs, "single", 85, "Progression-free survival (Kaplan-Meier)"),
     Panel("km_os", draw_km_os, "single", 85, "Overall survival (Kaplan-Meier)"),
     Panel("cif_cns", draw_cif_cns, "single", 70, "Cumulative incidence of CNS progression"),
@@ -716,7 +701,7 @@ def draw_panel(panel: str, fig: Figure | SubFigure, spec: SubplotSpec, data: Map
                groups: Sequence[str]) -> Axes:
     """Draw one panel into `spec`; a missing value in the inputs raises FigureInputError."""
     try:
-        return PANELS[panel].draw(fig, spec, data, groups)
+        return PANEL_DRAWINGS[panel].draw(fig, spec, data, groups)
     except FigureInputError:
         raise
     except KeyError as error:
@@ -726,9 +711,9 @@ def draw_panel(panel: str, fig: Figure | SubFigure, spec: SubplotSpec, data: Map
 def render_panel(panel: str, inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path],
                  groups: Sequence[str]) -> None:
     """Stand-alone panel at its journal width: results/figures/panels/<panel>.{pdf,svg,png}."""
-    if panel not in PANELS:
-        raise FigureInputError(f"unknown panel {panel!r} (known: {', '.join(PANELS)})")
-    spec = PANELS[panel]
+    if panel not in PANEL_DRAWINGS:
+        raise FigureInputError(f"unknown panel {panel!r} (known: {', '.join(PANEL_DRAWINGS)})")
+    spec = PANEL_DRAWINGS[panel]
     data = load_inputs(inputs)
     with style.context():
         fig = style.new_figure(spec.width, spec.height_mm)

@@ -32,21 +32,25 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from chartreview.core.catalog import BASELINE_SITES, FORM_TABLES, PROGRESSION_SITES, RESPONSE_CODES, RESPONSES
 from chartreview.core.dictionary import DataDictionary, load_dictionary
 from chartreview.synthetic import calibration
 from chartreview.synthetic.cohort import (CENS_LOST, CENS_ONGOING, CENS_TOXICITY, EPOCH, PFS_DEATH, PFS_PD, Design,
                            SynthError, _uniform_int, chunk_cohort)
 
-REPEATING = ("tumor_assessment", "progression", "subsequent_therapy")
-INSTRUMENT_ORDER = {"": 0, "tumor_assessment": 1, "progression": 2, "subsequent_therapy": 3}
+REPEATING = tuple(FORM_TABLES)
+INSTRUMENT_ORDER = {"": 0, **{form: order for order, form in enumerate(REPEATING, start=1)}}
 
 # RECIST time-point responses (dictionary codes)
-CR, PR, SD, PD, NE = 1, 2, 3, 4, 5
+CR, PR, SD, PD, NE = (int(RESPONSE_CODES[response]) for response in RESPONSES)
 # progression site codes
-BRAIN, LIVER, BONE, ADRENAL, PLEURA, LUNG, CONTRA_LUNG, THORACIC_LN, DISTANT_LN, OTHER_EXTRA = range(1, 11)
+_SITE_CODE = {label: int(code) for code, label in PROGRESSION_SITES.items()}
+BRAIN, LIVER, BONE, ADRENAL, PLEURA, LUNG, CONTRA_LUNG, THORACIC_LN, DISTANT_LN, OTHER_EXTRA = (
+    _SITE_CODE[label] for label in ("Brain", "Liver", "Bone", "Adrenal", "Pleura", "Lung", "Contralateral lung",
+                                    "Thoracic lymph node", "Distant lymph node", "Other extrathoracic"))
 # baseline met_site code of the same organ as a progression site (for existing vs new lesions)
-BASELINE_OF_SITE = {BRAIN: 1, LIVER: 2, BONE: 3, ADRENAL: 4, PLEURA: 5, CONTRA_LUNG: 6, DISTANT_LN: 7,
-                    OTHER_EXTRA: 9}
+BASELINE_OF_SITE = {_SITE_CODE[label]: int(code) for code, label in BASELINE_SITES.items()
+                    if label in _SITE_CODE}
 
 SUBSEQUENT_AGENTS = {  # (agent, probability) for the first and the later lines
     "ALK": ([("Alectinib", 0.75), ("Brigatinib", 0.10), ("Carboplatin + pemetrexed", 0.15)],

@@ -1,7 +1,7 @@
 """The manuscript tables (results/tables/<table>.{csv,md,html}) from the endpoint results.
 
 write_tables() turns the endpoint results of chartreview.endpoints.analyses (the content of
-results/endpoints/<name>.json) into one table per TABLES entry: a .csv at full precision (one row per
+results/endpoints/<name>.json) into one table per MANUSCRIPT_TABLES entry: a .csv at full precision (one row per
 table row) and the formatted .md and .html.
 The formatting rounds for the manuscript: percentages to whole numbers, P to 3 decimals or "<0.001",
 medians to 1 decimal and "NR" when not reached (half up, as a reader expects).
@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from chartreview.endpoints.analyses import RESPONSES
+from chartreview.core.catalog import RESPONSES
 from chartreview.core.rounding import format_p, round_half_up
 
-__all__ = ["TABLES", "write_tables"]
-
-TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression")
+__all__ = ["write_tables"]
 
 
 def format_percent(x) -> str:

@@ -32,8 +32,9 @@ import pyarrow
 import pyarrow.compute
 from pandera.typing import Series
 
+from chartreview.core.catalog import EXTRACTED_TABLES, FORM_TABLES
 from chartreview.core.dictionary import DataDictionary
-from chartreview.extract.redcap import (MASKED, STRING, ExtractedTables, TABLES, field_choices,
+from chartreview.extract.redcap import (MASKED, STRING, ExtractedTables, field_choices,
                                 parse_dates, parse_instances, parse_numbers)
 
 QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]
@@ -558,7 +559,7 @@ def _record_dates(tables: ExtractedTables) -> pd.DataFrame:
     death = _per_record(tables, "death_date")
     columns: dict[str, list] = {"record": [], "instance": [], "field": [], "date": []}
     fields = []
-    for name in ("patients", *TABLES.values()):
+    for name in EXTRACTED_TABLES:
         table = getattr(tables, name)
         codes = _record_codes(tables, table)
         instance = table["instance"].to_numpy(dtype=float, na_value=np.nan) if "instance" in table \
@@ -730,7 +731,7 @@ def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary) -> list:
 
     def source_of(name: str):
         text = tables.exported.get(dictionary.forms[0] if name == "patients" else
-                                   {t: f for f, t in TABLES.items()}[name])
+                                   {t: f for f, t in FORM_TABLES.items()}[name])
         return text["source"] if text is not None else None
 
     found = []

@@ -1,0 +1,153 @@
+"""The workflow's names, stated once: extracted and derived tables, endpoints, manuscript tables, figure
+panels, report categories, and the data dictionary's codes the derivation relies on.
+
+Standard library only: workflow/rules/common.smk imports it while Snakemake builds the DAG, and the
+package's modules import it, so rules and code cannot name different things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# ------------------------------------------------------------------------------- report categories
+REPORT_CATEGORIES = ("Cohort", "Response", "Survival", "CNS", "Progression patterns", "Data quality",
+                     "Provenance")
+
+# ---------------------------------------------------------------------------------------- tables
+# Typed table of each repeating form of the export (results/extracted/<table>.parquet).
+FORM_TABLES = {"tumor_assessment": "tumor_assessments", "progression": "progression_sites",
+               "subsequent_therapy": "subsequent_therapies"}
+EXTRACTED_TABLES = ("patients", *FORM_TABLES.values())
+# Analysis datasets (results/derived/<table>.parquet).
+DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns")
+
+# ------------------------------------------------------------------------------------- endpoints
+# The time-to-event endpoints of the derivation, in the row order of time_to_event.parquet.
+TIME_TO_EVENT_ENDPOINTS = ("pfs", "os", "cns")
+# The endpoint analyses (results/endpoints/<endpoint>.json).
+ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline")
+ENDPOINT_CATEGORIES = {
+    "metastases": "Cohort",
+    "baseline": "Cohort",
+    "response": "Response",
+    "pfs": "Survival",
+    "os": "Survival",
+    "cns": "CNS",
+    "progression": "Progression patterns",
+}
+# The config each endpoint analysis reads, and nothing else, as key paths: the rule passes only these
+# as a param, so a change reruns only the endpoints that read it.
+_CATEGORICAL = ("groups", "statistics.categorical_test")
+_SURVIVAL = ("groups", "statistics.conf_level", "statistics.covariates", "statistics.subgroups")
+ENDPOINT_SETTINGS = {
+    "metastases": _CATEGORICAL,
+    "progression": _CATEGORICAL,
+    "baseline": _CATEGORICAL,
+    "response": ("groups", "statistics.categorical_test", "statistics.conf_level"),
+    "pfs": (*_SURVIVAL, "endpoints.pfs.landmarks", "time_unit_days"),
+    "os": (*_SURVIVAL, "endpoints.os.landmarks", "time_unit_days"),
+    "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days"),
+}
+
+
+def settings_of(config: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+    """The part of `config` at the dotted key paths, nested as in the config ("statistics.conf_level"
+    -> {"statistics": {"conf_level": ...}})."""
+    picked: dict[str, Any] = {}
+    for path in paths:
+        *parents, leaf = path.split(".")
+        source, target = config, picked
+        for key in parents:
+            source, target = source[key], target.setdefault(key, {})
+        target[leaf] = source[leaf]
+    return picked
+
+
+# ------------------------------------------------------------------------------ manuscript tables
+MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression")
+MANUSCRIPT_TABLE_CATEGORIES = {
+    "baseline": "Cohort",
+    "metastases": "Cohort",
+    "response": "Response",
+    "survival": "Survival",
+    "cns": "CNS",
+    "progression": "Progression patterns",
+}
+
+# ---------------------------------------------------------------------------------------- figures
+PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow")
+FIGURE_FORMATS = ("pdf", "svg", "png")
+# The file behind each named input of a panel (the named inputs of the figure rules).
+FIGURE_INPUT_FILES = {
+    "pfs": "results/endpoints/pfs.json",
+    "os": "results/endpoints/os.json",
+    "cns": "results/endpoints/cns.json",
+    "metastases": "results/endpoints/metastases.json",
+    "progression": "results/endpoints/progression.json",
+    "patients": "results/derived/patients.parquet",
+    "flow": "results/derived/flow.json",
+}
+# Which inputs each panel reads.
+PANEL_INPUTS: dict[str, tuple[str, ...]] = {
+    "km_pfs": ("pfs",),
+    "km_os": ("os",),
+    "cif_cns": ("cns",),
+    "metastases": ("metastases",),
+    "patterns": ("progression",),
+    "swimmer": ("patients",),
+    "forest": ("pfs",),
+    "flow": ("flow",),
+}
+# An assembled figure takes the category of its first panel.
+PANEL_CATEGORIES = {
+    "km_pfs": "Survival",
+    "km_os": "Survival",
+    "forest": "Survival",
+    "swimmer": "Response",
+    "cif_cns": "CNS",
+    "metastases": "Cohort",
+    "flow": "Cohort",
+    "patterns": "Progression patterns",
+}
+
+# ------------------------------------------------------------------ codes of the data dictionary
+# The study's data dictionary (resources/data_dictionary.csv) states these codes; the derivation's
+# rules are written against them (tests check the two agree).
+# RECIST time-point responses, best first; ta_response codes 1 to 5 in this order.
+RESPONSES = ("CR", "PR", "SD", "PD", "NE")
+RESPONSE_CODES = {response: str(code) for code, response in enumerate(RESPONSES, start=1)}
+# Metastatic sites at crizotinib start (met_site).
+BASELINE_SITES = {"1": "Brain", "2": "Liver", "3": "Bone", "4": "Adrenal", "5": "Pleura",
+                  "6": "Contralateral lung", "7": "Distant lymph node", "8": "Pericardium",
+                  "9": "Other extrathoracic"}
+BASELINE_INTRATHORACIC = ("5", "6", "8")
+BASELINE_EXTRATHORACIC = ("1", "2", "3", "4", "7", "9")
+# Sites of a progression (pd_site).
+PROGRESSION_SITES = {"1": "Brain", "2": "Liver", "3": "Bone", "4": "Adrenal", "5": "Pleura", "6": "Lung",
+                     "7": "Contralateral lung", "8": "Thoracic lymph node", "9": "Distant lymph node",
+                     "10": "Other extrathoracic"}
+PROGRESSION_INTRATHORACIC = ("5", "6", "7", "8")
+PROGRESSION_EXTRATHORACIC = ("1", "2", "3", "4", "9", "10")
+PROGRESSION_BRAIN = "1"
+# pd_lesion
+NEW_LESION, EXISTING_LESION = "2", "1"
+
+
+def site_key(label: str) -> str:
+    """'Contralateral lung' -> 'contralateral_lung' (the derived column is met_<key>)."""
+    return label.lower().replace(" ", "_").replace("-", "_")
+
+
+# Baseline metastatic sites as the results, tables and figures name them, and the two composites.
+METASTATIC_SITES = {site_key(label): label for label in BASELINE_SITES.values()}
+METASTATIC_COMPOSITES = {"extrathoracic": "Extrathoracic (CNS included)", "intrathoracic": "Intrathoracic"}
+# Categories of the progression pattern at first progression (columns of progression_patterns).
+PROGRESSION_PATTERNS = {
+    "intrathoracic_only": "Intrathoracic only",
+    "extrathoracic": "Extrathoracic (CNS included)",
+    "cns": "CNS",
+    "new_lesion": "New lesion",
+    "existing_only": "Existing lesions only",
+    "unknown": "Sites not recorded",
+}
