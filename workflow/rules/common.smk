@@ -1,6 +1,7 @@
 import ast
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -15,6 +16,16 @@ for _key in ("export", "dictionary"):
             f"config key '{_key}': the file {config[_key]!r} does not exist "
             f"(set it in config/config.yaml or with --config {_key}=path)"
         )
+
+# The forms of the data dictionary name files of rules extract and validate. core.dictionary is standard
+# library only, so Snakemake's own environment can read it (the package need not be installed there).
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+from chartreview.core.dictionary import DictionaryError, load_dictionary
+
+try:
+    FORMS = load_dictionary(config["dictionary"]).forms
+except DictionaryError as _error:
+    raise WorkflowError(f"config key 'dictionary': {_error}")
 
 # Cheap steps run on the submitting host under a cluster executor.
 localrules:
@@ -92,9 +103,14 @@ def code_version(*modules):
     return digest.hexdigest()[:16]
 
 
-def mem_mb(base, per_input_mb):
-    """Memory request that grows with the input size (for cluster executors)."""
-    return lambda wildcards, input: int(base + per_input_mb * input.size_mb)
+def mem_mb(base, per_input_mb, of=None):
+    """Memory request that grows with the input size (for cluster executors); ``of``: the named inputs
+    that count (default all)."""
+    if of is None:
+        return lambda wildcards, input: int(base + per_input_mb * input.size_mb)
+    return lambda wildcards, input: int(
+        base + per_input_mb * sum(os.path.getsize(input[name]) for name in of) / 2**20
+    )
 
 
 def all_outputs():

@@ -13,19 +13,23 @@ TABLE_CATEGORIES = {
 
 rule tables:
     input:
-        results=expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS),
+        **{endpoint: f"results/endpoints/{endpoint}.json" for endpoint in ENDPOINTS},
     output:
-        csv=expand("results/tables/{table}.csv", table=TABLES),
-        md=expand("results/tables/{table}.md", table=TABLES),
-        html=[
-            report(
+        # named <table>_<format>, as chartreview.tables.manuscript.run reads them
+        **{
+            f"{table}_{kind}": f"results/tables/{table}.{kind}"
+            for table in TABLES
+            for kind in ("csv", "md")
+        },
+        **{
+            f"{table}_html": report(
                 f"results/tables/{table}.html",
                 caption=f"../report/table_{table}.rst",
                 category=TABLE_CATEGORIES[table],
                 labels={"table": table, "type": "manuscript table"},
             )
             for table in TABLES
-        ],
+        },
     params:
         groups=GROUPS,
         code=code_version("tables"),
