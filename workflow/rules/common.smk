@@ -25,7 +25,7 @@ from chartreview.core.dictionary import DictionaryError, load_dictionary
 try:
     FORMS = load_dictionary(config["dictionary"]).forms
 except DictionaryError as _error:
-    raise WorkflowError(f"config key 'dictionary': {_error}")
+    raise WorkflowError(f"config key 'dictionary': {_error}") from None
 
 # Cheap steps run on the submitting host under a cluster executor.
 localrules:
@@ -109,7 +109,10 @@ def mem_mb(base, per_input_mb, of=None):
     if of is None:
         return lambda wildcards, input: int(base + per_input_mb * input.size_mb)
     return lambda wildcards, input: int(
-        base + per_input_mb * sum(os.path.getsize(input[name]) for name in of) / 2**20
+        base
+        + per_input_mb
+        * sum(os.path.getsize(input[n]) for n in of if os.path.exists(input[n]))
+        / 2**20
     )
 
 
