@@ -99,7 +99,7 @@ def code_version(*modules):
     closure |= {PACKAGE / "__init__.py"}
     digest = hashlib.sha256()
     for file in sorted(closure):
-        digest.update(str(file.relative_to(PACKAGE)).encode() + b"\0" + file.read_bytes())
+        digest.update(b"%s\0%s" % (str(file.relative_to(PACKAGE)).encode(), file.read_bytes()))
     return digest.hexdigest()[:16]
 
 
