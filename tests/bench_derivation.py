@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chartreview.derive.derivation import derive, write_derived  # noqa: E402
+from chartreview.derive.derivation import derive, derived_files, write_derived  # noqa: E402
 from derivation_helpers import DICTIONARY, config, synthetic  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def main() -> None:
     derived = derive(tables, DICTIONARY, config(response={"confirmation": args.confirmation}))
     t2, c2 = clock(), time.process_time()
     with tempfile.TemporaryDirectory() as out:
-        write_derived(derived, out)
+        write_derived(derived, derived_files(out))
         sizes = {p.name: p.stat().st_size for p in Path(out).iterdir()}
     t3, c3 = clock(), time.process_time()
     rows = len(tables.tumor_assessments) + len(tables.progression_sites) + len(tables.subsequent_therapies)

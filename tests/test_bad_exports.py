@@ -1,11 +1,10 @@
 """One bad export per defect: the workflow stops with a clear message naming the record and field.
 
 Each defect runs what the rules ``extract``, ``validate`` and ``validation_gate`` run (the package entry
-points their scripts call) and checks the exit code, the message and queries.csv; one defect runs through
-Snakemake itself. A last test runs the example and looks for its identifier values under results/.
+points their scripts call, the message as the step runner shows it) and checks the exit code, the message
+and queries.csv; one defect runs through Snakemake itself. A last test runs the example and looks for its identifier values under results/.
 """
 
-import io
 import os
 import subprocess
 import sys
@@ -19,12 +18,14 @@ from bad_exports import JAPANESE_AGENT, JAPANESE_PARTNER, derive, read_raw
 from chartreview.extract import redcap as export
 from chartreview.validate import queries
 from chartreview.core.dictionary import load_dictionary
+from chartreview.core.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 DICTIONARY = ROOT / "resources" / "data_dictionary.csv"
 FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "export_raw.csv"
 EXAMPLE = ROOT / "resources" / "example" / "export_raw.csv"
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+FORMS = load_dictionary(DICTIONARY).forms
 SOURCES = {"fixture": FIXTURE} | ({"example": EXAMPLE} if EXAMPLE.exists() else {})
 DEFECTS = ["missing_column", "impossible_date", "excel_serial_date", "unknown_code", "missing_group",
            "death_before_start", "dead_without_death_date", "duplicate_record", "duplicate_instance",
@@ -37,18 +38,23 @@ def bad(tmp_path_factory):
 
 
 def run_workflow(export_path, results: Path, encoding="utf-8-sig"):
-    """What the rules extract, validate and validation_gate run; the exit code and stderr of the last."""
-    stream = io.StringIO()
-    extracted = results / "extracted"
-    code = export.run(export_path, DICTIONARY, extracted, encoding=encoding,
-                      repeating_forms=CONFIG["repeating_forms"], stream=stream)
-    if code:
-        return code, stream.getvalue()
-    queries_csv, html = results / "validation" / "queries.csv", results / "validation" / "queries.html"
-    assert queries.run(extracted, DICTIONARY, CONFIG, queries_csv, html, stream=stream) == 0
-    assert queries_csv.exists() and html.exists()  # always written
-    stream = io.StringIO()
-    return queries.gate(queries_csv, html, results / "validation" / "passed.txt", stream=stream), stream.getvalue()
+    """What the rules extract, validate and validation_gate run; the exit code and the message of the step
+    that stops, as chartreview.core.steps shows it (test_steps runs the scripts themselves)."""
+    extracted = export.extracted_files(results / "extracted", FORMS)
+    try:
+        export.run({"export": export_path, "dictionary": DICTIONARY}, extracted, encoding=encoding,
+                   repeating_forms=CONFIG["repeating_forms"])
+    except InputError as exc:
+        return 1, f"Extraction failed: {exc}"
+    report = {"queries": results / "validation" / "queries.csv", "html": results / "validation" / "queries.html"}
+    queries.run(extracted | {"dictionary": DICTIONARY}, report, repeating_forms=CONFIG["repeating_forms"],
+                validation=CONFIG["validation"], window_days=CONFIG["endpoints"]["progression"]["window_days"])
+    assert report["queries"].exists() and report["html"].exists()  # always written
+    try:
+        queries.gate(report, {"passed": results / "validation" / "passed.txt"})
+    except queries.ValidationFailed as exc:
+        return 1, str(exc)
+    return 0, ""
 
 
 def test_every_defect_has_a_bad_export(bad):
@@ -92,7 +98,7 @@ def test_the_cp932_export_reads_with_the_setting(source, bad, tmp_path):
     case = bad[source]["cp932"]
     code, message = run_workflow(case.path, tmp_path / "results", encoding="cp932")
     assert code == 0, message
-    tables = export.read_tables(tmp_path / "results" / "extracted")
+    tables = export.read_tables(export.extracted_files(tmp_path / "results" / "extracted", FORMS))
     assert JAPANESE_PARTNER in set(tables.patients["fusion_partner"].dropna())
     assert JAPANESE_AGENT in set(tables.subsequent_therapies["st_agent"])
 

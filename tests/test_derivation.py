@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chartreview.derive.derivation import DerivationError, derive, write_derived
+from chartreview.derive.derivation import DerivationError, derive, derived_files, write_derived
 from derivation_helpers import DICTIONARY, Patient, build, config, synthetic
 
 
@@ -285,7 +285,8 @@ def test_missing_config_key_and_unreadable_tables_are_clear_errors(tmp_path):
     with pytest.raises(DerivationError, match="config: the key 'cns'"):
         derive(build([Patient("A")]), DICTIONARY, broken)
     with pytest.raises(DerivationError, match="cannot read the extracted tables"):
-        read_extracted(tmp_path)
+        read_extracted({name: tmp_path / f"{name}.parquet" for name in ("patients", "tumor_assessments",
+                                                                         "progression_sites", "subsequent_therapies")})
 
 
 def test_blank_last_contact_is_an_error_naming_the_record():
@@ -340,7 +341,7 @@ def test_output_dtypes_follow_the_contract():
 def test_write_derived_is_deterministic_and_complete(tmp_path):
     tables = synthetic(300, seed=5)
     for out in (tmp_path / "a", tmp_path / "b"):
-        write_derived(derive(tables, DICTIONARY, config()), out)
+        write_derived(derive(tables, DICTIONARY, config()), derived_files(out))
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == ["audit.csv", "audit.html", "flow.json", "patients.parquet", "progression_patterns.parquet",
                      "time_to_event.parquet"]
@@ -359,7 +360,7 @@ def test_write_derived_is_deterministic_and_complete(tmp_path):
 def test_a_cohort_with_every_record_excluded_still_writes_its_files(tmp_path):
     d = run(Patient("A", gene=None), Patient("B", gene=None, ta=[(60, "PR")]))
     assert d.flow["analysed"] == {"ROS1": 0, "ALK": 0} and d.flow["excluded"] == [{"reason": "fusion_gene blank", "n": 2}]
-    write_derived(d, tmp_path)
+    write_derived(d, derived_files(tmp_path))
     assert len(pd.read_parquet(tmp_path / "time_to_event.parquet")) == 0
 
 
@@ -375,7 +376,7 @@ def test_rules_in_force_follow_the_switches():
 def test_audit_html_of_a_large_cohort_says_it_is_truncated(tmp_path, monkeypatch):
     from chartreview.derive import audit
     monkeypatch.setattr(audit, "HTML_MAX_PATIENTS", 10)
-    write_derived(derive(synthetic(50), DICTIONARY, config()), tmp_path)
+    write_derived(derive(synthetic(50), DICTIONARY, config()), derived_files(tmp_path))
     html = (tmp_path / "audit.html").read_text()
     assert html.count("<section>") == 10 and "The cohort has 50 patients" in html
 
@@ -383,7 +384,7 @@ def test_audit_html_of_a_large_cohort_says_it_is_truncated(tmp_path, monkeypatch
 def test_no_free_text_reaches_the_derived_files(tmp_path):
     tables = build([Patient("A", st=[100])])
     tables.subsequent_therapies["st_agent"] = pd.array(["SECRET-AGENT-TEXT"], dtype="string")
-    write_derived(derive(tables, DICTIONARY, config()), tmp_path)
+    write_derived(derive(tables, DICTIONARY, config()), derived_files(tmp_path))
     for path in tmp_path.iterdir():
         assert b"SECRET-AGENT-TEXT" not in path.read_bytes(), path.name
 

@@ -1,6 +1,5 @@
 """Extraction: raw CSV, label CSV and workbook give the contract's typed, de-identified tables."""
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -120,13 +119,14 @@ def test_identifiers_are_dropped_from_the_tables_and_masked_in_the_exported_text
 
 
 def test_written_tables_hold_no_identifier_and_read_back_identical(tables, dictionary, tmp_path):
-    write_tables(tables, tmp_path)
-    back = read_tables(tmp_path)
+    files = export.extracted_files(tmp_path, dictionary.forms)
+    write_tables(tables, files)
+    back = read_tables(files)
     assert_same_tables(tables, back)
     assert back.info == tables.info
     for form, text in tables.exported.items():
         pd.testing.assert_frame_equal(back.exported[form], text, check_dtype=False, obj=form)
-    assert_same_tables(tables, read_tables(tmp_path, exported=False))
+    assert_same_tables(tables, read_tables(files, exported=False))
     raw = read_raw(FIXTURE)
     secrets = [v for c in dictionary.identifiers for v in raw[c] if v]
     for path in tmp_path.rglob("*"):
@@ -221,28 +221,28 @@ def test_a_row_message_never_quotes_an_identifier(dictionary, tmp_path):
     assert "record CR-001" in str(failure.value)
 
 
-def test_run_reports_a_failure_in_one_message_and_writes_nothing(tmp_path):
+def test_run_fails_with_the_file_named_and_writes_nothing(dictionary, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     out = tmp_path / "results" / "extracted"
-    stream = io.StringIO()
-    assert export.run(empty, ROOT / "resources" / "data_dictionary.csv", out, stream=stream) == 1
-    assert stream.getvalue().startswith("Extraction failed: ") and "empty.csv" in stream.getvalue()
-    assert "Traceback" not in stream.getvalue()
+    inputs = {"export": empty, "dictionary": ROOT / "resources" / "data_dictionary.csv"}
+    with pytest.raises(ExportError, match="empty.csv"):
+        export.run(inputs, export.extracted_files(out, dictionary.forms))
     assert not out.exists()
     assert empty.read_bytes() == b""  # the input is never modified
 
 
-def test_run_writes_the_tables_and_says_what_it_read(tmp_path):
-    stream = io.StringIO()
-    assert export.run(FIXTURE, ROOT / "resources" / "data_dictionary.csv", tmp_path, stream=stream) == 0
+def test_run_writes_the_named_files_and_says_what_it_read(dictionary, tmp_path):
+    files = export.extracted_files(tmp_path, dictionary.forms)
+    note = export.run({"export": FIXTURE, "dictionary": ROOT / "resources" / "data_dictionary.csv"}, files)
     assert sorted(p.name for p in tmp_path.glob("*.parquet")) == sorted(f"{n}.parquet" for n in TABLE_NAMES)
-    assert "5 records in 35 rows" in stream.getvalue() and "raw CSV" in stream.getvalue()
+    assert all(Path(path).is_file() for path in files.values())
+    assert "5 records in 35 rows" in note and "raw CSV" in note
 
 
 def test_the_written_tables_are_byte_identical_run_to_run(dictionary, tmp_path):
     for run_dir in ("a", "b"):
-        write_tables(extract(FIXTURE, dictionary), tmp_path / run_dir)
+        write_tables(extract(FIXTURE, dictionary), export.extracted_files(tmp_path / run_dir, dictionary.forms))
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert len(files) == 4 + 7 + 2  # typed tables; the exported text of each form, the rows, export.json
     for name in files:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from chartreview.core.catalog import ENDPOINTS, MANUSCRIPT_TABLES
-from chartreview.tables.manuscript import format_p, format_percent, write_tables
+from chartreview.tables.manuscript import format_p, format_percent, table_files, write_tables
 from endpoint_helpers import GROUPS, derived_tables, run
 
 
@@ -24,7 +24,8 @@ def test_formatting_rules():
 
 def test_write_tables(tmp_path, derived):
     results = {name: json.loads(json.dumps(run(name, derived), allow_nan=True)) for name in ENDPOINTS}
-    written = write_tables(results, tmp_path, list(GROUPS))
+    write_tables(results, table_files(tmp_path), list(GROUPS))
+    written = sorted(tmp_path.iterdir())
     assert sorted(p.name for p in written) == sorted(f"{t}.{e}" for t in MANUSCRIPT_TABLES for e in ("csv", "md", "html"))
     metastases = (tmp_path / "metastases.md").read_text()
     assert "| Brain | 3/26 (12) | 12/42 (29) | 0.100 |" in metastases
@@ -38,7 +39,7 @@ def test_write_tables(tmp_path, derived):
     html = (tmp_path / "baseline.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "Wilcoxon" in html
     again = tmp_path / "again"
-    write_tables(results, again, list(GROUPS))
+    write_tables(results, table_files(again), list(GROUPS))
     for path in written:
         assert path.read_bytes() == (again / path.name).read_bytes()
 
@@ -47,5 +48,5 @@ def test_median_not_reached_is_nr(tmp_path, derived):
     results = {"pfs": run("pfs", derived)}
     results["pfs"]["groups"]["ROS1"]["median"] = None
     results["pfs"]["groups"]["ROS1"]["median_ci"] = [4.2, None]
-    write_tables(results, tmp_path, list(GROUPS))
+    write_tables(results, table_files(tmp_path), list(GROUPS))
     assert "| NR (4.2–NR) |" in (tmp_path / "survival.md").read_text()

@@ -1,7 +1,6 @@
 """Validation: every rule of the pandera contracts raises its query, with record, form, instance, field,
 value and rule; the query report and the gate."""
 
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +10,7 @@ import yaml
 from bad_exports import read_raw, to_label, write_raw
 from chartreview.core.dictionary import load_dictionary
 from chartreview.extract.redcap import extract
-from chartreview.validate.queries import FIRST_ERRORS, gate, write_query_report
+from chartreview.validate.queries import FIRST_ERRORS, ValidationFailed, gate, write_query_report
 from chartreview.validate.contracts import MODELS, QUERY_COLUMNS, RULES, validate, validation_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -302,13 +301,18 @@ def test_a_clean_export_writes_an_empty_query_list(clean, dictionary, tmp_path):
     assert "No queries" in (tmp_path / "q.html").read_text()
 
 
+def report_files(directory: Path) -> dict:
+    """The gate's named inputs: the query report as the tests write it."""
+    return {"queries": directory / "q.csv", "html": directory / "q.html"}
+
+
 def test_the_gate_stops_on_errors_and_prints_the_first(clean, dictionary, tmp_path):
     frame = edit(clean, "CR-003", "diagnosis_date", "2016-02-30")
     frame = edit(frame, "CR-002", "baseline_complete", "0")
     write_query_report(queries_of(frame, dictionary, tmp_path), tmp_path / "q.csv", tmp_path / "q.html")
-    stream = io.StringIO()
-    assert gate(tmp_path / "q.csv", tmp_path / "q.html", tmp_path / "passed.txt", stream=stream) == 1
-    printed = stream.getvalue()
+    with pytest.raises(ValidationFailed) as failure:
+        gate(report_files(tmp_path), {"passed": tmp_path / "passed.txt"})
+    printed = str(failure.value)
     assert "1 error(s) and 1 warning(s)" in printed
     assert ("record CR-003, form demographics, field diagnosis_date, value '2016-02-30', rule date"
             in printed)
@@ -320,7 +324,7 @@ def test_the_gate_stops_on_errors_and_prints_the_first(clean, dictionary, tmp_pa
 def test_the_gate_passes_warnings(clean, dictionary, tmp_path):
     frame = edit(clean, "CR-002", "baseline_complete", "0")
     write_query_report(queries_of(frame, dictionary, tmp_path), tmp_path / "q.csv", tmp_path / "q.html")
-    assert gate(tmp_path / "q.csv", tmp_path / "q.html", tmp_path / "passed.txt", stream=io.StringIO()) == 0
+    gate(report_files(tmp_path), {"passed": tmp_path / "passed.txt"})
     assert (tmp_path / "passed.txt").read_text() == "validation passed: 0 errors, 1 warning(s)\n"
 
 
@@ -328,10 +332,10 @@ def test_the_gate_prints_at_most_the_first_errors(clean, dictionary, tmp_path):
     frame = clean.copy()
     frame.loc[frame["redcap_repeat_instrument"] == "tumor_assessment", "ta_modality"] = "9"
     write_query_report(queries_of(frame, dictionary, tmp_path), tmp_path / "q.csv", tmp_path / "q.html")
-    stream = io.StringIO()
-    assert gate(tmp_path / "q.csv", tmp_path / "q.html", tmp_path / "passed.txt", stream=stream) == 1
-    assert "22 error(s)" in stream.getvalue()
-    assert stream.getvalue().count("rule code") == FIRST_ERRORS
+    with pytest.raises(ValidationFailed) as failure:
+        gate(report_files(tmp_path), {"passed": tmp_path / "passed.txt"})
+    assert "22 error(s)" in str(failure.value)
+    assert str(failure.value).count("rule code") == FIRST_ERRORS
 
 
 def test_the_models_state_the_dictionarys_fields_and_required_flags(dictionary):

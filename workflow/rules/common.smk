@@ -41,6 +41,15 @@ if config["reference_group"] not in config["groups"]:
         f"{list(config['groups'])} (set it in config/config.yaml or with --config reference_group=<group>)"
     )
 
+# The forms of the data dictionary name files of rules extract and validate. core.dictionary is standard
+# library only, so Snakemake's own environment can read it (the package need not be installed there).
+from chartreview.core.dictionary import DictionaryError, load_dictionary
+
+try:
+    FORMS = load_dictionary(config["dictionary"]).forms
+except DictionaryError as _error:
+    raise WorkflowError(f"config key 'dictionary': {_error}") from None
+
 # Cheap steps run on the submitting host under a cluster executor.
 localrules:
     validation_gate,
@@ -121,9 +130,17 @@ def code_version(*modules):
     return digest.hexdigest()[:16]
 
 
-def mem_mb(base, per_input_mb):
-    """Memory request that grows with the input size (for cluster executors)."""
-    return lambda wildcards, input: int(base + per_input_mb * input.size_mb)
+def mem_mb(base, per_input_mb, of=None):
+    """Memory request that grows with the input size (for cluster executors); ``of``: the named inputs
+    that count (default all)."""
+    if of is None:
+        return lambda wildcards, input: int(base + per_input_mb * input.size_mb)
+    return lambda wildcards, input: int(
+        base
+        + per_input_mb
+        * sum(os.path.getsize(input[n]) for n in of if os.path.exists(input[n]))
+        / 2**20
+    )
 
 
 def all_outputs():

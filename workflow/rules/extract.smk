@@ -6,12 +6,12 @@ rule extract:
         export=config["export"],
         dictionary=config["dictionary"],
     output:
-        patients="results/extracted/patients.parquet",
-        tumor_assessments="results/extracted/tumor_assessments.parquet",
-        progression_sites="results/extracted/progression_sites.parquet",
-        subsequent_therapies="results/extracted/subsequent_therapies.parquet",
-        # the exported text of each form (codes, identifiers masked) and the export's rows, for the validation
-        raw=directory("results/extracted/raw"),
+        **{table: f"results/extracted/{table}.parquet" for table in EXTRACTED_TABLES},
+        # for the validation: the exported text of each form (codes, identifiers masked), the export's rows
+        # and what was read (names as in chartreview.extract.redcap.extracted_files)
+        **{f"exported_{form}": f"results/extracted/raw/{form}.parquet" for form in FORMS},
+        rows="results/extracted/raw/rows.parquet",
+        export_info="results/extracted/raw/export.json",
     params:
         encoding=config["export_encoding"],
         repeating_forms=config["repeating_forms"],

@@ -1,6 +1,6 @@
 rule summary:
     input:
-        results=expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS),
+        **{endpoint: f"results/endpoints/{endpoint}.json" for endpoint in ENDPOINTS},
         flow="results/derived/flow.json",
     output:
         md=report(
@@ -40,7 +40,7 @@ rule provenance:
         dictionary=config["dictionary"],
         lock=str(Path(workflow.basedir) / "requirements.lock"),
     output:
-        report(
+        provenance=report(
             "results/provenance.json",
             caption="../report/provenance.rst",
             category="Provenance",

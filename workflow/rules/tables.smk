@@ -2,19 +2,23 @@
 
 rule tables:
     input:
-        results=expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS),
+        **{endpoint: f"results/endpoints/{endpoint}.json" for endpoint in ENDPOINTS},
     output:
-        csv=expand("results/tables/{table}.csv", table=MANUSCRIPT_TABLES),
-        md=expand("results/tables/{table}.md", table=MANUSCRIPT_TABLES),
-        html=[
-            report(
+        # named <table>_<format>, as chartreview.tables.manuscript.run reads them
+        **{
+            f"{table}_{kind}": f"results/tables/{table}.{kind}"
+            for table in MANUSCRIPT_TABLES
+            for kind in ("csv", "md")
+        },
+        **{
+            f"{table}_html": report(
                 f"results/tables/{table}.html",
                 caption=f"../report/table_{table}.rst",
                 category=MANUSCRIPT_TABLE_CATEGORIES[table],
                 labels={"table": table, "type": "manuscript table"},
             )
             for table in MANUSCRIPT_TABLES
-        ],
+        },
     params:
         groups=GROUPS,
         code=code_version("tables"),

@@ -3,11 +3,10 @@
 
 rule validate:
     input:
-        patients=rules.extract.output.patients,
-        tumor_assessments=rules.extract.output.tumor_assessments,
-        progression_sites=rules.extract.output.progression_sites,
-        subsequent_therapies=rules.extract.output.subsequent_therapies,
-        raw=rules.extract.output.raw,
+        **{table: rules.extract.output[table] for table in EXTRACTED_TABLES},
+        **{f"exported_{form}": rules.extract.output[f"exported_{form}"] for form in FORMS},
+        rows=rules.extract.output.rows,
+        export_info=rules.extract.output.export_info,
         dictionary=config["dictionary"],
     output:
         queries=report(
@@ -32,8 +31,12 @@ rule validate:
     conda:
         "../envs/validation.yaml"
     resources:
-        # the typed tables are about 70 MB for a million patients (the raw/ directory does not count)
-        mem_mb=mem_mb(1000, 60),
+        # the typed tables are about 70 MB for a million patients (the exported text and rows do not count)
+        mem_mb=mem_mb(
+            1000,
+            60,
+            of=EXTRACTED_TABLES,
+        ),
         runtime=30,
     script:
         "../scripts/validate.py"

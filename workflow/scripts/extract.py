@@ -1,11 +1,12 @@
-"""Rule extract: the REDCap export -> typed, de-identified tables under results/extracted/."""
+"""Rule extract: the REDCap export -> typed, de-identified tables and the validation's material under
+results/extracted/ (chartreview.extract.redcap)."""
+
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w")
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
+from chartreview.core.steps import run_step  # noqa: E402
 from chartreview.extract.redcap import run  # noqa: E402
 
-sys.exit(run(snakemake.input.export, snakemake.input.dictionary, Path(snakemake.output.patients).parent,
-             encoding=snakemake.params.encoding, repeating_forms=snakemake.params.repeating_forms))
+run_step(snakemake, run, "Extraction failed")

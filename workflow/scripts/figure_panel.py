@@ -3,16 +3,10 @@
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w")
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
-from chartreview.figures.panels import no_partial_output, render_panel  # noqa: E402
+from chartreview.core.steps import run_step  # noqa: E402
+from chartreview.figures.panels import render_panel  # noqa: E402
 
 panel = snakemake.wildcards.panel
-with no_partial_output(snakemake.output, f"rule figure_panel, panel {panel}"):
-    render_panel(
-        panel,
-        inputs=dict(snakemake.input.items()),
-        outputs={ext: snakemake.output[ext] for ext in ("pdf", "svg", "png")},
-        groups=list(snakemake.params.groups),
-    )
+run_step(snakemake, render_panel, f"rule figure_panel, panel {panel}", panel=panel)

@@ -1,19 +1,11 @@
+"""Rule provenance: inputs, config, software and every rule's params -> results/provenance.json."""
+
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w")
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
-from chartreview.report.summary import provenance_record
-from chartreview.core.result_files import write_json
+from chartreview.core.steps import run_step  # noqa: E402
+from chartreview.report.summary import run_provenance  # noqa: E402
 
-record = provenance_record(
-    export=snakemake.input.export,
-    dictionary=snakemake.input.dictionary,
-    config_files=snakemake.params.config_files,
-    config=snakemake.params.config,
-    rules=snakemake.params.rules,
-    repo=Path(snakemake.scriptdir).parents[1],  # the workflow's checkout
-    lock=snakemake.input.lock,
-)
-write_json(record, snakemake.output[0])
+run_step(snakemake, run_provenance, "provenance", repo=Path(snakemake.scriptdir).parents[1])  # the workflow's checkout

@@ -1,17 +1,11 @@
+"""Rule summary: endpoint results and patient flow -> results/summary.{md,html} (chartreview.report.summary)."""
+
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w")
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
-from chartreview.report.summary import write_summary
+from chartreview.core.steps import run_step  # noqa: E402
+from chartreview.report.summary import run_summary  # noqa: E402
 
-names = [Path(p).stem for p in snakemake.input.results]
-config = {
-    "groups": snakemake.params.groups,
-    "time_unit_days": snakemake.params.time_unit_days,
-    "endpoints": snakemake.params.endpoints,
-    "published": snakemake.params.published,
-}
-write_summary(dict(zip(names, snakemake.input.results)), snakemake.input.flow, config,
-              snakemake.output.md, snakemake.output.html)
+run_step(snakemake, run_summary, "summary")

@@ -1,10 +1,12 @@
-"""Rule validation_gate: stops the workflow (exit 1, first errors in the log) when any query is an error."""
+"""Rule validation_gate: stops the workflow (exit 1, first errors in the log and on the terminal) when any
+query is an error."""
+
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w")
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
+from chartreview.core.steps import run_step  # noqa: E402
 from chartreview.validate.queries import gate  # noqa: E402
 
-sys.exit(gate(snakemake.input.queries, snakemake.input.html, snakemake.output.passed))
+run_step(snakemake, gate)  # the gate's message says it all

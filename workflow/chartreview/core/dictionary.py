@@ -10,6 +10,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from chartreview.core.errors import InputError
+
 COLUMN_NAME = "Variable / Field Name"
 COLUMN_FORM = "Form Name"
 COLUMN_TYPE = "Field Type"
@@ -30,7 +32,7 @@ DATE_VALIDATIONS = ("date_ymd", "date_mdy", "date_dmy")
 NUMBER_VALIDATIONS = ("number", "integer", "number_1dp", "number_2dp")
 
 
-class DictionaryError(ValueError):
+class DictionaryError(InputError):
     """The data dictionary itself is unusable (named file, row and column in the message)."""
 
 

@@ -35,6 +35,7 @@ and progression patterns with their reasons, ``audit`` the audit, ``rules`` the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,9 +51,11 @@ from chartreview.core.catalog import (BASELINE_EXTRATHORACIC, BASELINE_INTRATHOR
                                       EXTRACTED_TABLES, NEW_LESION, PROGRESSION_BRAIN, RESPONSES,
                                       PROGRESSION_EXTRATHORACIC, PROGRESSION_INTRATHORACIC,
                                       TIME_TO_EVENT_ENDPOINTS)
+from chartreview.core.dictionary import load_dictionary
 from chartreview.core.result_files import write_json
 from chartreview.derive.rows import Rows, choice_labels, days_of, label_codes, met_flag, rows_of
 from chartreview.derive.rules import DerivationError, Rules
+from chartreview.extract.redcap import ExtractedTables
 from chartreview.derive.texts import NEVER, bits_text
 
 PATTERNS = ("cns", "intrathoracic_only", "extrathoracic", "new_lesion", "existing_only", "unknown")
@@ -247,36 +250,42 @@ def time_to_event_table(out: pd.DataFrame, index_day, endpoints: dict, reasons: 
 
 
 # --------------------------------------------------------------------------- files
-def write_derived(derived: DerivedTables, out_dir) -> None:
-    """results/derived/{patients,time_to_event,progression_patterns}.parquet, audit.csv/.html, flow.json."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    derived.patients.to_parquet(out_dir / "patients.parquet", index=False)
-    derived.time_to_event.to_parquet(out_dir / "time_to_event.parquet", index=False)
-    derived.progression_patterns.to_parquet(out_dir / "progression_patterns.parquet", index=False)
-    write_audit(derived, out_dir / "audit.csv", out_dir / "audit.html")
-    write_json(derived.flow, out_dir / "flow.json")
+def write_derived(derived: DerivedTables, paths: Mapping[str, str | Path]) -> None:
+    """Each derived file to its named path: patients, time_to_event, progression_patterns (parquet),
+    audit_csv, audit_html and flow (JSON) (the outputs of rule ``derive``)."""
+    for path in paths.values():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    derived.patients.to_parquet(paths["patients"], index=False)
+    derived.time_to_event.to_parquet(paths["time_to_event"], index=False)
+    derived.progression_patterns.to_parquet(paths["progression_patterns"], index=False)
+    write_audit(derived, paths["audit_csv"], paths["audit_html"])
+    write_json(derived.flow, paths["flow"])
 
 
-def read_extracted(paths) -> "ExtractedTables":  # noqa: F821 (export.ExtractedTables, imported lazily)
-    """The four typed tables (``paths``: table name -> parquet path, or the extraction directory).
+def derived_files(directory) -> dict[str, Path]:
+    """Name -> file of everything ``write_derived`` writes, laid out under ``directory`` as rule ``derive``
+    declares it (results/derived/)."""
+    out = Path(directory)
+    return {"patients": out / "patients.parquet", "time_to_event": out / "time_to_event.parquet",
+            "progression_patterns": out / "progression_patterns.parquet", "audit_csv": out / "audit.csv",
+            "audit_html": out / "audit.html", "flow": out / "flow.json"}
 
-    Reads only what derivation needs, not the validation's raw material that ``export.read_tables`` adds.
+
+def read_extracted(paths: Mapping[str, str | Path]) -> ExtractedTables:
+    """The four typed tables (``paths``: table name -> parquet file; other names are ignored).
+
+    Reads only what derivation needs, not the validation's material that ``extract.redcap.read_tables`` adds.
     """
-    from chartreview.extract.redcap import ExtractedTables
-
-    if not isinstance(paths, dict):
-        paths = {name: Path(paths) / f"{name}.parquet" for name in EXTRACTED_TABLES}
     try:
         return ExtractedTables(**{name: pd.read_parquet(paths[name]) for name in EXTRACTED_TABLES})
     except (OSError, ValueError) as exc:
         raise DerivationError(f"cannot read the extracted tables ({exc})") from None
 
 
-def run(extracted, dictionary_path, out_dir, config: dict) -> DerivedTables:
-    """The rule's work: read the extracted tables, derive, write (nothing is written on an error)."""
-    from chartreview.core.dictionary import load_dictionary
-
-    derived = derive(read_extracted(extracted), load_dictionary(dictionary_path), config)
-    write_derived(derived, out_dir)
-    return derived
+def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], **config) -> str:
+    """What rule ``derive`` runs: the extracted tables and the dictionary of ``inputs`` -> the files of
+    ``outputs`` (names as in ``write_derived``); ``config``: the config keys derivation reads. Nothing is
+    written on an error. Returns the line for the log."""
+    derived = derive(read_extracted(inputs), load_dictionary(inputs["dictionary"]), config)
+    write_derived(derived, outputs)
+    return f"derive: {derived.flow}"

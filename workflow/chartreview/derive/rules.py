@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chartreview.core.errors import InputError
 
-class DerivationError(ValueError):
+
+class DerivationError(InputError):
     """The extracted tables or the config cannot be derived (the message names record, field, value)."""
 
 

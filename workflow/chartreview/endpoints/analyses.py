@@ -22,7 +22,8 @@ from chartreview.core.catalog import (ENDPOINTS, METASTATIC_COMPOSITES, METASTAT
                                       RESPONSES)
 from chartreview.stats import categorical
 from chartreview.stats import competing_risks
-from chartreview.core.result_files import finite_or_none, time_key
+from chartreview.core.errors import InputError
+from chartreview.core.result_files import finite_or_none, time_key, write_json
 from chartreview.endpoints.time_to_event import summarise_time_to_event
 
 __all__ = [
@@ -49,7 +50,7 @@ PATTERN_ASSUMPTION = (
 )
 
 
-class EndpointError(ValueError):
+class EndpointError(InputError):
     """The derived tables do not allow the analysis (a missing column, an unknown group)."""
 
 
@@ -487,3 +488,12 @@ def analyse_endpoint(
     if name == "baseline":
         return analyse_baseline(patients, config)
     raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
+
+
+def run(inputs: dict, outputs: dict, *, endpoint: str, settings: dict) -> None:
+    """What rule ``endpoint`` runs: the derived tables of ``inputs`` (patients, time_to_event,
+    progression_patterns) -> ``outputs["result"]``, the JSON result of ``endpoint``."""
+    result = analyse_endpoint(endpoint, pd.read_parquet(inputs["patients"]),
+                              pd.read_parquet(inputs["time_to_event"]),
+                              pd.read_parquet(inputs["progression_patterns"]), settings)
+    write_json(result, outputs["result"])

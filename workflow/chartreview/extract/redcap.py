@@ -20,7 +20,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from chartreview.core.catalog import EXTRACTED_TABLES, FORM_TABLES
-from chartreview.core.dictionary import DataDictionary, Field
+from chartreview.core.dictionary import DataDictionary, Field, load_dictionary
+from chartreview.core.errors import InputError
 
 INSTRUMENT = "redcap_repeat_instrument"
 INSTANCE = "redcap_repeat_instance"
@@ -49,7 +50,7 @@ TEXT = pd.ArrowDtype(pa.string())  # exported text: compact and fast for ten mil
 STRING = pd.StringDtype("pyarrow")
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """The export cannot be read at all (the message names the file, and the record and field if any)."""
 
 
@@ -511,19 +512,28 @@ def _empty_table(form: str, dictionary: DataDictionary) -> pd.DataFrame:
 
 # --- files --------------------------------------------------------------------------------------------------
 
-def write_tables(tables: ExtractedTables, out_dir) -> None:
-    """Typed tables as ``<table>.parquet``; the validation's material under ``raw/``."""
-    out = Path(out_dir)
-    raw = out / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
+def extracted_files(directory, forms) -> dict[str, Path]:
+    """Name -> file of everything ``write_tables`` writes, laid out under ``directory`` as the rule ``extract``
+    declares it (results/extracted/): the typed tables, and under raw/ the validation's material."""
+    out = Path(directory)
+    return {**{name: out / f"{name}.parquet" for name in EXTRACTED_TABLES},
+            **{f"exported_{form}": out / "raw" / f"{form}.parquet" for form in forms},
+            "rows": out / "raw" / "rows.parquet", "export_info": out / "raw" / "export.json"}
+
+
+def write_tables(tables: ExtractedTables, paths: Mapping[str, str | Path]) -> None:
+    """Each typed table, the exported text of each form, the export's rows and ``export.json`` to its named
+    file (names as in ``extracted_files``)."""
+    for path in paths.values():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     for name in EXTRACTED_TABLES:
-        getattr(tables, name).to_parquet(out / f"{name}.parquet", index=False)
+        getattr(tables, name).to_parquet(paths[name], index=False)
     for form, text in tables.exported.items():
-        text.to_parquet(raw / f"{form}.parquet", index=False)
-    tables.rows.to_parquet(raw / "rows.parquet", index=False)
+        text.to_parquet(paths[f"exported_{form}"], index=False)
+    tables.rows.to_parquet(paths["rows"], index=False)
     info = dict(tables.info.__dict__) if tables.info else {}
     info["forms"] = list(tables.exported)
-    (raw / "export.json").write_text(json.dumps(info, indent=2) + "\n")
+    Path(paths["export_info"]).write_text(json.dumps(info, indent=2) + "\n")
 
 
 def _read_typed(path: Path) -> pd.DataFrame:
@@ -531,42 +541,36 @@ def _read_typed(path: Path) -> pd.DataFrame:
     return pq.read_table(path).to_pandas(types_mapper={pa.string(): STRING, pa.large_string(): STRING}.get)
 
 
-def read_tables(in_dir, *, exported: bool = True) -> ExtractedTables:
-    """The tables written by ``write_tables``; ``exported=False`` leaves out the validation's material
-    (the exported text and the export's rows), which only the validation reads."""
-    path = Path(in_dir)
-    raw = path / "raw"
-    info = json.loads((raw / "export.json").read_text()) if (raw / "export.json").exists() else None
+def read_tables(paths: Mapping[str, str | Path], *, exported: bool = True) -> ExtractedTables:
+    """The tables written by ``write_tables`` (``paths``: name -> file, as ``extracted_files``);
+    ``exported=False`` leaves out the validation's material (the exported text and the export's rows),
+    which only the validation reads."""
+    info_path = Path(paths["export_info"]) if "export_info" in paths else None
+    info = json.loads(info_path.read_text()) if info_path and info_path.exists() else None
     forms = info.pop("forms") if info and exported else []
     if info:
         info.pop("forms", None)
     return ExtractedTables(
-        patients=_read_typed(path / "patients.parquet"),
-        **{name: _read_typed(path / f"{name}.parquet") for name in FORM_TABLES.values()},
-        exported={form: pd.read_parquet(raw / f"{form}.parquet", dtype_backend="pyarrow") for form in forms},
-        rows=pd.read_parquet(raw / "rows.parquet", dtype_backend="pyarrow") if exported else pd.DataFrame(),
+        patients=_read_typed(paths["patients"]),
+        **{name: _read_typed(paths[name]) for name in FORM_TABLES.values()},
+        exported={form: pd.read_parquet(paths[f"exported_{form}"], dtype_backend="pyarrow") for form in forms},
+        rows=pd.read_parquet(paths["rows"], dtype_backend="pyarrow") if exported else pd.DataFrame(),
         info=ExportInfo(**{k: tuple(v) if isinstance(v, list) else v for k, v in info.items()}) if info else None)
 
 
 # --- entry point of the workflow's script --------------------------------------------------------------------
 
-def run(export_path, dictionary_path, out_dir, *, encoding: str = "utf-8-sig",
-        repeating_forms=REPEATING_FORMS, stream=None) -> int:
-    """What rule ``extract`` runs: 0 with the tables written, or 1 with one clear message and nothing written."""
-    import sys
-    from chartreview.core.dictionary import DictionaryError, load_dictionary
-    stream = stream or sys.stderr
-    try:
-        dictionary = load_dictionary(dictionary_path)
-        tables = extract(export_path, dictionary, encoding=encoding, repeating_forms=repeating_forms)
-    except (ExportError, DictionaryError) as exc:
-        print(f"Extraction failed: {exc}", file=stream)
-        return 1
-    write_tables(tables, out_dir)
+def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, encoding: str = "utf-8-sig",
+        repeating_forms=REPEATING_FORMS) -> str:
+    """What rule ``extract`` runs: the export (``inputs["export"]``, read with ``inputs["dictionary"]``) ->
+    the files of ``outputs`` (names as in ``extracted_files``). Returns the line for the log; an unreadable
+    export or dictionary raises (ExportError, DictionaryError) before anything is written."""
+    dictionary = load_dictionary(inputs["dictionary"])
+    tables = extract(inputs["export"], dictionary, encoding=encoding, repeating_forms=repeating_forms)
+    write_tables(tables, outputs)
     info = tables.info
     read_as = f"{info.format}, {info.encoding}" if info.encoding else info.format
-    print(f"Extracted {info.source} ({read_as}): {info.records} records in {info.rows} rows; "
-          f"{len(tables.tumor_assessments)} tumor assessments, {len(tables.progression_sites)} progression "
-          f"sites, {len(tables.subsequent_therapies)} subsequent therapies. Identifier fields dropped: "
-          f"{', '.join(dictionary.identifiers)}.", file=stream)
-    return 0
+    return (f"Extracted {info.source} ({read_as}): {info.records} records in {info.rows} rows; "
+            f"{len(tables.tumor_assessments)} tumor assessments, {len(tables.progression_sites)} progression "
+            f"sites, {len(tables.subsequent_therapies)} subsequent therapies. Identifier fields dropped: "
+            f"{', '.join(dictionary.identifiers)}.")

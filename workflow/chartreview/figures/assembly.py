@@ -71,3 +71,12 @@ def assemble_figure(layout: Sequence[Sequence[str]], *, inputs: Mapping[str, str
     with style.context():
         fig = build_figure(layout, data, groups, width=width, height_mm=height_mm)
         style.save_figure(fig, outputs, title=title)
+
+
+def run_figure(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, figure: Mapping,
+               groups: Sequence[str]) -> None:
+    """What rule ``figure`` runs: one `figures:` entry of the config (``figure``) from the named inputs its
+    panels read -> ``outputs`` pdf, svg and png."""
+    assemble_figure(figure["layout"], inputs=inputs, outputs=outputs, groups=list(groups),
+                    width=figure.get("width", "double"), height_mm=figure.get("height_mm", 150),
+                    title=figure.get("title"))

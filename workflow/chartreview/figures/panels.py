@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 from chartreview.core.catalog import METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS
 from chartreview.figures import style
 from chartreview.core import rounding
+from chartreview.core.errors import InputError
 from chartreview.core.rounding import round_half_up
 
 SWIMMER_COLUMNS = ["group", "criz_months", "criz_ongoing", "response_onset_months",
@@ -64,23 +63,8 @@ BOOLEAN_LEVELS = {
 }
 
 
-class FigureInputError(ValueError):
+class FigureInputError(InputError):
     """An input file of a figure is missing, unreadable or lacks a value the figure needs."""
-
-
-@contextmanager
-def no_partial_output(outputs: Sequence[str], label: str):
-    """On a FigureInputError: remove what was written, say why in the log and on the terminal, and exit 1
-    without a traceback."""
-    try:
-        yield
-    except FigureInputError as exc:
-        for path in outputs:
-            Path(path).unlink(missing_ok=True)
-        message = f"{label}: {exc}"
-        print(message, file=sys.stderr)
-        print(message, file=sys.__stderr__)
-        sys.exit(1)
 
 
 # ----------------------------------------------------------------------------------------- inputs

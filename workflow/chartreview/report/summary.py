@@ -17,7 +17,7 @@ from pathlib import Path
 
 from chartreview import __version__
 from chartreview.derive.rules import rules_in_force
-from chartreview.core.result_files import read_json
+from chartreview.core.result_files import read_json, write_json
 from chartreview.core.rounding import format_p, round_half_up
 
 ASSUMPTIONS = (
@@ -286,6 +286,13 @@ def write_summary(result_paths: dict[str, str], flow_path: str, config: dict, md
     Path(html_path).write_text(render_html(doc), encoding="utf-8")
 
 
+def run_summary(inputs: dict, outputs: dict, **config) -> None:
+    """What rule ``summary`` runs: one input per endpoint result (named after the endpoint) and ``flow`` ->
+    ``outputs["md"]`` and ``outputs["html"]``; ``config``: groups, time_unit_days, endpoints, published."""
+    results = {name: path for name, path in inputs.items() if name != "flow"}
+    write_summary(results, inputs["flow"], config, outputs["md"], outputs["html"])
+
+
 # ---------------------------------------------------------------- provenance
 
 def sha256_file(path: str | Path) -> str:
@@ -338,3 +345,12 @@ def provenance_record(*, export: str, dictionary: str, config_files: list[str], 
         "rules": rules,
     }
 
+
+def run_provenance(inputs: dict, outputs: dict, *, config: dict, config_files: list[str], rules: dict,
+                   repo) -> None:
+    """What rule ``provenance`` runs: the record of ``inputs`` (export, dictionary, lock), the config and
+    every rule's params -> ``outputs["provenance"]``."""
+    record = provenance_record(export=inputs["export"], dictionary=inputs["dictionary"],
+                               config_files=config_files, config=config, rules=rules, repo=repo,
+                               lock=inputs["lock"])
+    write_json(record, outputs["provenance"])

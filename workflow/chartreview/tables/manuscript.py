@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from chartreview.core.catalog import RESPONSES
+from chartreview.core.result_files import read_json
 from chartreview.core.rounding import format_p, round_half_up
 
 __all__ = ["write_tables"]
@@ -286,21 +287,34 @@ def _html(title: str, table: pd.DataFrame, note: str) -> str:
     )
 
 
-def write_tables(results: dict[str, dict], out_dir, groups=None) -> list[Path]:
-    """Manuscript tables from the endpoint results: <out_dir>/<table>.csv (full precision, one row per
-    table row) and the formatted .md and .html. Returns the paths written."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+FORMATS = ("csv", "md", "html")  # the files of each table
+
+
+def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path]], groups=None) -> None:
+    """Manuscript tables from the endpoint results, each to its files of ``paths`` (table -> {"csv", "md",
+    "html"} -> path): the .csv at full precision, one row per table row, and the formatted .md and .html."""
     labels = list(groups) if groups is not None else _group_labels(results)
-    written = []
     for name, (raw, fmt, note) in _tables(results, labels).items():
-        csv_path = out_dir / f"{name}.csv"
-        raw.to_csv(csv_path, index=False, lineterminator="\n", float_format=None)
+        files = {kind: Path(path) for kind, path in paths[name].items()}
+        for path in files.values():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        raw.to_csv(files["csv"], index=False, lineterminator="\n", float_format=None)
         title = TABLE_TITLES[name]
-        (out_dir / f"{name}.md").write_text(_markdown(title, fmt, note), encoding="utf-8")
-        (out_dir / f"{name}.html").write_text(_html(title, fmt, note), encoding="utf-8")
-        written += [csv_path, out_dir / f"{name}.md", out_dir / f"{name}.html"]
-    return written
+        files["md"].write_text(_markdown(title, fmt, note), encoding="utf-8")
+        files["html"].write_text(_html(title, fmt, note), encoding="utf-8")
+
+
+def table_files(directory) -> dict[str, dict[str, Path]]:
+    """Table -> {"csv", "md", "html"} -> file under ``directory``, as rule ``tables`` lays them out."""
+    return {name: {kind: Path(directory) / f"{name}.{kind}" for kind in FORMATS} for name in TABLES}
+
+
+def run(inputs: dict, outputs: dict, *, groups) -> None:
+    """What rule ``tables`` runs: one input per endpoint result (named after the endpoint) -> the outputs
+    named ``<table>_<csv|md|html>``."""
+    results = {name: read_json(path) for name, path in inputs.items()}
+    paths = {name: {kind: outputs[f"{name}_{kind}"] for kind in FORMATS} for name in TABLES}
+    write_tables(results, paths, groups)
 
 
 def _group_labels(results: dict) -> list[str]:

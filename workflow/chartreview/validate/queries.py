@@ -7,10 +7,14 @@ error. ``run`` and ``gate`` are what the rules ``validate`` and ``validation_gat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from chartreview.core.dictionary import load_dictionary
+from chartreview.core.errors import InputError
+from chartreview.extract.redcap import read_tables
 from chartreview.validate.contracts import QUERY_COLUMNS, RULES, validate
 
 FIRST_ERRORS = 10   # errors printed by the gate
@@ -95,36 +99,40 @@ identifier fields are shown as {{ "[masked]" }}.</p>
 
 # --- entry points of the workflow's scripts ---------------------------------------------------------------------
 
-def gate(queries_csv, html_path, passed_path, *, stream=None) -> int:
-    """Exit status of the validation gate: 1 (and the first errors on ``stream``) when any query is an error."""
-    import sys
-    stream = stream or sys.stderr
+class ValidationFailed(InputError):
+    """The export has errors the abstractors must correct in REDCap; the message lists the first ones and
+    names the full report."""
+
+
+def gate(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path]) -> None:
+    """What rule ``validation_gate`` runs: ``outputs["passed"]`` written when no query of
+    ``inputs["queries"]`` is an error, else ValidationFailed with the first errors and the report's name."""
+    queries_csv, html_path = inputs["queries"], inputs["html"]
     queries = pd.read_csv(queries_csv, dtype=str, keep_default_na=False)
     errors = queries[queries["severity"] == "error"]
     warnings = int((queries["severity"] == "warning").sum())
     if len(errors):
-        print(f"Validation of the export found {len(errors)} error(s) and {warnings} warning(s); the analysis "
-              f"stops here. First errors:", file=stream)
+        lines = [f"Validation of the export found {len(errors)} error(s) and {warnings} warning(s); the "
+                 f"analysis stops here. First errors:"]
         for q in errors.head(FIRST_ERRORS).itertuples():
             where = f"instance {q.instance}, " if q.instance else ""
-            print(f"  record {q.record_id or '-'}, form {q.form or '-'}, {where}field {q.field}, value "
-                  f"{q.value!r}, rule {q.rule}: {q.message}", file=stream)
-        print(f"The full list for the abstractors: {html_path} (and {queries_csv}).", file=stream)
-        return 1
-    Path(passed_path).write_text(f"validation passed: 0 errors, {warnings} warning(s)\n")
-    return 0
+            lines.append(f"  record {q.record_id or '-'}, form {q.form or '-'}, {where}field {q.field}, value "
+                         f"{q.value!r}, rule {q.rule}: {q.message}")
+        lines.append(f"The full list for the abstractors: {html_path} (and {queries_csv}).")
+        raise ValidationFailed("\n".join(lines))
+    Path(outputs["passed"]).write_text(f"validation passed: 0 errors, {warnings} warning(s)\n")
 
 
-def run(extracted_dir, dictionary_path, config: dict, csv_path, html_path, *, stream=None) -> int:
-    """What rule ``validate`` runs: every query written to ``csv_path`` and ``html_path``; always 0."""
-    import sys
-    from chartreview.core.dictionary import load_dictionary
-    from chartreview.extract.redcap import read_tables
-    stream = stream or sys.stderr
-    tables = read_tables(extracted_dir)
-    queries = validate(tables, load_dictionary(dictionary_path), config)
-    write_query_report(queries, csv_path, html_path, info=tables.info)
+def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, repeating_forms, validation,
+        window_days) -> str:
+    """What rule ``validate`` runs: every query of the extracted files of ``inputs`` (names as in
+    ``extract.redcap.extracted_files``, and ``dictionary``) written to ``outputs["queries"]`` (CSV) and
+    ``outputs["html"]``, also when there are errors. Returns the line for the log."""
+    config = {"repeating_forms": repeating_forms, "validation": validation,
+              "endpoints": {"progression": {"window_days": window_days}}}
+    tables = read_tables(inputs)
+    queries = validate(tables, load_dictionary(inputs["dictionary"]), config)
+    write_query_report(queries, outputs["queries"], outputs["html"], info=tables.info)
     counts = queries["severity"].value_counts()
-    print(f"Validation: {counts.get('error', 0)} error(s), {counts.get('warning', 0)} warning(s); "
-          f"see {html_path}", file=stream)
-    return 0
+    return (f"Validation: {counts.get('error', 0)} error(s), {counts.get('warning', 0)} warning(s); "
+            f"see {outputs['html']}")
