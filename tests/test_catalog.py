@@ -153,7 +153,7 @@ def test_the_rules_plan_one_job_per_catalog_name(plan):
     assert files["endpoint"] == {f"results/endpoints/{e}.json" for e in ENDPOINTS}
     assert files["tables"] == {f"results/tables/{t}.{ext}" for t in MANUSCRIPT_TABLES for ext in ("csv", "md", "html")}
     assert files["figure_panel"] == {f"results/figures/panels/{p}.{ext}" for p in PANELS for ext in FIGURE_FORMATS}
-    assert {f for f in files["extract"] if f.endswith(".parquet")} == {
+    assert {f for f in files["extract"] if f.endswith(".parquet") and "/raw/" not in f} == {
         f"results/extracted/{t}.parquet" for t in catalog.EXTRACTED_TABLES}
     assert {f for f in files["derive"] if f.endswith(".parquet")} == {
         f"results/derived/{t}.parquet" for t in catalog.DERIVED_TABLES}

@@ -18,6 +18,7 @@ from chartreview.core.catalog import (
     FIGURE_FORMATS,
     FIGURE_INPUT_FILES,
     MANUSCRIPT_TABLE_CATEGORIES,
+    MANUSCRIPT_TABLE_FORMATS,
     MANUSCRIPT_TABLES,
     PANEL_CATEGORIES,
     PANEL_INPUTS,
@@ -151,7 +152,7 @@ def all_outputs():
             "results/derived/audit.html",
         ]
         + expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS)
-        + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=["csv", "md", "html"])
+        + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=MANUSCRIPT_TABLE_FORMATS)
         + expand(
             "results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_FORMATS
         )

@@ -8,7 +8,8 @@ rule tables:
         **{
             f"{table}_{kind}": f"results/tables/{table}.{kind}"
             for table in MANUSCRIPT_TABLES
-            for kind in ("csv", "md")
+            for kind in MANUSCRIPT_TABLE_FORMATS
+            if kind != "html"
         },
         **{
             f"{table}_html": report(

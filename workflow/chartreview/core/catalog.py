@@ -66,6 +66,7 @@ def settings_of(config: Mapping[str, Any], paths: Iterable[str]) -> dict[str, An
 
 # ------------------------------------------------------------------------------ manuscript tables
 MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression")
+MANUSCRIPT_TABLE_FORMATS = ("csv", "md", "html")  # the files of each manuscript table
 MANUSCRIPT_TABLE_CATEGORIES = {
     "baseline": "Cohort",
     "metastases": "Cohort",

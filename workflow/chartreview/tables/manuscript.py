@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chartreview.core.catalog import RESPONSES
+from chartreview.core.catalog import MANUSCRIPT_TABLE_FORMATS, MANUSCRIPT_TABLES, RESPONSES
 from chartreview.core.result_files import read_json
 from chartreview.core.rounding import format_p, round_half_up
 
@@ -287,7 +287,6 @@ def _html(title: str, table: pd.DataFrame, note: str) -> str:
     )
 
 
-FORMATS = ("csv", "md", "html")  # the files of each table
 
 
 def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path]], groups=None) -> None:
@@ -306,14 +305,14 @@ def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path
 
 def table_files(directory) -> dict[str, dict[str, Path]]:
     """Table -> {"csv", "md", "html"} -> file under ``directory``, as rule ``tables`` lays them out."""
-    return {name: {kind: Path(directory) / f"{name}.{kind}" for kind in FORMATS} for name in TABLES}
+    return {name: {kind: Path(directory) / f"{name}.{kind}" for kind in MANUSCRIPT_TABLE_FORMATS} for name in MANUSCRIPT_TABLES}
 
 
 def run(inputs: dict, outputs: dict, *, groups) -> None:
     """What rule ``tables`` runs: one input per endpoint result (named after the endpoint) -> the outputs
     named ``<table>_<csv|md|html>``."""
     results = {name: read_json(path) for name, path in inputs.items()}
-    paths = {name: {kind: outputs[f"{name}_{kind}"] for kind in FORMATS} for name in TABLES}
+    paths = {name: {kind: outputs[f"{name}_{kind}"] for kind in MANUSCRIPT_TABLE_FORMATS} for name in MANUSCRIPT_TABLES}
     write_tables(results, paths, groups)
 
 
