@@ -1,1 +1,3 @@
-"""Shared contracts and names at the bottom of the package: the data dictionary, the result files, rounding for readers. Imports nothing else of the package."""
+"""Shared contracts and names at the bottom of the package: the catalog of names, the data dictionary, the
+config schema's defaults, the tables passed between stages, errors, the step runner, the result files and
+rounding for readers. Imports nothing else of the package."""

@@ -36,40 +36,47 @@ and progression patterns with their reasons, ``audit`` the audit, ``rules`` the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from chartreview.derive.audit import build_audit, write_audit
-from chartreview.derive.events import (Endpoint, Patterns, at, cns_reasons, derive_cns, derive_os, derive_patterns, derive_pfs,
-                     os_reasons, pfs_reasons)
-from chartreview.derive.response import PR, SD, BestOverallResponse, best_overall_response, first_per_patient
-from chartreview.core.catalog import (BASELINE_EXTRATHORACIC, BASELINE_INTRATHORACIC, EXISTING_LESION,
-                                      EXTRACTED_TABLES, NEW_LESION, PROGRESSION_BRAIN, RESPONSES,
-                                      PROGRESSION_EXTRATHORACIC, PROGRESSION_INTRATHORACIC,
-                                      TIME_TO_EVENT_ENDPOINTS)
+from chartreview.core.catalog import (
+    BASELINE_EXTRATHORACIC,
+    BASELINE_INTRATHORACIC,
+    EXISTING_LESION,
+    EXTRACTED_TABLES,
+    NEW_LESION,
+    PROGRESSION_BRAIN,
+    PROGRESSION_EXTRATHORACIC,
+    PROGRESSION_INTRATHORACIC,
+    RESPONSES,
+    TIME_TO_EVENT_ENDPOINTS,
+)
+from chartreview.core.datasets import DerivedTables, ExtractedTables
 from chartreview.core.dictionary import load_dictionary
 from chartreview.core.result_files import write_json
+from chartreview.derive.audit import build_audit, write_audit
+from chartreview.derive.events import (
+    Endpoint,
+    Patterns,
+    at,
+    cns_reasons,
+    derive_cns,
+    derive_os,
+    derive_patterns,
+    derive_pfs,
+    os_reasons,
+    pfs_reasons,
+)
+from chartreview.derive.response import PR, SD, BestOverallResponse, best_overall_response, first_per_patient
 from chartreview.derive.rows import Rows, choice_labels, days_of, label_codes, met_flag, rows_of
 from chartreview.derive.rules import DerivationError, Rules
-from chartreview.extract.redcap import ExtractedTables
 from chartreview.derive.texts import NEVER, bits_text
 
 PATTERNS = ("cns", "intrathoracic_only", "extrathoracic", "new_lesion", "existing_only", "unknown")
 CARRIED = ("sex", "smoking_status", "ecog_ps", "histology", "stage", "criz_line")
-
-
-@dataclass(frozen=True)
-class DerivedTables:
-    patients: pd.DataFrame
-    time_to_event: pd.DataFrame
-    progression_patterns: pd.DataFrame
-    audit: pd.DataFrame
-    flow: dict
-    rules: dict = field(default_factory=dict)
 
 
 def _positions(dictionary, name: str, codes) -> list[int]:
@@ -155,9 +162,9 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
 
     out = patient_table(patients, group, dictionary, rules, index_day, death_day, last_contact, end_day,
                         ta, bor, pfs, os_, patterns)
-    tte = time_to_event_table(out, index_day, {"pfs": pfs, "os": os_, "cns": cns},
-                              {"pfs": pfs_reasons(pfs, therapy_day, censor_at_new_therapy=rules.censor_at_new_therapy), "os": os_reasons(os_),
-                               "cns": cns_reasons(cns)}, rules.time_unit_days)
+    reasons = {"pfs": pfs_reasons(pfs, therapy_day, censor_at_new_therapy=rules.censor_at_new_therapy),
+               "os": os_reasons(os_), "cns": cns_reasons(cns)}
+    tte = time_to_event_table(out, index_day, {"pfs": pfs, "os": os_, "cns": cns}, reasons, rules.time_unit_days)
     site_text = bits_text(patterns.site_bits, site_labels)
     prog = pattern_table(out, dictionary, pfs, patterns, site_text, brain)
     audit = build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,

@@ -27,7 +27,7 @@ class Rules:
     window_days: int
 
     @classmethod
-    def from_config(cls, config: dict) -> "Rules":
+    def from_config(cls, config: dict) -> Rules:
         try:
             ep = config["endpoints"]
             return cls(groups=dict(config["groups"]), time_unit_days=float(config["time_unit_days"]),

@@ -18,13 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chartreview.core.catalog import (ENDPOINTS, METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS,
-                                      RESPONSES)
-from chartreview.stats import categorical
-from chartreview.stats import competing_risks
+from chartreview.core.catalog import ENDPOINTS, METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS, RESPONSES
 from chartreview.core.errors import InputError
 from chartreview.core.result_files import finite_or_none, time_key, write_json
 from chartreview.endpoints.time_to_event import summarise_time_to_event
+from chartreview.stats import categorical, competing_risks
 
 __all__ = [
     "EndpointError",
@@ -338,7 +336,7 @@ def analyse_cns(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dic
         "unit": "months",
         "conf_level": conf_level,
         "event": "CNS progression (cause 1)",
-        "competing": list(settings.get("competing", ["death"])),
+        "competing": list(settings["competing"]),
         "method": CIF_METHOD,
         "groups": groups,
         "gray": {
@@ -443,7 +441,7 @@ def analyse_baseline(patients: pd.DataFrame, config: dict) -> dict:
             by_group = np.bincount(group.cat.codes.to_numpy()[valid] * k + codes[valid],
                                    minlength=len(labels) * k).reshape(len(labels), k)
 
-            def counts(row):
+            def counts(row, levels=levels):
                 n = int(row.sum())
                 return {lv: {"count": int(c), "n": n, "percent": 100.0 * int(c) / n if n else None}
                         for lv, c in zip(levels, row)}

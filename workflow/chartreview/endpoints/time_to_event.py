@@ -14,8 +14,9 @@ not exist, with a ``reason``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,16 @@ import pandas as pd
 from chartreview.core.numbers import finite_or_none
 from chartreview.core.result_files import time_key
 from chartreview.stats.counting import check_time_to_event, group_codes
-from chartreview.stats.survival import (CoxModel, KaplanMeier, cox_regression, kaplan_meier, km_at, km_median,
-                                        logrank_test, wald_test)
+from chartreview.stats.survival import (
+    CoxModel,
+    KaplanMeier,
+    cox_regression,
+    kaplan_meier,
+    km_at,
+    km_median,
+    logrank_test,
+    wald_test,
+)
 
 LOGRANK_TEST = "log-rank test (survdiff, rho = 0)"
 COX_TEST = "Cox proportional hazards, Efron ties, Wald test and Wald confidence interval"
@@ -198,9 +207,10 @@ def _no_term() -> dict:
 def _term(model: CoxModel, i: int) -> dict:
     if model.reason or model.infinite[i]:
         return _no_term()
-    return {"coef": finite_or_none(model.coef[i]), "se": finite_or_none(model.se[i]), "hr": finite_or_none(model.hr[i]),
-            "hr_ci": [finite_or_none(model.hr_lower[i]), finite_or_none(model.hr_upper[i])], "z": finite_or_none(model.z[i]),
-            "p": finite_or_none(model.p[i])}
+    return {"coef": finite_or_none(model.coef[i]), "se": finite_or_none(model.se[i]),
+            "hr": finite_or_none(model.hr[i]),
+            "hr_ci": [finite_or_none(model.hr_lower[i]), finite_or_none(model.hr_upper[i])],
+            "z": finite_or_none(model.z[i]), "p": finite_or_none(model.p[i])}
 
 
 def _curve(km: KaplanMeier) -> dict:

@@ -18,9 +18,8 @@ import codecs
 import csv
 import io
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,6 +29,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from chartreview.core.catalog import EXTRACTED_TABLES, FORM_TABLES
+from chartreview.core.datasets import ExportInfo, ExtractedTables
 from chartreview.core.dictionary import DataDictionary, Field, load_dictionary
 from chartreview.core.errors import InputError
 
@@ -52,32 +52,6 @@ STRING = pd.StringDtype("pyarrow")
 
 class ExportError(InputError):
     """The export cannot be read at all (the message names the file, and the record and field if any)."""
-
-
-@dataclass(frozen=True)
-class ExportInfo:
-    source: str                        # the export's file name
-    format: str                        # "raw CSV", "label CSV" or "xlsx workbook"
-    encoding: str
-    columns_missing: tuple[str, ...]   # dictionary columns the export lacks
-    columns_unknown: tuple[str, ...]   # export columns the dictionary does not know (values not kept)
-    records: int
-    rows: int
-
-
-@dataclass(frozen=True)
-class ExtractedTables:
-    patients: pd.DataFrame
-    tumor_assessments: pd.DataFrame
-    progression_sites: pd.DataFrame
-    subsequent_therapies: pd.DataFrame
-    # form -> exported text of that form's rows (codes; identifiers masked), row for row as the typed table
-    # of the form (patients for the non-repeating forms); columns record_id, instance, source, fields.
-    exported: dict[str, pd.DataFrame] = field(default_factory=dict)
-    # one row per export row: record_id, instrument, instance (text as exported), source, stray (the first
-    # field with a value outside the row's form, "" for none)
-    rows: pd.DataFrame = field(default_factory=pd.DataFrame)
-    info: ExportInfo | None = None
 
 
 # --- typing of exported text (also used by the validation to tell which entries fail) -------------------
@@ -281,7 +255,7 @@ def read_workbook_text(path: Path, dictionary: DataDictionary, repeating_forms) 
     except Exception as exc:  # openpyxl raises many types for a damaged file; its message holds no cell value
         raise ExportError(f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from None
     rid = dictionary.record_id
-    frames, sources = [], []
+    frames = []
     non_repeating: pd.DataFrame | None = None
     for name, sheet in sheets.items():
         sheet = sheet.rename(columns=lambda c: str(c).strip())
@@ -324,7 +298,7 @@ def read_workbook_text(path: Path, dictionary: DataDictionary, repeating_forms) 
 def _label_export(parts: list[pd.DataFrame], dictionary: DataDictionary) -> bool:
     """A label export writes more labels than codes in its coded columns."""
     codes = labels = 0
-    for frame, column in ((frame, column) for frame in parts for column in frame.columns):
+    for frame, column in ((part, column) for part in parts for column in part.columns):
         choices = field_choices(column, dictionary)
         if not choices:
             continue

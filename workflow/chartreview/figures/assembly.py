@@ -15,8 +15,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from chartreview.figures import style
 from chartreview.core.catalog import PANEL_INPUTS
+from chartreview.figures import style
 from chartreview.figures.panels import PANEL_DRAWINGS, FigureInputError, draw_panel, load_inputs
 
 
@@ -78,5 +78,4 @@ def run_figure(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Pat
     """What rule ``figure`` runs: one `figures:` entry of the config (``figure``) from the named inputs its
     panels read -> ``outputs`` pdf, svg and png."""
     assemble_figure(figure["layout"], inputs=inputs, outputs=outputs, groups=list(groups),
-                    width=figure.get("width", "double"), height_mm=figure.get("height_mm", 150),
-                    title=figure.get("title"))
+                    width=figure["width"], height_mm=figure["height_mm"], title=figure["title"])

@@ -31,11 +31,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
-from chartreview.core.catalog import METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS
-from chartreview.figures import style
 from chartreview.core import rounding
+from chartreview.core.catalog import METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS
 from chartreview.core.errors import InputError
 from chartreview.core.rounding import round_half_up
+from chartreview.figures import style
 
 SWIMMER_COLUMNS = ["group", "criz_months", "criz_ongoing", "response_onset_months",
                    "progression_months", "treatment_beyond_progression", "death_months",
@@ -136,7 +136,10 @@ def format_ratio(estimate: float | None, ci: Sequence[float | None] | None) -> s
     if estimate is None or not math.isfinite(estimate):
         return "NE"
     lo, hi = (list(ci) + [None, None])[:2] if ci else (None, None)
-    fmt = lambda v: "NE" if v is None or not math.isfinite(v) else round_half_up(v, 2)
+
+    def fmt(v):
+        return "NE" if v is None or not math.isfinite(v) else round_half_up(v, 2)
+
     return f"{round_half_up(estimate, 2)} ({fmt(lo)}\u2013{fmt(hi)})"
 
 

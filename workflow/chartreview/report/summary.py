@@ -16,9 +16,9 @@ from importlib import metadata
 from pathlib import Path
 
 from chartreview import __version__
-from chartreview.derive.rules import rules_in_force
 from chartreview.core.result_files import read_json, write_json
 from chartreview.core.rounding import format_p, round_half_up
+from chartreview.derive.rules import rules_in_force
 
 ASSUMPTIONS = (
     "The label of the published 11/16 vs. 17/37 comparison is lost in the public record; this workflow "
@@ -155,7 +155,7 @@ def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
         + vs.join(format_months(os_["groups"][g]["median"]) for g in groups)
         + f"{'' if all(os_['groups'][g]['median'] is None for g in groups) else ' months'}"
         + f", P={format_p(os_['logrank']['p'])}.",
-        f"Intrathoracic-only progression at first progression (label assumed): "
+        "Intrathoracic-only progression at first progression (label assumed): "
         + vs.join(f"{format_percent(patterns[g]['percent'])} ({_counts(patterns, g)})" for g in groups)
         + f", P={format_p(patterns['p'])}; the cumulative incidence of CNS progression with death as a "
         "competing risk " + ("differed" if _differs(cns["gray"]["p"]) else "did not differ")
@@ -200,7 +200,8 @@ def _published_rows(comparisons: list[Comparison], groups: list[str]) -> list[li
     for c in comparisons:
         agree = {True: "yes", False: "NO", None: "–"}[c.agrees]
         rows.append([c.label]
-                    + [f"{_value(c.published.get(g), c.unit)} / {_value(c.reproduced[g], c.unit, reproduced=True)}" for g in groups]
+                    + [f"{_value(c.published.get(g), c.unit)} / {_value(c.reproduced[g], c.unit, reproduced=True)}"
+                       for g in groups]
                     + [f"{'–' if c.published_p is None else c.published_p} / {format_p(c.reproduced_p)}",
                        c.test, agree])
     return rows

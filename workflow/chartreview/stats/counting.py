@@ -10,8 +10,8 @@ cumulative sums, O(n log n). Distinct times are exact float equality.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

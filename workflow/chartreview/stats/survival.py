@@ -20,8 +20,8 @@ additionally merges times closer than ~1e-8 relative, which months = days / 30.4
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -445,7 +445,7 @@ def cox_regression(time, event, X, names: Sequence[str], conf_level: float = 0.9
         return _empty_cox(names, n, events, conf_level, "singular information matrix")
     loglik, score, info = loglik0, score0, info0
     converged, iterations = False, 0
-    for iterations in range(1, max_iter + 1):
+    for iterations in range(1, max_iter + 1):  # noqa: B007 (the count is reported after the loop)
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError:

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chartreview.stats import competing_risks
-from chartreview.stats import survival
+from chartreview.stats import competing_risks, survival
 
 ROOT = Path(__file__).resolve().parents[2]
 

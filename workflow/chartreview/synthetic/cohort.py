@@ -67,7 +67,7 @@ class Design:
     median_pfs_days: dict   # label -> target day of the Kaplan-Meier median
 
     @classmethod
-    def from_targets(cls, targets: dict) -> "Design":
+    def from_targets(cls, targets: dict) -> Design:
         unit = float(targets["time_unit_days"])
         counts = {name: dict(v) for name, v in targets["counts"].items() if name != "patients"}
         counts.update({name: dict(v) for name, v in DESIGN.items()})
@@ -193,7 +193,7 @@ def draw_latent(n: int, rng: np.random.Generator, design: Design) -> dict:
     # place each group's KM median on its target day: scale its times (order preserved); the ongoing
     # patients are censored beyond every target (at least 15 months of follow-up), so they count
     # only in the risk sets
-    for i, g in enumerate(labels):
+    for g in labels:
         m = members[g] & ~ongoing
         t = np.where(members[g] & ongoing, 1e6, day)[members[g]]
         e = (pd_ | death)[members[g]]

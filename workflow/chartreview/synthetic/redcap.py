@@ -35,8 +35,18 @@ import pyarrow.csv as pacsv
 from chartreview.core.catalog import BASELINE_SITES, FORM_TABLES, PROGRESSION_SITES, RESPONSE_CODES, RESPONSES
 from chartreview.core.dictionary import DataDictionary, load_dictionary
 from chartreview.synthetic import calibration
-from chartreview.synthetic.cohort import (CENS_LOST, CENS_ONGOING, CENS_TOXICITY, EPOCH, PFS_DEATH, PFS_PD, Design,
-                           SynthError, _uniform_int, chunk_cohort)
+from chartreview.synthetic.cohort import (
+    CENS_LOST,
+    CENS_ONGOING,
+    CENS_TOXICITY,
+    EPOCH,
+    PFS_DEATH,
+    PFS_PD,
+    Design,
+    SynthError,
+    _uniform_int,
+    chunk_cohort,
+)
 
 REPEATING = tuple(FORM_TABLES)
 INSTRUMENT_ORDER = {"": 0, **{form: order for order, form in enumerate(REPEATING, start=1)}}
@@ -98,8 +108,7 @@ def render(T: dict, dd: DataDictionary, first_record: int, total: int) -> dict:
     group = T["group"]
     label_of = np.asarray(labels)[group]
     start = T["start"]
-    pfs_type, pfs_day = T["pfs_type"], T["pfs_day"]
-    pd_ = pfs_type == PFS_PD
+    pfs_type = T["pfs_type"]
     width = max(3, len(str(total)))
     numbers = np.char.zfill((np.arange(n) + first_record).astype(str), width)
     record_id = (np.arange(n) + first_record).astype(str)

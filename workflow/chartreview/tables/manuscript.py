@@ -305,7 +305,8 @@ def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path
 
 def table_files(directory) -> dict[str, dict[str, Path]]:
     """Table -> {"csv", "md", "html"} -> file under ``directory``, as rule ``tables`` lays them out."""
-    return {name: {kind: Path(directory) / f"{name}.{kind}" for kind in MANUSCRIPT_TABLE_FORMATS} for name in MANUSCRIPT_TABLES}
+    return {name: {kind: Path(directory) / f"{name}.{kind}" for kind in MANUSCRIPT_TABLE_FORMATS}
+            for name in MANUSCRIPT_TABLES}
 
 
 def run(inputs: dict, outputs: dict, *, groups) -> None:

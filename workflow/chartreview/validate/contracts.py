@@ -33,9 +33,9 @@ import pyarrow.compute
 from pandera.typing import Series
 
 from chartreview.core.catalog import EXTRACTED_TABLES, FORM_TABLES
+from chartreview.core.datasets import ExtractedTables
 from chartreview.core.dictionary import DataDictionary
-from chartreview.extract.redcap import (MASKED, STRING, ExtractedTables, field_choices,
-                                parse_dates, parse_instances, parse_numbers)
+from chartreview.extract.redcap import MASKED, STRING, field_choices, parse_dates, parse_instances, parse_numbers
 
 QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]
 
@@ -95,7 +95,7 @@ class Settings:
     records: dict = field(default_factory=dict)   # record numbers of the tables' rows, computed once
 
     @classmethod
-    def from_config(cls, dictionary: DataDictionary, config: dict) -> "Settings":
+    def from_config(cls, dictionary: DataDictionary, config: dict) -> Settings:
         checks = config["validation"]
         return cls(dictionary, tuple(config["repeating_forms"]), tuple(checks["age_range"]),
                    checks["max_assessment_gap_days"], config["endpoints"]["progression"]["window_days"])
