@@ -25,7 +25,7 @@ from chartreview.core.catalog import (
     PANELS,
     settings_of,
 )
-
+from chartreview.core.dictionary import DictionaryError, load_dictionary
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -42,14 +42,13 @@ if config["reference_group"] not in config["groups"]:
         f"{list(config['groups'])} (set it in config/config.yaml or with --config reference_group=<group>)"
     )
 
-# The forms of the data dictionary name files of rules extract and validate. core.dictionary is standard
-# library only, so Snakemake's own environment can read it (the package need not be installed there).
-from chartreview.core.dictionary import DictionaryError, load_dictionary
-
+# The forms of the data dictionary name files of rules extract and validate. The catalog and
+# core.dictionary are standard library only, so Snakemake's own environment can read them.
 try:
     FORMS = load_dictionary(config["dictionary"]).forms
 except DictionaryError as _error:
     raise WorkflowError(f"config key 'dictionary': {_error}") from None
+
 
 # Cheap steps run on the submitting host under a cluster executor.
 localrules:
@@ -137,10 +136,7 @@ def mem_mb(base, per_input_mb, of=None):
     if of is None:
         return lambda wildcards, input: int(base + per_input_mb * input.size_mb)
     return lambda wildcards, input: int(
-        base
-        + per_input_mb
-        * sum(os.path.getsize(input[n]) for n in of if os.path.exists(input[n]))
-        / 2**20
+        base + per_input_mb * sum(os.path.getsize(input[n]) for n in of if os.path.exists(input[n])) / 2**20
     )
 
 
@@ -153,9 +149,7 @@ def all_outputs():
         ]
         + expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS)
         + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=MANUSCRIPT_TABLE_FORMATS)
-        + expand(
-            "results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_FORMATS
-        )
+        + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_FORMATS)
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]
     )
 

@@ -1,9 +1,6 @@
 rule derive:
     input:
-        **{
-            table: f"results/extracted/{table}.parquet"
-            for table in EXTRACTED_TABLES
-        },
+        **{table: f"results/extracted/{table}.parquet" for table in EXTRACTED_TABLES},
         passed="results/validation/passed.txt",
         dictionary=config["dictionary"],
     output:
@@ -18,29 +15,25 @@ rule derive:
             labels={"document": "derivation audit"},
         ),
         flow="results/derived/flow.json",
+    log:
+        "logs/derive.log",
+    benchmark:
+        "benchmarks/derive.tsv"
+    conda:
+        "../envs/derive.yaml"
+    resources:
+        mem_mb=mem_mb(500, 50),
+        runtime=30,
     params:
         groups=GROUP_CODES,
         time_unit_days=config["time_unit_days"],
         # only the endpoint keys derivation reads: changing e.g. pfs landmarks must not rerun it
         endpoints={
             "response": config["endpoints"]["response"],
-            "pfs": {
-                "censor_at_new_therapy": config["endpoints"]["pfs"]["censor_at_new_therapy"]
-            },
+            "pfs": {"censor_at_new_therapy": config["endpoints"]["pfs"]["censor_at_new_therapy"]},
             "cns": {"competing": config["endpoints"]["cns"]["competing"]},
-            "progression": {
-                "window_days": config["endpoints"]["progression"]["window_days"]
-            },
+            "progression": {"window_days": config["endpoints"]["progression"]["window_days"]},
         },
         code=code_version("derive"),
-    log:
-        "logs/derive.log",
-    benchmark:
-        "benchmarks/derive.tsv"
-    conda:
-        "../envs/derivation.yaml"
-    resources:
-        mem_mb=mem_mb(500, 50),
-        runtime=30,
     script:
         "../scripts/derive.py"

@@ -15,21 +15,19 @@ rule endpoint:
             category=lambda wildcards: ENDPOINT_CATEGORIES[wildcards.endpoint],
             labels={"result": "{endpoint}", "type": "endpoint result (JSON)"},
         ),
-    params:
-        settings=lambda wildcards: settings_of(
-            {**config, "groups": GROUP_CODES}, ENDPOINT_SETTINGS[wildcards.endpoint]
-        ),
-        code=code_version("endpoints"),
-    wildcard_constraints:
-        endpoint="|".join(ENDPOINTS),
     log:
         "logs/endpoint_{endpoint}.log",
     benchmark:
         "benchmarks/endpoint_{endpoint}.tsv"
+    wildcard_constraints:
+        endpoint="|".join(ENDPOINTS),
     conda:
-        "../envs/statistics.yaml"
+        "../envs/endpoints.yaml"
     resources:
         mem_mb=mem_mb(1000, 20),
         runtime=30,
+    params:
+        settings=lambda wildcards: settings_of({**config, "groups": GROUP_CODES}, ENDPOINT_SETTINGS[wildcards.endpoint]),
+        code=code_version("endpoints"),
     script:
         "../scripts/endpoint.py"

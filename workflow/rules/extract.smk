@@ -12,18 +12,18 @@ rule extract:
         **{f"exported_{form}": f"results/extracted/raw/{form}.parquet" for form in FORMS},
         rows="results/extracted/raw/rows.parquet",
         export_info="results/extracted/raw/export.json",
-    params:
-        encoding=config["export_encoding"],
-        repeating_forms=config["repeating_forms"],
-        code=code_version("extract"),
     log:
         "logs/extract.log",
     benchmark:
         "benchmarks/extract.tsv"
     conda:
-        "../envs/extraction.yaml"
+        "../envs/extract.yaml"
     resources:
         mem_mb=mem_mb(1000, 3),  # about 4 GB for a million patients (a 1.1 GB export)
         runtime=30,
+    params:
+        encoding=config["export_encoding"],
+        repeating_forms=config["repeating_forms"],
+        code=code_version("extract"),
     script:
         "../scripts/extract.py"

@@ -7,19 +7,12 @@ FIGURE_MODULES = ("figures",)
 
 
 # Panels of each configured figure, in reading order.
-FIGURE_PANELS = {
-    name: [panel for row in entry["layout"] for panel in row]
-    for name, entry in config["figures"].items()
-}
+FIGURE_PANELS = {name: [panel for row in entry["layout"] for panel in row] for name, entry in config["figures"].items()}
 
 
 rule figure_panel:
     input:
-        unpack(
-            lambda wildcards: {
-                name: FIGURE_INPUT_FILES[name] for name in PANEL_INPUTS[wildcards.panel]
-            }
-        ),
+        unpack(lambda wildcards: {name: FIGURE_INPUT_FILES[name] for name in PANEL_INPUTS[wildcards.panel]}),
     output:
         pdf="results/figures/panels/{panel}.pdf",
         svg="results/figures/panels/{panel}.svg",
@@ -30,20 +23,20 @@ rule figure_panel:
             subcategory="Figure panels",
             labels={"panel": "{panel}", "type": "figure panel"},
         ),
-    params:
-        groups=GROUPS,
-        code=code_version(*FIGURE_MODULES),
-    wildcard_constraints:
-        panel="|".join(PANELS),
     log:
         "logs/figure_panel_{panel}.log",
     benchmark:
         "benchmarks/figure_panel_{panel}.tsv"
+    wildcard_constraints:
+        panel="|".join(PANELS),
     conda:
         "../envs/figures.yaml"
     resources:
         mem_mb=mem_mb(800, 5),
         runtime=10,
+    params:
+        groups=GROUPS,
+        code=code_version(*FIGURE_MODULES),
     script:
         "../scripts/figure_panel.py"
 
@@ -58,9 +51,7 @@ rule figure:
             }
         ),
         # the stand-alone panels are made with the figure (rule all asks only for the figures)
-        panels=lambda wildcards: expand(
-            "results/figures/panels/{panel}.png", panel=FIGURE_PANELS[wildcards.figure]
-        ),
+        panels=lambda wildcards: expand("results/figures/panels/{panel}.png", panel=FIGURE_PANELS[wildcards.figure]),
     output:
         pdf="results/figures/{figure}.pdf",
         svg="results/figures/{figure}.svg",
@@ -71,20 +62,20 @@ rule figure:
             subcategory="Publication figures",
             labels={"figure": "{figure}", "type": "assembled figure"},
         ),
-    params:
-        figure=lambda wildcards: config["figures"][wildcards.figure],
-        groups=GROUPS,
-        code=code_version(*FIGURE_MODULES),
-    wildcard_constraints:
-        figure="|".join(FIGURES),
     log:
         "logs/figure_{figure}.log",
     benchmark:
         "benchmarks/figure_{figure}.tsv"
+    wildcard_constraints:
+        figure="|".join(FIGURES),
     conda:
         "../envs/figures.yaml"
     resources:
         mem_mb=mem_mb(800, 5),
         runtime=10,
+    params:
+        figure=lambda wildcards: config["figures"][wildcards.figure],
+        groups=GROUPS,
+        code=code_version(*FIGURE_MODULES),
     script:
         "../scripts/figure.py"

@@ -15,12 +15,6 @@ rule summary:
             category="Provenance",
             labels={"document": "results summary (HTML)"},
         ),
-    params:
-        groups=GROUP_CODES,
-        time_unit_days=config["time_unit_days"],
-        endpoints=config["endpoints"],
-        published=config["published"],
-        code=code_version("report"),
     log:
         "logs/summary.log",
     benchmark:
@@ -30,6 +24,12 @@ rule summary:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        groups=GROUP_CODES,
+        time_unit_days=config["time_unit_days"],
+        endpoints=config["endpoints"],
+        published=config["published"],
+        code=code_version("report"),
     script:
         "../scripts/summary.py"
 
@@ -45,11 +45,6 @@ rule provenance:
             caption="../report/provenance.rst",
             category="Provenance",
         ),
-    params:
-        config=config,
-        config_files=[os.path.relpath(f) for f in workflow.configfiles],
-        rules=rule_params(),
-        code=code_version("report"),
     log:
         "logs/provenance.log",
     benchmark:
@@ -59,5 +54,10 @@ rule provenance:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        config=config,
+        config_files=[os.path.relpath(f) for f in workflow.configfiles],
+        rules=rule_params(),
+        code=code_version("report"),
     script:
         "../scripts/provenance.py"

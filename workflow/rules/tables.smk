@@ -1,5 +1,6 @@
 # Endpoint results -> manuscript tables (results/tables/{table}.{csv,md,html}).
 
+
 rule tables:
     input:
         **{endpoint: f"results/endpoints/{endpoint}.json" for endpoint in ENDPOINTS},
@@ -20,17 +21,17 @@ rule tables:
             )
             for table in MANUSCRIPT_TABLES
         },
-    params:
-        groups=GROUPS,
-        code=code_version("tables"),
     log:
         "logs/tables.log",
     benchmark:
         "benchmarks/tables.tsv"
     conda:
-        "../envs/statistics.yaml"
+        "../envs/tables.yaml"
     resources:
         mem_mb=500,
         runtime=10,
+    params:
+        groups=GROUPS,
+        code=code_version("tables"),
     script:
         "../scripts/tables.py"

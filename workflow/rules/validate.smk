@@ -19,17 +19,12 @@ rule validate:
             caption="../report/queries.rst",
             category="Data quality",
         ),
-    params:
-        repeating_forms=config["repeating_forms"],
-        validation=config["validation"],
-        window_days=config["endpoints"]["progression"]["window_days"],
-        code=code_version("validate"),
     log:
         "logs/validate.log",
     benchmark:
         "benchmarks/validate.tsv"
     conda:
-        "../envs/validation.yaml"
+        "../envs/validate.yaml"
     resources:
         # the typed tables are about 70 MB for a million patients (the exported text and rows do not count)
         mem_mb=mem_mb(
@@ -38,6 +33,11 @@ rule validate:
             of=EXTRACTED_TABLES,
         ),
         runtime=30,
+    params:
+        repeating_forms=config["repeating_forms"],
+        validation=config["validation"],
+        window_days=config["endpoints"]["progression"]["window_days"],
+        code=code_version("validate"),
     script:
         "../scripts/validate.py"
 
@@ -48,16 +48,16 @@ rule validation_gate:
         html=rules.validate.output.html,
     output:
         passed="results/validation/passed.txt",
-    params:
-        code=code_version("validate"),
     log:
         "logs/validation_gate.log",
     benchmark:
         "benchmarks/validation_gate.tsv"
     conda:
-        "../envs/validation.yaml"
+        "../envs/validate.yaml"
     resources:
         mem_mb=mem_mb(500, 2),
         runtime=5,
+    params:
+        code=code_version("validate"),
     script:
         "../scripts/validation_gate.py"
