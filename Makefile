@@ -22,14 +22,20 @@ run: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES)
 	$(SNAKEMAKE) --cores 1 --report results/report.html
 
-test: unit lint dryrun
-
-unit: $(STAMP)
+# Everything CI runs before the SLURM check: lint, a dry run of the whole DAG and every test.
+test: lint dryrun $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The fast tests only (minutes less): leaves out those marked slow, which run the whole workflow.
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# Snakemake's linter, ruff and snakefmt; silent when all three are clean.
 lint: $(STAMP)
-	@out=$$($(SNAKEMAKE) --lint 2>&1); status=$$?; echo "$$out"; \
-	if [ $$status -ne 0 ] || echo "$$out" | grep -q '^Lints for'; then echo "snakemake --lint is not clean"; exit 1; fi
+	@out=$$($(SNAKEMAKE) --lint 2>&1); status=$$?; \
+	if [ $$status -ne 0 ] || echo "$$out" | grep -q '^Lints for'; then echo "$$out"; echo "snakemake --lint is not clean"; exit 1; fi
+	@$(BIN)/ruff check --quiet workflow tests
+	@out=$$($(BIN)/snakefmt --check Snakefile workflow/rules 2>&1) || { echo "$$out"; echo "snakefmt: run $(BIN)/snakefmt Snakefile workflow/rules"; exit 1; }
 
 dryrun: $(STAMP)
 	$(SNAKEMAKE) --dry-run --forceall --quiet rules

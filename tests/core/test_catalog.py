@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -41,8 +39,8 @@ from chartreview.core.catalog import (
     settings_of,
 )
 from chartreview.core.dictionary import load_dictionary
-
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+from support.workflow import Workflow
 
 
 def test_the_catalog_imports_only_the_standard_library():
@@ -115,28 +113,19 @@ def test_the_labels_are_stated_once():
 
 
 # ------------------------------------------------------------------------ what the rules plan
-def _snakemake(work: Path, *args: str) -> str:
-    done = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "--dry-run", "--forceall",
-                           "--cores", "1", *args], cwd=work, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory):
     """The jobs of a dry run of the whole workflow (rule -> wildcard values), their edges, and the files
     each rule makes."""
-    work = tmp_path_factory.mktemp("plan")
-    for name in ("Snakefile", "workflow", "config", "resources", "requirements.lock"):
-        (work / name).symlink_to(ROOT / name)
+    workflow = Workflow(tmp_path_factory.mktemp("plan") / "checkout")
     nodes, edges = {}, set()
-    for line in _snakemake(work, "--dag").splitlines():
+    for line in workflow.run("--dry-run", "--forceall", "--dag", cores=1).stdout.splitlines():
         if node := re.match(r'\s*(\d+)\[label = "(\w+)(?:\\n\w+: ([^"]+))?"', line):
             nodes[node[1]] = (node[2], node[3])
         elif edge := re.match(r"\s*(\d+) -> (\d+)", line):
             edges.add((edge[1], edge[2]))
     files: dict[str, set[str]] = {}
-    for line in _snakemake(work, "--detailed-summary").splitlines()[1:]:
+    for line in workflow.run("--dry-run", "--forceall", "--detailed-summary", cores=1).stdout.splitlines()[1:]:
         columns = line.split("\t")
         if len(columns) > 2 and columns[0].startswith("results/"):
             files.setdefault(columns[2], set()).add(columns[0])
@@ -151,7 +140,8 @@ def test_the_rules_plan_one_job_per_catalog_name(plan):
     assert jobs["endpoint"] == set(ENDPOINTS)
     assert jobs["figure_panel"] == set(PANELS)
     assert files["endpoint"] == {f"results/endpoints/{e}.json" for e in ENDPOINTS}
-    assert files["tables"] == {f"results/tables/{t}.{ext}" for t in MANUSCRIPT_TABLES for ext in ("csv", "md", "html")}
+    assert files["tables"] == {f"results/tables/{t}.{ext}" for t in MANUSCRIPT_TABLES
+                               for ext in ("csv", "md", "html")}
     assert files["figure_panel"] == {f"results/figures/panels/{p}.{ext}" for p in PANELS for ext in FIGURE_FORMATS}
     assert {f for f in files["extract"] if f.endswith(".parquet") and "/raw/" not in f} == {
         f"results/extracted/{t}.parquet" for t in catalog.EXTRACTED_TABLES}

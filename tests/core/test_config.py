@@ -2,19 +2,16 @@
 is explicit, so the key order of the groups mapping cannot change a comparison."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from chartreview.core import config_doc
 from chartreview.core.config import SCHEMA, with_defaults
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 STUDY_CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-RULE_FILES = ["common", "extract", "validate", "derive", "endpoints", "tables", "figures", "report"]
+RULE_FILES = ("extract", "validate", "derive", "endpoints", "tables", "figures", "report")
 
 
 def _keys(spec: dict, path: str = ""):
@@ -49,26 +46,20 @@ def test_the_committed_readme_is_generated_from_the_schema():
 
 
 # --------------------------------------------------------------------------- the reference group in the workflow
-def _plan(tmp_path, config: dict) -> subprocess.CompletedProcess:
-    """Parse the workflow with `config` (no job runs): the params of every step go to params.json."""
-    (tmp_path / "workflow").symlink_to(ROOT / "workflow")
-    (tmp_path / "resources").symlink_to(ROOT / "resources")
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    (tmp_path / "Snakefile").write_text(
-        'import json\n\n\nconfigfile: "config.yaml"\n\n\n'
-        + "".join(f'include: "workflow/rules/{name}.smk"\n' for name in RULE_FILES)
-        + '\n\nPath("params.json").write_text(json.dumps(rule_params()))\n'
-    )
-    snakemake = Path(sys.executable).parent / "snakemake"
-    return subprocess.run([str(snakemake), "--list-rules"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+def _plan(make_workflow, config: dict) -> tuple:
+    """Parse the workflow with `config` (no job runs); the params of every step go to params.json."""
+    workflow = make_workflow(rule_files=RULE_FILES)
+    (workflow.workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with (workflow.workdir / "Snakefile").open("a") as snakefile:
+        snakefile.write('\n\nimport json\n\nPath("params.json").write_text(json.dumps(rule_params()))\n')
+    done = workflow.run("--list-rules", check=False, timeout=300)
+    return done, workflow.workdir / "params.json"
 
 
-def _params(tmp_path, config: dict) -> str:
-    tmp_path.mkdir()
-    done = _plan(tmp_path, config)
+def _params(make_workflow, config: dict) -> str:
+    done, params = _plan(make_workflow, config)
     assert done.returncode == 0, done.stderr
-    return (tmp_path / "params.json").read_text()
+    return params.read_text()
 
 
 def _with_groups(groups: dict, **keys) -> dict:
@@ -76,15 +67,15 @@ def _with_groups(groups: dict, **keys) -> dict:
     return {"groups": groups, **config, **keys}
 
 
-def test_the_key_order_of_groups_changes_no_param(tmp_path):
-    as_written = _params(tmp_path / "a", _with_groups({"ROS1": 2, "ALK": 1}))
-    sorted_keys = _params(tmp_path / "b", _with_groups({"ALK": 1, "ROS1": 2}))
+def test_the_key_order_of_groups_changes_no_param(make_workflow):
+    as_written = _params(make_workflow, _with_groups({"ROS1": 2, "ALK": 1}))
+    sorted_keys = _params(make_workflow, _with_groups({"ALK": 1, "ROS1": 2}))
     assert as_written == sorted_keys  # JSON text: the order of every mapping and list is compared too
     params = json.loads(as_written)
     assert list(params["endpoint"]["endpoint=pfs"]["settings"]["groups"]) == ["ROS1", "ALK"]
     assert params["figure"]["figure=figure1"]["groups"] == ["ROS1", "ALK"]
     # naming the other reference reverses every comparison
-    alk = json.loads(_params(tmp_path / "c", _with_groups({"ROS1": 2, "ALK": 1}, reference_group="ALK")))
+    alk = json.loads(_params(make_workflow, _with_groups({"ROS1": 2, "ALK": 1}, reference_group="ALK")))
     for step, job in [("endpoint", "endpoint=pfs"), ("derive", "derive"), ("summary", "summary")]:
         groups = alk[step][job]["settings"]["groups"] if step == "endpoint" else alk[step][job]["groups"]
         assert list(groups) == ["ALK", "ROS1"], step
@@ -92,9 +83,9 @@ def test_the_key_order_of_groups_changes_no_param(tmp_path):
 
 
 @pytest.mark.parametrize("reference", ["EGFR", "ros1"])
-def test_a_reference_group_that_names_no_group_stops_before_any_job(tmp_path, reference):
-    done = _plan(tmp_path, {**STUDY_CONFIG, "reference_group": reference})
+def test_a_reference_group_that_names_no_group_stops_before_any_job(make_workflow, reference):
+    done, params = _plan(make_workflow, {**STUDY_CONFIG, "reference_group": reference})
     assert done.returncode != 0
     assert (f"config key 'reference_group': {reference!r} is none of the groups ['ROS1', 'ALK']"
             in done.stderr), done.stderr
-    assert not (tmp_path / "params.json").exists()
+    assert not params.exists()

@@ -2,11 +2,11 @@
 
 import pytest
 
+from chartreview.core.rounding import MISSING_P, format_p, round_half_up
 from chartreview.figures import panels as figures
 from chartreview.report import summary as report
-from chartreview.tables import manuscript as tables
-from chartreview.core.rounding import MISSING_P, format_p, round_half_up
 from chartreview.synthetic import calibration
+from chartreview.tables import manuscript as tables
 
 
 def test_half_up_on_the_decimal_value():

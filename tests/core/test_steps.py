@@ -11,8 +11,8 @@ import yaml
 
 from chartreview.core.dictionary import load_dictionary
 from chartreview.extract.redcap import extracted_files
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
 DICTIONARY = ROOT / "resources" / "data_dictionary.csv"
 FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "export_raw.csv"

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 
-from chartreview.derive.derivation import derive, derived_files, write_derived  # noqa: E402
-from derivation_helpers import DICTIONARY, config, synthetic  # noqa: E402
+from chartreview.derive.derivation import derive, derived_files, write_derived
+from support.derivation_helpers import DICTIONARY, config, synthetic
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--confirmation", action="store_true", help="RECIST confirmation on")
     args = parser.parse_args()
     clock = time.perf_counter
-    t0, c0 = clock(), time.process_time()
+    t0 = clock()
     tables = synthetic(args.patients)
     t1, c1 = clock(), time.process_time()
     derived = derive(tables, DICTIONARY, config(response={"confirmation": args.confirmation}))

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chartreview.derive.derivation import derive
-from derivation_helpers import DICTIONARY, Patient, build, config
+from support.derivation_helpers import DICTIONARY, Patient, build, config
 
 RESPONSES = ["CR", "PR", "SD", "PD", "NE"]
 SITES = list(DICTIONARY["pd_site"].choices.values())

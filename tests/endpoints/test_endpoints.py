@@ -8,13 +8,18 @@ import math
 import numpy as np
 import pytest
 
-from chartreview.stats import categorical
-from chartreview.stats import competing_risks
-from chartreview.core.catalog import ENDPOINTS, METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS
-from chartreview.endpoints.analyses import EndpointError, analyse_endpoint
+from chartreview.core.catalog import (
+    ENDPOINTS,
+    METASTATIC_COMPOSITES,
+    METASTATIC_SITES,
+    PROGRESSION_PATTERNS,
+)
 from chartreview.core.result_files import write_json
+from chartreview.endpoints.analyses import EndpointError, analyse_endpoint
+from chartreview.stats import categorical, competing_risks
 from chartreview.tables.manuscript import format_percent
-from endpoint_helpers import CONFIG, GROUPS, derived_tables, run
+from support.endpoint_helpers import CONFIG, GROUPS, derived_tables, run
+
 
 @pytest.fixture(scope="module")
 def derived():

@@ -7,12 +7,27 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from bad_exports import JAPANESE_AGENT, JAPANESE_PARTNER, read_raw, to_label, to_workbook, write_raw
-from chartreview.extract import redcap as export
 from chartreview.core.dictionary import load_dictionary
-from chartreview.extract.redcap import MASKED, ExportError, extract, parse_dates, read_tables, whole_years, write_tables
+from chartreview.extract import redcap as export
+from chartreview.extract.redcap import (
+    MASKED,
+    ExportError,
+    extract,
+    parse_dates,
+    read_tables,
+    whole_years,
+    write_tables,
+)
+from support import ROOT
+from support.bad_exports import (
+    JAPANESE_AGENT,
+    JAPANESE_PARTNER,
+    read_raw,
+    to_label,
+    to_workbook,
+    write_raw,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "export_raw.csv"
 EXAMPLE = ROOT / "resources" / "example"
 TABLE_NAMES = ("patients", "tumor_assessments", "progression_sites", "subsequent_therapies")

@@ -24,8 +24,8 @@ from chartreview.core.catalog import PANEL_INPUTS, PANELS
 from chartreview.figures import assembly as figure_assembly
 from chartreview.figures import panels as figures
 from chartreview.figures import style
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "figures"
 INPUTS = {
     "pfs": FIXTURES / "pfs.json",
@@ -349,28 +349,14 @@ def test_every_panel_of_the_catalog_has_a_drawing():
 
 # ------------------------------------------------------------------------------- Snakemake rules
 
-SNAKEFILE = """
-configfile: "config/config.yaml"
-
-
-include: "workflow/rules/common.smk"
-include: "workflow/rules/figures.smk"
-"""
-
-
-def test_rules_draw_and_fail_cleanly_on_bad_input(tmp_path):
+def test_rules_draw_and_fail_cleanly_on_bad_input(make_workflow):
     """The rules' scripts pass the named inputs through; bad input ends with the file and key named in
     the log and on stderr, a non-zero exit, no traceback and no partial figure."""
-    work = tmp_path / "wf"
-    work.mkdir()
-    for name in ("workflow", "config", "resources"):
-        (work / name).symlink_to(ROOT / name)
-    (work / "Snakefile").write_text(SNAKEFILE)
+    workflow = make_workflow(rule_files=("figures",))
+    work = workflow.workdir
     (work / "results" / "derived").mkdir(parents=True)
     (work / "results" / "derived" / "flow.json").write_text(INPUTS["flow"].read_text())
-    command = [sys.executable, "-m", "snakemake", "--cores", "1", "results/figures/figure4.png"]
-    done = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    workflow.run("results/figures/figure4.png", cores=1, timeout=600)
     assert (work / "results/figures/panels/flow.svg").exists()
     with Image.open(work / "results/figures/figure4.png") as image:
         assert image.size == expected_pixels(85, CONFIG_FIGURES["figure4"]["height_mm"])
@@ -378,7 +364,7 @@ def test_rules_draw_and_fail_cleanly_on_bad_input(tmp_path):
     flow = json.loads(INPUTS["flow"].read_text())
     del flow["analysed"]
     (work / "results/derived/flow.json").write_text(json.dumps(flow))
-    failed = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=600)
+    failed = workflow.run("results/figures/figure4.png", cores=1, check=False, timeout=600)
     assert failed.returncode != 0
     log = (work / "logs/figure_panel_flow.log").read_text()
     assert "flow.json" in log and "'analysed'" in log and "Traceback" not in log

@@ -3,15 +3,14 @@
 import hashlib
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from chartreview.core.config import with_defaults
 from chartreview.report import summary as report
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 GROUPS = ["ROS1", "ALK"]
 
 

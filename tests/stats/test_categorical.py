@@ -2,7 +2,6 @@
 study's published P values, and the degenerate tables."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +14,9 @@ from chartreview.stats.categorical import (
     summarise_continuous,
     wilcoxon_rank_sum,
 )
+from support import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "categorical"
+FIXTURES = FIXTURE_ROOT / "categorical"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
 RTOL = 1e-6
 

@@ -3,15 +3,20 @@ its degenerate cases."""
 
 import json
 import time as clock
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from chartreview.stats.competing_risks import cif_at, cumulative_incidence, fine_gray, gray_test
+from chartreview.stats.competing_risks import (
+    cif_at,
+    cumulative_incidence,
+    fine_gray,
+    gray_test,
+)
+from support import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "competing"
+FIXTURES = FIXTURE_ROOT / "competing"
 DATASETS = sorted(p.stem for p in FIXTURES.glob("*.csv"))
 RTOL = 1e-6
 
@@ -32,7 +37,8 @@ def close(actual, expected, rtol=RTOL):
 def test_at_least_three_datasets_with_reference_values():
     assert len(DATASETS) >= 3
     for name in DATASETS:
-        assert (FIXTURES / f"{name}.expected.json").is_file(), f"run Rscript tests/fixtures/r/competing_reference.R ({name})"
+        assert (FIXTURES / f"{name}.expected.json").is_file(), (
+            f"run Rscript tests/fixtures/r/competing_reference.R ({name})")
 
 
 @pytest.mark.parametrize("name", DATASETS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time as clock
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,12 +17,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chartreview.core.result_files import time_key
+from chartreview.endpoints import time_to_event as tte
 from chartreview.stats import survival as sv
 from chartreview.stats.counting import distinct_times
-from chartreview.endpoints import time_to_event as tte
-from chartreview.core.result_files import time_key
+from support import FIXTURES as FIXTURE_ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "survival"
+FIXTURES = FIXTURE_ROOT / "survival"
 DATASETS = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
 RTOL, ATOL = 1e-6, 1e-12
 COVARIATES = ["age", "ecog_2plus", "brain_metastases"]

@@ -8,16 +8,15 @@ boolean, numbers float64, text string, <form>_complete Int64.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
+from support import DICTIONARY as DICTIONARY_PATH
 
-ROOT = Path(__file__).resolve().parents[1]
-DICTIONARY = load_dictionary(ROOT / "resources" / "data_dictionary.csv")
+DICTIONARY = load_dictionary(DICTIONARY_PATH)
 START = pd.Timestamp("2013-01-01")
 PATIENT_FORMS = ("demographics", "treatment", "baseline", "followup")
 

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chartreview.synthetic import calibration
-from chartreview.synthetic import redcap as synth
-from chartreview.synthetic import cohort as synth_cohort
 from chartreview.core.catalog import FORM_TABLES
 from chartreview.core.dictionary import load_dictionary
+from chartreview.synthetic import calibration
+from chartreview.synthetic import cohort as synth_cohort
+from chartreview.synthetic import redcap as synth
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "resources" / "example"
 DICTIONARY = ROOT / "resources" / "data_dictionary.csv"
 TARGETS = ROOT / "resources" / "calibration_targets.yaml"
@@ -176,7 +176,8 @@ def assert_consistent_export(raw: pd.DataFrame, dd, n_patients: int) -> None:
     assert age.between(18, 100).all()
     # every dated row of a record: after the start, not after death, not after the last contact
     last = day["last_contact_date"]
-    for f, col in (("tumor_assessment", "ta_date"), ("progression", "pd_date"), ("subsequent_therapy", "st_start_date")):
+    dated = (("tumor_assessment", "ta_date"), ("progression", "pd_date"), ("subsequent_therapy", "st_start_date"))
+    for f, col in dated:
         rows = raw[instrument == f]
         when = pd.to_datetime(rows[col])
         rid = rows["record_id"]

@@ -7,8 +7,13 @@ import pandas as pd
 import pytest
 
 from chartreview.core.catalog import ENDPOINTS, MANUSCRIPT_TABLES
-from chartreview.tables.manuscript import format_p, format_percent, table_files, write_tables
-from endpoint_helpers import GROUPS, derived_tables, run
+from chartreview.tables.manuscript import (
+    format_p,
+    format_percent,
+    table_files,
+    write_tables,
+)
+from support.endpoint_helpers import GROUPS, derived_tables, run
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +31,8 @@ def test_write_tables(tmp_path, derived):
     results = {name: json.loads(json.dumps(run(name, derived), allow_nan=True)) for name in ENDPOINTS}
     write_tables(results, table_files(tmp_path), list(GROUPS))
     written = sorted(tmp_path.iterdir())
-    assert sorted(p.name for p in written) == sorted(f"{t}.{e}" for t in MANUSCRIPT_TABLES for e in ("csv", "md", "html"))
+    expected = sorted(f"{t}.{e}" for t in MANUSCRIPT_TABLES for e in ("csv", "md", "html"))
+    assert sorted(p.name for p in written) == expected
     metastases = (tmp_path / "metastases.md").read_text()
     assert "| Brain | 3/26 (12) | 12/42 (29) | 0.100 |" in metastases
     assert "| Extrathoracic (CNS included) | 9/26 (35) | 30/42 (71) | 0.003 |" in metastases

@@ -2,31 +2,27 @@
 
 Each defect runs what the rules ``extract``, ``validate`` and ``validation_gate`` run (the package entry
 points their scripts call, the message as the step runner shows it) and checks the exit code, the message
-and queries.csv; one defect runs through Snakemake itself. A last test runs the example and looks for its identifier values under results/.
+and queries.csv; one defect runs through Snakemake itself. A last test runs the example and looks for its
+identifier values under results/.
 """
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from bad_exports import JAPANESE_AGENT, JAPANESE_PARTNER, derive, read_raw
-from chartreview.extract import redcap as export
-from chartreview.validate import queries
 from chartreview.core.dictionary import load_dictionary
 from chartreview.core.errors import InputError
+from chartreview.extract import redcap as export
+from chartreview.validate import queries
+from support import CONFIG_FILE, DICTIONARY, EXAMPLE, FIXTURES
+from support.bad_exports import JAPANESE_AGENT, JAPANESE_PARTNER, derive, read_raw
 
-ROOT = Path(__file__).resolve().parents[1]
-DICTIONARY = ROOT / "resources" / "data_dictionary.csv"
-FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "export_raw.csv"
-EXAMPLE = ROOT / "resources" / "example" / "export_raw.csv"
-CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+FIXTURE = FIXTURES / "exports" / "export_raw.csv"
+CONFIG = yaml.safe_load(CONFIG_FILE.read_text())
 FORMS = load_dictionary(DICTIONARY).forms
-SOURCES = {"fixture": FIXTURE} | ({"example": EXAMPLE} if EXAMPLE.exists() else {})
+SOURCES = {"fixture": FIXTURE, "example": EXAMPLE / "export_raw.csv"}
 DEFECTS = ["missing_column", "impossible_date", "excel_serial_date", "unknown_code", "missing_group",
            "death_before_start", "dead_without_death_date", "duplicate_record", "duplicate_instance",
            "unknown_response_code", "last_contact_before_assessment", "empty_file", "truncated_file", "cp932"]
@@ -103,22 +99,18 @@ def test_the_cp932_export_reads_with_the_setting(source, bad, tmp_path):
     assert JAPANESE_AGENT in set(tables.subsequent_therapies["st_agent"])
 
 
-def test_snakemake_stops_at_the_gate_and_logs_the_first_errors(bad, tmp_path):
+def test_snakemake_stops_at_the_gate_and_logs_the_first_errors(bad, make_workflow):
     """One bad export through the workflow's own rules (extract, validate, validation_gate)."""
     case = bad["fixture"]["impossible_date"]
-    (tmp_path / "config").symlink_to(ROOT / "config")  # the Snakefile's configfile, relative to the workdir
-    command = [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(ROOT / "Snakefile"),
-               "--workflow-profile", str(ROOT / "workflow" / "profiles" / "default"),
-               "--directory", str(tmp_path), "--cores", "1", "--config", f"export={case.path}",
-               f"dictionary={DICTIONARY}", "--", "results/validation/passed.txt"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300,
-                          env=os.environ | {"PYTHONPATH": str(ROOT / "workflow")})
+    workflow = make_workflow()
+    done = workflow.run("--config", f"export={case.path}", f"dictionary={DICTIONARY}", "--",
+                        "results/validation/passed.txt", cores=1, check=False, timeout=300)
     assert done.returncode != 0, done.stdout + done.stderr
-    log = (tmp_path / "logs" / "validation_gate.log").read_text()
+    log = (workflow.workdir / "logs" / "validation_gate.log").read_text()
     assert "record CR-001, form demographics, field diagnosis_date, value '2013-02-30', rule date" in log
     assert "results/validation/queries.html" in log and "Traceback" not in log
-    assert (tmp_path / "results" / "validation" / "queries.html").exists()  # written although it failed
-    assert not (tmp_path / "results" / "validation" / "passed.txt").exists()
+    assert (workflow.workdir / "results" / "validation" / "queries.html").exists()  # written although it failed
+    assert not (workflow.workdir / "results" / "validation" / "passed.txt").exists()
     assert "field diagnosis_date" in done.stdout + done.stderr  # show-failed-logs of the default profile
 
 

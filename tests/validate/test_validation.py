@@ -7,13 +7,24 @@ import pandas as pd
 import pytest
 import yaml
 
-from bad_exports import read_raw, to_label, write_raw
 from chartreview.core.dictionary import load_dictionary
 from chartreview.extract.redcap import extract
-from chartreview.validate.queries import FIRST_ERRORS, ValidationFailed, gate, write_query_report
-from chartreview.validate.contracts import MODELS, QUERY_COLUMNS, RULES, validate, validation_settings
+from chartreview.validate.contracts import (
+    MODELS,
+    QUERY_COLUMNS,
+    RULES,
+    validate,
+    validation_settings,
+)
+from chartreview.validate.queries import (
+    FIRST_ERRORS,
+    ValidationFailed,
+    gate,
+    write_query_report,
+)
+from support import ROOT
+from support.bad_exports import read_raw, to_label, write_raw
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "export_raw.csv"
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 

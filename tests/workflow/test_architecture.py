@@ -3,10 +3,10 @@ only the stages below it. Read from the source with ast, so a violation fails he
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "workflow" / "chartreview"
+from support import PACKAGE
+from support.package import imports, modules, stage
 
 # Stage subpackage -> the subpackages it may import (the root package holds only the version: anyone may).
 ALLOWED = {
@@ -14,78 +14,19 @@ ALLOWED = {
     "stats": {"core", "stats"},
     "extract": {"core", "extract"},
     "validate": {"core", "extract", "validate"},
-    "derive": {"core", "extract", "derive"},
+    "derive": {"core", "derive"},
     "endpoints": {"core", "stats", "endpoints"},
-    "tables": {"core", "endpoints", "tables"},
-    "figures": {"core", "stats", "figures"},
+    "tables": {"core", "tables"},
+    "figures": {"core", "figures"},
     "report": {"core", "derive", "report"},
     "synthetic": {"core", "stats", "extract", "validate", "derive", "endpoints", "tables", "figures", "report",
                   "synthetic"},
 }
 
-# Entry points being rewritten on another branch; remove each entry once its imports are at the top.
-IMPORTS_IN_FUNCTIONS_ALLOWED = {
-    ("chartreview.extract.redcap", "run"),
-    ("chartreview.validate.queries", "run"),
-    ("chartreview.derive.derivation", "run"),
-    ("chartreview.derive.derivation", "read_extracted"),
-}
-
-
-def modules(package: Path = PACKAGE) -> dict[str, Path]:
-    """Dotted module name -> file, for every module of the package."""
-    found = {}
-    for path in sorted(package.rglob("*.py")):
-        parts = path.relative_to(package.parent).with_suffix("").parts
-        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return found
-
-
-def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool, known: set[str]) -> list[str]:
-    """The package modules an import statement reads (a name imported from a package may be a module)."""
-    if isinstance(node, ast.Import):
-        names = [alias.name for alias in node.names]
-    else:
-        base = node.module or ""
-        if node.level:
-            anchor = module.split(".")[: len(module.split(".")) - node.level + (1 if is_package else 0)]
-            base = ".".join(anchor + ([base] if base else []))
-        names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
-    return sorted({n for n in names if n == "chartreview" or n.startswith("chartreview.")})
-
-
-def imports(package: Path = PACKAGE) -> list[tuple[str, str, str | None, int]]:
-    """(importing module, imported module, enclosing function or None at module level, line) for every
-    package-internal import; an import under an ``if`` or ``try`` at module level counts as not at the top."""
-    found = modules(package)
-    known = set(found)
-    result = []
-    for module, path in found.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        top = {id(node) for node in tree.body}
-
-        def visit(node, function):
-            for child in ast.iter_child_nodes(node):
-                inner = child.name if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) else function
-                if isinstance(child, (ast.Import, ast.ImportFrom)):
-                    where = None if id(child) in top else (function or "<not at module top>")
-                    for target in _imported(child, module, path.name == "__init__.py", known):
-                        result.append((module, target, where, child.lineno))
-                visit(child, inner)
-
-        visit(tree, None)
-    return result
-
-
-def stage(module: str) -> str | None:
-    parts = module.split(".")
-    return parts[1] if len(parts) > 1 else None
-
-
 def imports_not_at_top(package: Path = PACKAGE) -> list[str]:
     return [f"{source}:{line} imports {target} inside {where}"
             for source, target, where, line in imports(package)
-            if where is not None and (source, where) not in IMPORTS_IN_FUNCTIONS_ALLOWED]
+            if where is not None]
 
 
 def circles(package: Path = PACKAGE) -> list[list[str]]:

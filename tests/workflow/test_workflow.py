@@ -9,40 +9,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-COPIED = ["Snakefile", "config", "resources", "workflow", "requirements.lock", "pyproject.toml"]
+from support import ROOT
+from support.workflow import Workflow
 
 pytestmark = pytest.mark.slow
-
-
-def copy_repository(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in COPIED:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEMAKE")}
-    proc = subprocess.run([SNAKEMAKE, "--cores", "2", *args], cwd=workdir, capture_output=True, text=True,
-                          env=env)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
 
 
 def digest_tree(path: Path) -> dict[str, str]:
@@ -50,35 +24,21 @@ def digest_tree(path: Path) -> dict[str, str]:
             for p in sorted(path.rglob("*")) if p.is_file()}
 
 
-def planned_rules(workdir: Path, *args: str) -> dict[str, int]:
-    """Rule -> number of jobs that a dry run plans."""
-    out = snakemake(workdir, "--dry-run", *args).stdout
-    table = re.search(r"Job stats:\n(.*?)\n\n", out + "\n\n", re.S)
-    if table is None:
-        return {}
-    counts = {}
-    for line in table.group(1).splitlines()[2:]:
-        name, _, count = line.rpartition(" ")
-        if name.strip() and name.strip() != "total":
-            counts[name.strip()] = int(count)
-    return counts
-
-
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
-    workdir = copy_repository(tmp_path_factory.mktemp("run") / "repo")
-    snakemake(workdir)
-    return workdir
+    run = Workflow(tmp_path_factory.mktemp("run") / "repo", copy=True)
+    run.run()
+    return run
 
 
 def test_nothing_left_to_do_after_a_run(first_run):
-    assert planned_rules(first_run) == {}
+    assert first_run.planned() == {}
 
 
 def test_two_clean_runs_are_byte_identical(first_run, tmp_path):
-    second = copy_repository(tmp_path / "repo")
-    snakemake(second)
-    first, again = digest_tree(first_run / "results"), digest_tree(second / "results")
+    second = Workflow(tmp_path / "repo", copy=True)
+    second.run()
+    first, again = digest_tree(first_run.workdir / "results"), digest_tree(second.workdir / "results")
     assert first.keys() == again.keys()
     differing = sorted(k for k in first if first[k] != again[k])
     assert not differing, f"files differ between two clean runs: {differing}"
@@ -97,28 +57,28 @@ def test_no_identifier_reaches_results_or_logs(first_run):
     assert len(needles) > 2 * 68
     found = []
     for folder in ("results", "logs"):
-        for path in (first_run / folder).rglob("*"):
+        for path in (first_run.workdir / folder).rglob("*"):
             if path.is_file():
                 data = path.read_bytes()
-                found += [(str(path.relative_to(first_run)), n) for n in needles if n.encode() in data]
+                found += [(str(path.relative_to(first_run.workdir)), n) for n in needles if n.encode() in data]
     assert not found, f"identifier values found: {found[:10]}"
 
 
 def test_report_builds(first_run):
-    snakemake(first_run, "--report", "report.html")
-    page = (first_run / "report.html").read_text(errors="replace")
+    first_run.run("--report", "report.html")
+    page = (first_run.workdir / "report.html").read_text(errors="replace")
     for category in ("Data quality", "Cohort", "Response", "Survival", "CNS", "Progression patterns",
                      "Provenance"):
         assert category in page, category
 
 
 def test_changing_pfs_landmarks_plans_only_what_reads_them(first_run):
-    config = first_run / "config" / "config.yaml"
+    config = first_run.workdir / "config" / "config.yaml"
     original = config.read_text()
     assert "landmarks: [6, 12, 24]" in original
     try:
         config.write_text(original.replace("landmarks: [6, 12, 24]", "landmarks: [6, 12, 18, 24]", 1))
-        planned = planned_rules(first_run)
+        planned = first_run.planned()
     finally:
         config.write_text(original)
     for upstream in ("extract", "validate", "validation_gate", "derive"):
@@ -128,12 +88,12 @@ def test_changing_pfs_landmarks_plans_only_what_reads_them(first_run):
 
 
 def test_changing_the_export_reruns_everything(first_run):
-    export = first_run / "resources" / "example" / "export_raw.csv"
+    export = first_run.workdir / "resources" / "example" / "export_raw.csv"
     original = export.read_bytes()
     assert original.count(b",Entrectinib,") == 1
     try:
         export.write_bytes(original.replace(b",Entrectinib,", b",entrectinib,"))
-        planned = planned_rules(first_run)
+        planned = first_run.planned()
     finally:
         export.write_bytes(original)
     for rule in ("extract", "validate", "validation_gate", "derive", "endpoint", "figure", "summary"):
@@ -141,30 +101,31 @@ def test_changing_the_export_reruns_everything(first_run):
 
 
 @pytest.mark.parametrize("module, reruns, keeps", [
-    ("stats/competing_risks", "endpoint", "derive"),   # imported by endpoints
+    ("stats/competing_risks", "endpoint", "derive"),   # a kernel: imported by endpoints
+    ("stats/survival", "endpoint", "derive"),
     ("derive/events", "derive", "extract"),
     ("figures/style", "figure", "endpoint"),
 ])
 def test_changing_package_code_reruns_the_rules_that_import_it(first_run, module, reruns, keeps):
-    path = first_run / "workflow" / "chartreview" / f"{module}.py"
+    path = first_run.workdir / "workflow" / "chartreview" / f"{module}.py"
     original = path.read_text()
     try:
         path.write_text(original + "\n# a change\n")
-        planned = planned_rules(first_run)
+        planned = first_run.planned()
     finally:
         path.write_text(original)
     assert reruns in planned and keeps not in planned, planned
 
 
 def test_the_example_reproduces_every_published_value(first_run):
-    """Issue 3's promise, read from the run itself: every published value agrees at its published precision."""
+    """The study's published numbers, read from the run itself: each agrees at its published precision."""
     import json
 
-    summary = (first_run / "results" / "summary.md").read_text()
+    summary = (first_run.workdir / "results" / "summary.md").read_text()
     rows = [line for line in summary.splitlines() if line.startswith("| ") and line.endswith(" |")][1:]
     assert len(rows) == 7, rows
     assert all(line.endswith("| yes |") for line in rows), rows
-    results = {name: json.loads((first_run / "results" / "endpoints" / f"{name}.json").read_text())
+    results = {name: json.loads((first_run.workdir / "results" / "endpoints" / f"{name}.json").read_text())
                for name in ("metastases", "response", "pfs", "os", "progression", "cns")}
     brain = results["metastases"]["sites"]["brain"]
     assert (brain["ROS1"]["count"], brain["ROS1"]["n"], brain["ALK"]["count"], brain["ALK"]["n"]) == (3, 26, 12, 42)
