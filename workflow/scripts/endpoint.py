@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
-from chartreview.core.steps import run_step  # noqa: E402
-from chartreview.endpoints.analyses import run  # noqa: E402
+from chartreview.core.steps import run_step
+from chartreview.endpoints.analyses import run
 
 endpoint = snakemake.wildcards.endpoint
 run_step(snakemake, run, f"endpoint {endpoint}", endpoint=endpoint)

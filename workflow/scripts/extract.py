@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
-from chartreview.core.steps import run_step  # noqa: E402
-from chartreview.extract.redcap import run  # noqa: E402
+from chartreview.core.steps import run_step
+from chartreview.extract.redcap import run
 
 run_step(snakemake, run, "Extraction failed")

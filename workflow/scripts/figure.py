@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
-from chartreview.core.steps import run_step  # noqa: E402
-from chartreview.figures.assembly import run_figure  # noqa: E402
+from chartreview.core.steps import run_step
+from chartreview.figures.assembly import run_figure
 
 run_step(snakemake, run_figure, f"rule figure, figure {snakemake.wildcards.figure}")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
-from chartreview.core.steps import run_step  # noqa: E402
-from chartreview.report.summary import run_summary  # noqa: E402
+from chartreview.core.steps import run_step
+from chartreview.report.summary import run_summary
 
 run_step(snakemake, run_summary, "summary")
