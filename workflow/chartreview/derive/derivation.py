@@ -51,6 +51,7 @@ from chartreview.core.catalog import (
     PROGRESSION_BRAIN,
     PROGRESSION_EXTRATHORACIC,
     PROGRESSION_INTRATHORACIC,
+    PROGRESSION_PATTERNS,
     RESPONSES,
     TIME_TO_EVENT_ENDPOINTS,
 )
@@ -75,7 +76,8 @@ from chartreview.derive.rows import Rows, choice_labels, days_of, label_codes, m
 from chartreview.derive.rules import DerivationError, Rules
 from chartreview.derive.texts import NEVER, bits_text
 
-PATTERNS = ("cns", "intrathoracic_only", "extrathoracic", "new_lesion", "existing_only", "unknown")
+# The audit lists the patterns with CNS first, the one the CNS endpoint reads; then the catalog's order.
+AUDIT_PATTERNS = ("cns", *(pattern for pattern in PROGRESSION_PATTERNS if pattern != "cns"))
 CARRIED = ("sex", "smoking_status", "ecog_ps", "histology", "stage", "criz_line")
 
 
@@ -168,7 +170,7 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     site_text = bits_text(patterns.site_bits, site_labels)
     prog = pattern_table(out, dictionary, pfs, patterns, site_text, brain)
     audit = build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,
-                        os_, cns, patterns, tte, site_text, prog, categories=PATTERNS)
+                        os_, cns, patterns, tte, site_text, prog, categories=AUDIT_PATTERNS)
     return DerivedTables(out, tte, prog, audit, flow, rules.as_dict())
 
 
