@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chartreview.core.catalog import MANUSCRIPT_TABLE_FORMATS, MANUSCRIPT_TABLES, RESPONSES
+from chartreview.core.catalog import ENDPOINTS, MANUSCRIPT_TABLE_FORMATS, MANUSCRIPT_TABLES, RESPONSES
 from chartreview.core.result_files import read_json
 from chartreview.core.rounding import format_p, round_half_up
 
@@ -318,9 +318,7 @@ def run(inputs: dict, outputs: dict, *, groups) -> None:
 
 
 def _group_labels(results: dict) -> list[str]:
-    for name in ("baseline", "metastases", "response", "pfs", "os", "cns"):
-        if name in results:
-            return list(results[name]["groups"])
-    if "progression" in results:
-        return list(results["progression"]["progressed"])
+    for name in ENDPOINTS:
+        if name in results:  # every result lists the groups in the order of the config's reference first
+            return list(results[name]["progressed" if name == "progression" else "groups"])
     raise ValueError("no endpoint result to read the groups from")
