@@ -16,6 +16,7 @@ from chartreview.core.catalog import (
     BASELINE_EXTRATHORACIC,
     BASELINE_INTRATHORACIC,
     BASELINE_SITES,
+    DERIVATION_SETTINGS,
     ENDPOINT_CATEGORIES,
     ENDPOINT_SETTINGS,
     ENDPOINTS,
@@ -86,8 +87,17 @@ def test_settings_of_nests_the_key_paths():
 def test_every_endpoint_setting_is_a_config_key():
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     assert set(ENDPOINT_SETTINGS) == set(ENDPOINTS)
-    for paths in ENDPOINT_SETTINGS.values():
+    for paths in [*ENDPOINT_SETTINGS.values(), DERIVATION_SETTINGS]:
         settings_of(config, paths)  # a KeyError names a path the config does not have
+
+
+def test_the_derivation_reads_no_landmark():
+    """A landmark is read by its endpoint's analysis only; were it a derivation setting, changing it
+    would rerun the derivation and everything after it."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    picked = settings_of(config, DERIVATION_SETTINGS)
+    assert "landmarks" not in picked["endpoints"].get("pfs", {}) and "os" not in picked["endpoints"]
+    assert picked["endpoints"]["response"] == config["endpoints"]["response"]
 
 
 def test_the_data_dictionary_states_the_catalog_codes():

@@ -11,6 +11,7 @@ PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 # the rules read the names of this checkout's package, not of one installed elsewhere
 sys.path.insert(0, str(PACKAGE.parent))
 from chartreview.core.catalog import (
+    DERIVATION_SETTINGS,
     ENDPOINT_CATEGORIES,
     ENDPOINT_SETTINGS,
     ENDPOINTS,

@@ -25,15 +25,7 @@ rule derive:
         mem_mb=mem_mb(500, 50),
         runtime=30,
     params:
-        groups=GROUP_CODES,
-        time_unit_days=config["time_unit_days"],
-        # only the endpoint keys derivation reads: changing e.g. pfs landmarks must not rerun it
-        endpoints={
-            "response": config["endpoints"]["response"],
-            "pfs": {"censor_at_new_therapy": config["endpoints"]["pfs"]["censor_at_new_therapy"]},
-            "cns": {"competing": config["endpoints"]["cns"]["competing"]},
-            "progression": {"window_days": config["endpoints"]["progression"]["window_days"]},
-        },
+        **settings_of({**config, "groups": GROUP_CODES}, DERIVATION_SETTINGS),
         code=code_version("derive"),
     script:
         "../scripts/derive.py"

@@ -49,6 +49,10 @@ ENDPOINT_SETTINGS = {
     "os": (*_SURVIVAL, "endpoints.os.landmarks", "time_unit_days"),
     "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days"),
 }
+# The config the derivation reads: e.g. the PFS landmarks are not in it, so changing them does not
+# rerun the derivation.
+DERIVATION_SETTINGS = ("groups", "time_unit_days", "endpoints.response", "endpoints.pfs.censor_at_new_therapy",
+                       "endpoints.cns.competing", "endpoints.progression.window_days")
 
 
 def settings_of(config: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
