@@ -17,6 +17,7 @@ from chartreview.core.catalog import (
     BASELINE_INTRATHORACIC,
     BASELINE_SITES,
     DERIVATION_SETTINGS,
+    DOCUMENT_CATEGORIES,
     ENDPOINT_CATEGORIES,
     ENDPOINT_SETTINGS,
     ENDPOINTS,
@@ -57,10 +58,17 @@ def test_the_catalog_imports_only_the_standard_library():
     (ENDPOINT_CATEGORIES, ENDPOINTS),
     (MANUSCRIPT_TABLE_CATEGORIES, MANUSCRIPT_TABLES),
     (PANEL_CATEGORIES, PANELS),
-], ids=["endpoints", "manuscript tables", "panels"])
+    (DOCUMENT_CATEGORIES, ("queries", "audit", "summary", "provenance")),
+], ids=["endpoints", "manuscript tables", "panels", "documents"])
 def test_each_name_has_a_report_category(categories, names):
     assert set(categories) == set(names)
     assert set(categories.values()) <= set(REPORT_CATEGORIES)
+
+
+def test_every_report_category_holds_something():
+    used = {*ENDPOINT_CATEGORIES.values(), *MANUSCRIPT_TABLE_CATEGORIES.values(), *PANEL_CATEGORIES.values(),
+            *DOCUMENT_CATEGORIES.values()}
+    assert used == set(REPORT_CATEGORIES)
 
 
 def test_panels_read_named_files():

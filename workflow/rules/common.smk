@@ -12,6 +12,7 @@ PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 sys.path.insert(0, str(PACKAGE.parent))
 from chartreview.core.catalog import (
     DERIVATION_SETTINGS,
+    DOCUMENT_CATEGORIES,
     ENDPOINT_CATEGORIES,
     ENDPOINT_SETTINGS,
     ENDPOINTS,

@@ -11,7 +11,7 @@ rule derive:
         audit_html=report(
             "results/derived/audit.html",
             caption="../report/audit.rst",
-            category="Cohort",
+            category=DOCUMENT_CATEGORIES["audit"],
             labels={"document": "derivation audit"},
         ),
         flow="results/derived/flow.json",

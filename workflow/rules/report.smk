@@ -6,13 +6,13 @@ rule summary:
         md=report(
             "results/summary.md",
             caption="../report/summary.rst",
-            category="Provenance",
+            category=DOCUMENT_CATEGORIES["summary"],
             labels={"document": "results summary (Markdown)"},
         ),
         html=report(
             "results/summary.html",
             caption="../report/summary.rst",
-            category="Provenance",
+            category=DOCUMENT_CATEGORIES["summary"],
             labels={"document": "results summary (HTML)"},
         ),
     log:
@@ -43,7 +43,7 @@ rule provenance:
         provenance=report(
             "results/provenance.json",
             caption="../report/provenance.rst",
-            category="Provenance",
+            category=DOCUMENT_CATEGORIES["provenance"],
         ),
     log:
         "logs/provenance.log",

@@ -12,12 +12,12 @@ rule validate:
         queries=report(
             "results/validation/queries.csv",
             caption="../report/queries_csv.rst",
-            category="Data quality",
+            category=DOCUMENT_CATEGORIES["queries"],
         ),
         html=report(
             "results/validation/queries.html",
             caption="../report/queries.rst",
-            category="Data quality",
+            category=DOCUMENT_CATEGORIES["queries"],
         ),
     log:
         "logs/validate.log",

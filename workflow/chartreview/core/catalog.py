@@ -13,6 +13,9 @@ from typing import Any
 # ------------------------------------------------------------------------------- report categories
 REPORT_CATEGORIES = ("Cohort", "Response", "Survival", "CNS", "Progression patterns", "Data quality",
                      "Provenance")
+# The report category of each document that is not an endpoint result, a table or a figure.
+DOCUMENT_CATEGORIES = {"queries": "Data quality", "audit": "Cohort", "summary": "Provenance",
+                       "provenance": "Provenance"}
 
 # ---------------------------------------------------------------------------------------- tables
 # Typed table of each repeating form of the export (results/extracted/<table>.parquet).
