@@ -1,4 +1,3 @@
-import ast
 import hashlib
 import os
 import sys
@@ -28,6 +27,7 @@ from chartreview.core.catalog import (
     settings_of,
 )
 from chartreview.core.dictionary import DictionaryError, load_dictionary
+from chartreview.core.modules import closure, modules
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -70,62 +70,15 @@ GROUPS = list(GROUP_CODES)
 FIGURES = list(config["figures"])
 
 
-def package_files(name):
-    """The files of a package module or subpackage, named relative to chartreview ("derive", "stats.survival")."""
-    path = PACKAGE.joinpath(*name.split("."))
-    if path.is_dir():
-        return sorted(path.rglob("*.py"))
-    return [path.with_suffix(".py")] if path.with_suffix(".py").is_file() else []
-
-
-def module_name(path):
-    """chartreview-relative dotted name of a package file ("derive.events", "derive" for its __init__)."""
-    parts = path.relative_to(PACKAGE).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def package_imports(path):
-    """The package modules (as files) that one file of the package imports, absolute or relative."""
-    own = module_name(path).split(".") if module_name(path) else []
-    package = own if path.name == "__init__.py" else own[:-1]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package[: len(package) - node.level + 1] + (node.module or "").split(".")
-            elif node.module.split(".")[0] == "chartreview":
-                base = node.module.split(".")[1:]
-            else:
-                continue
-            base = [part for part in base if part]
-            for alias in node.names:  # "from chartreview.stats import survival" names a module
-                found |= set(package_files(".".join(base + [alias.name])))
-            found |= set(package_files(".".join(base))) if base else set()
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.startswith("chartreview."):
-                    found |= set(package_files(alias.name.removeprefix("chartreview.")))
-    # importing a module runs the __init__ of every package above it
-    for file in list(found):
-        for parent in file.relative_to(PACKAGE).parents:
-            if (PACKAGE / parent / "__init__.py").is_file():
-                found.add(PACKAGE / parent / "__init__.py")
-    return found
-
-
-def code_version(*modules):
-    """Digest of the package modules a step runs and of everything they import, used as a param.
+def code_version(*names):
+    """Digest of the package code a step runs, used as a param: the modules of the named subpackages or
+    modules ("derive", "figures.style") and every package module they import, directly or not.
     Snakemake reruns a script when the script itself changes, not when a module it imports does;
-    a changed param does trigger a rerun. A name is a subpackage ("derive") or a module ("figures.style")."""
-    pending = {file for name in modules for file in package_files(name)}
-    closure = set()
-    while pending:
-        file = pending.pop()
-        closure.add(file)
-        pending |= package_imports(file) - closure
-    closure |= {PACKAGE / "__init__.py"}
+    a changed param does trigger a rerun."""
+    found = modules(PACKAGE)
+    named = {m for m in found for n in names if m == f"chartreview.{n}" or m.startswith(f"chartreview.{n}.")}
     digest = hashlib.sha256()
-    for file in sorted(closure):
+    for file in sorted(found[m] for m in closure(named, PACKAGE)):
         digest.update(str(file.relative_to(PACKAGE)).encode())
         digest.update(b"\0")
         digest.update(file.read_bytes())
