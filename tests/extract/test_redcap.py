@@ -6,6 +6,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 
 from chartreview.core.dictionary import load_dictionary
 from chartreview.extract import redcap as export
@@ -18,7 +19,7 @@ from chartreview.extract.redcap import (
     whole_years,
     write_tables,
 )
-from support import ROOT
+from support import CONFIG_FILE, DICTIONARY, ROOT
 from support.bad_exports import (
     JAPANESE_AGENT,
     JAPANESE_PARTNER,
@@ -41,6 +42,10 @@ def dictionary():
 @pytest.fixture(scope="module")
 def tables(dictionary):
     return extract(FIXTURE, dictionary)
+
+STUDY = yaml.safe_load(CONFIG_FILE.read_text())
+# what rule extract passes from the config
+READING = {"encoding": STUDY["export_encoding"], "repeating_forms": STUDY["repeating_forms"]}
 
 
 def assert_same_tables(a, b):
@@ -240,16 +245,16 @@ def test_run_fails_with_the_file_named_and_writes_nothing(dictionary, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     out = tmp_path / "results" / "extracted"
-    inputs = {"export": empty, "dictionary": ROOT / "resources" / "data_dictionary.csv"}
+    inputs = {"export": empty, "dictionary": DICTIONARY}
     with pytest.raises(ExportError, match="empty.csv"):
-        export.run(inputs, export.extracted_files(out, dictionary.forms))
+        export.run(inputs, export.extracted_files(out, dictionary.forms), **READING)
     assert not out.exists()
     assert empty.read_bytes() == b""  # the input is never modified
 
 
 def test_run_writes_the_named_files_and_says_what_it_read(dictionary, tmp_path):
     files = export.extracted_files(tmp_path, dictionary.forms)
-    note = export.run({"export": FIXTURE, "dictionary": ROOT / "resources" / "data_dictionary.csv"}, files)
+    note = export.run({"export": FIXTURE, "dictionary": DICTIONARY}, files, **READING)
     assert sorted(p.name for p in tmp_path.glob("*.parquet")) == sorted(f"{n}.parquet" for n in TABLE_NAMES)
     assert all(Path(path).is_file() for path in files.values())
     assert "5 records in 35 rows" in note and "raw CSV" in note

@@ -534,8 +534,8 @@ def read_tables(paths: Mapping[str, str | Path], *, exported: bool = True) -> Ex
 
 # --- entry point of the workflow's script --------------------------------------------------------------------
 
-def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, encoding: str = "utf-8-sig",
-        repeating_forms=REPEATING_FORMS) -> str:
+def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, encoding: str,
+        repeating_forms) -> str:
     """What rule ``extract`` runs: the export (``inputs["export"]``, read with ``inputs["dictionary"]``) ->
     the files of ``outputs`` (names as in ``extracted_files``). Returns the line for the log; an unreadable
     export or dictionary raises (ExportError, DictionaryError) before anything is written."""

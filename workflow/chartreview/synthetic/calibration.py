@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import DataDictionary, load_dictionary
 from chartreview.core.rounding import round_half_up
 from chartreview.derive.derivation import derive
@@ -86,9 +87,8 @@ def reproduce(export_path, dictionary, targets: dict, config: dict, backend: dic
     """Every target as the workflow reproduces it from the export."""
     dd = dictionary if isinstance(dictionary, DataDictionary) else load_dictionary(dictionary)
     backend = backend or statistics_backend()
-    config = dict(config, groups=dict(targets["groups"]), time_unit_days=targets["time_unit_days"])
-    tables = extract(export_path, dd, repeating_forms=tuple(config.get(
-        "repeating_forms", ("tumor_assessment", "progression", "subsequent_therapy"))))
+    config = with_defaults(dict(config, groups=dict(targets["groups"]), time_unit_days=targets["time_unit_days"]))
+    tables = extract(export_path, dd, repeating_forms=tuple(config["repeating_forms"]))
     derived = derive(tables, dd, config)
     labels = list(targets["groups"])
     patients = derived.patients
