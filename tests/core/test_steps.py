@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from chartreview.core.catalog import extracted_files
 from chartreview.core.dictionary import load_dictionary
-from chartreview.extract.redcap import extracted_files
 from support import ROOT
 
 SCRIPTS = ROOT / "workflow" / "scripts"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for support
 
-from chartreview.derive.derivation import derive, derived_files, write_derived
+from chartreview.core.catalog import derived_files
+from chartreview.derive.derivation import derive, write_derived
 from support.derivation_helpers import DICTIONARY, config, synthetic
 
 

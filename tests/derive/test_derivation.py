@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chartreview.core.catalog import EXTRACTED_TABLES
+from chartreview.core.catalog import EXTRACTED_TABLES, derived_files
 from chartreview.derive.derivation import (
     DerivationError,
     derive,
-    derived_files,
     write_derived,
 )
 from support.derivation_helpers import DICTIONARY, Patient, build, config, synthetic

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from chartreview.core.catalog import extracted_files
 from chartreview.core.dictionary import load_dictionary
 from chartreview.extract import redcap as export
 from chartreview.extract.redcap import (
@@ -139,7 +140,7 @@ def test_identifiers_are_dropped_from_the_tables_and_masked_in_the_exported_text
 
 
 def test_written_tables_hold_no_identifier_and_read_back_identical(tables, dictionary, tmp_path):
-    files = export.extracted_files(tmp_path, dictionary.forms)
+    files = extracted_files(tmp_path, dictionary.forms)
     write_tables(tables, files)
     back = read_tables(files)
     assert_same_tables(tables, back)
@@ -247,13 +248,13 @@ def test_run_fails_with_the_file_named_and_writes_nothing(dictionary, tmp_path):
     out = tmp_path / "results" / "extracted"
     inputs = {"export": empty, "dictionary": DICTIONARY}
     with pytest.raises(ExportError, match="empty.csv"):
-        export.run(inputs, export.extracted_files(out, dictionary.forms), **READING)
+        export.run(inputs, extracted_files(out, dictionary.forms), **READING)
     assert not out.exists()
     assert empty.read_bytes() == b""  # the input is never modified
 
 
 def test_run_writes_the_named_files_and_says_what_it_read(dictionary, tmp_path):
-    files = export.extracted_files(tmp_path, dictionary.forms)
+    files = extracted_files(tmp_path, dictionary.forms)
     note = export.run({"export": FIXTURE, "dictionary": DICTIONARY}, files, **READING)
     assert sorted(p.name for p in tmp_path.glob("*.parquet")) == sorted(f"{n}.parquet" for n in TABLE_NAMES)
     assert all(Path(path).is_file() for path in files.values())
@@ -262,7 +263,7 @@ def test_run_writes_the_named_files_and_says_what_it_read(dictionary, tmp_path):
 
 def test_the_written_tables_are_byte_identical_run_to_run(dictionary, tmp_path):
     for run_dir in ("a", "b"):
-        write_tables(extract(FIXTURE, dictionary), export.extracted_files(tmp_path / run_dir, dictionary.forms))
+        write_tables(extract(FIXTURE, dictionary), extracted_files(tmp_path / run_dir, dictionary.forms))
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert len(files) == 4 + 7 + 2  # typed tables; the exported text of each form, the rows, export.json
     for name in files:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from chartreview.core.catalog import extracted_files
 from chartreview.core.dictionary import load_dictionary
 from chartreview.core.errors import InputError
 from chartreview.extract import redcap as export
@@ -36,7 +37,7 @@ def bad(tmp_path_factory):
 def run_workflow(export_path, results: Path, encoding="utf-8-sig"):
     """What the rules extract, validate and validation_gate run; the exit code and the message of the step
     that stops, as chartreview.core.steps shows it (test_steps runs the scripts themselves)."""
-    extracted = export.extracted_files(results / "extracted", FORMS)
+    extracted = extracted_files(results / "extracted", FORMS)
     try:
         export.run({"export": export_path, "dictionary": DICTIONARY}, extracted, encoding=encoding,
                    repeating_forms=CONFIG["repeating_forms"])
@@ -94,7 +95,7 @@ def test_the_cp932_export_reads_with_the_setting(source, bad, tmp_path):
     case = bad[source]["cp932"]
     code, message = run_workflow(case.path, tmp_path / "results", encoding="cp932")
     assert code == 0, message
-    tables = export.read_tables(export.extracted_files(tmp_path / "results" / "extracted", FORMS))
+    tables = export.read_tables(extracted_files(tmp_path / "results" / "extracted", FORMS))
     assert JAPANESE_PARTNER in set(tables.patients["fusion_partner"].dropna())
     assert JAPANESE_AGENT in set(tables.subsequent_therapies["st_agent"])
 

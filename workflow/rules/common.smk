@@ -11,9 +11,11 @@ PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 sys.path.insert(0, str(PACKAGE.parent))
 from chartreview.core.catalog import (
     DERIVATION_SETTINGS,
+    DERIVED_TABLES,
     DOCUMENT_CATEGORIES,
     ENDPOINT_CATEGORIES,
     ENDPOINT_SETTINGS,
+    ENDPOINT_RESULT,
     ENDPOINTS,
     EXTRACTED_TABLES,
     FIGURE_FORMATS,
@@ -24,6 +26,8 @@ from chartreview.core.catalog import (
     PANEL_CATEGORIES,
     PANEL_INPUTS,
     PANELS,
+    derived_files,
+    extracted_files,
     settings_of,
 )
 from chartreview.core.dictionary import DictionaryError, load_dictionary
@@ -67,6 +71,9 @@ GROUP_CODES = {
     **config["groups"],
 }
 GROUPS = list(GROUP_CODES)
+# The files rules extract and derive write, by name (their named outputs, and what later rules read).
+EXTRACTED_FILES = extracted_files("results/extracted", FORMS)
+DERIVED_FILES = derived_files("results/derived")
 FIGURES = list(config["figures"])
 
 
@@ -100,9 +107,9 @@ def all_outputs():
         [
             "results/validation/queries.csv",
             "results/validation/queries.html",
-            "results/derived/audit.html",
+            DERIVED_FILES["audit_html"],
         ]
-        + expand("results/endpoints/{endpoint}.json", endpoint=ENDPOINTS)
+        + expand(ENDPOINT_RESULT, endpoint=ENDPOINTS)
         + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=MANUSCRIPT_TABLE_FORMATS)
         + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_FORMATS)
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]

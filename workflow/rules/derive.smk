@@ -1,20 +1,16 @@
 rule derive:
     input:
-        **{table: f"results/extracted/{table}.parquet" for table in EXTRACTED_TABLES},
+        **{table: EXTRACTED_FILES[table] for table in EXTRACTED_TABLES},
         passed="results/validation/passed.txt",
         dictionary=config["dictionary"],
     output:
-        patients="results/derived/patients.parquet",
-        time_to_event="results/derived/time_to_event.parquet",
-        progression_patterns="results/derived/progression_patterns.parquet",
-        audit_csv="results/derived/audit.csv",
+        **{name: path for name, path in DERIVED_FILES.items() if name != "audit_html"},
         audit_html=report(
-            "results/derived/audit.html",
+            DERIVED_FILES["audit_html"],
             caption="../report/audit.rst",
             category=DOCUMENT_CATEGORIES["audit"],
             labels={"document": "derivation audit"},
         ),
-        flow="results/derived/flow.json",
     log:
         "logs/derive.log",
     benchmark:

@@ -5,12 +5,10 @@
 
 rule endpoint:
     input:
-        patients="results/derived/patients.parquet",
-        time_to_event="results/derived/time_to_event.parquet",
-        progression_patterns="results/derived/progression_patterns.parquet",
+        **{table: DERIVED_FILES[table] for table in DERIVED_TABLES},
     output:
         result=report(
-            "results/endpoints/{endpoint}.json",
+            ENDPOINT_RESULT,
             caption="../report/endpoint.rst",
             category=lambda wildcards: ENDPOINT_CATEGORIES[wildcards.endpoint],
             labels={"result": "{endpoint}", "type": "endpoint result (JSON)"},

@@ -6,12 +6,9 @@ rule extract:
         export=config["export"],
         dictionary=config["dictionary"],
     output:
-        **{table: f"results/extracted/{table}.parquet" for table in EXTRACTED_TABLES},
-        # for the validation: the exported text of each form (codes, identifiers masked), the export's rows
-        # and what was read (names as in chartreview.extract.redcap.extracted_files)
-        **{f"exported_{form}": f"results/extracted/raw/{form}.parquet" for form in FORMS},
-        rows="results/extracted/raw/rows.parquet",
-        export_info="results/extracted/raw/export.json",
+        # the typed tables; for the validation, the exported text of each form (codes, identifiers masked),
+        # the export's rows and what was read
+        **EXTRACTED_FILES,
     log:
         "logs/extract.log",
     benchmark:

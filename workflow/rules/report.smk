@@ -1,7 +1,7 @@
 rule summary:
     input:
-        **{endpoint: f"results/endpoints/{endpoint}.json" for endpoint in ENDPOINTS},
-        flow="results/derived/flow.json",
+        **{endpoint: ENDPOINT_RESULT.format(endpoint=endpoint) for endpoint in ENDPOINTS},
+        flow=DERIVED_FILES["flow"],
     output:
         md=report(
             "results/summary.md",

@@ -3,7 +3,7 @@
 
 rule tables:
     input:
-        **{endpoint: f"results/endpoints/{endpoint}.json" for endpoint in ENDPOINTS},
+        **{endpoint: ENDPOINT_RESULT.format(endpoint=endpoint) for endpoint in ENDPOINTS},
     output:
         # named <table>_<format>, as chartreview.tables.manuscript.run reads them
         **{

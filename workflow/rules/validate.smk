@@ -3,10 +3,7 @@
 
 rule validate:
     input:
-        **{table: rules.extract.output[table] for table in EXTRACTED_TABLES},
-        **{f"exported_{form}": rules.extract.output[f"exported_{form}"] for form in FORMS},
-        rows=rules.extract.output.rows,
-        export_info=rules.extract.output.export_info,
+        **EXTRACTED_FILES,  # everything rule extract writes
         dictionary=config["dictionary"],
     output:
         queries=report(

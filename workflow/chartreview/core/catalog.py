@@ -25,6 +25,26 @@ EXTRACTED_TABLES = ("patients", *FORM_TABLES.values())
 # Analysis datasets (results/derived/<table>.parquet).
 DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns")
 
+
+# The files each step writes, by name (the named outputs of its rule, and what its code writes to).
+def extracted_files(directory: str, forms: Iterable[str]) -> dict[str, str]:
+    """Rule extract (``directory``: results/extracted): the typed tables, and under raw/ the validation's
+    material: the exported text of each form, the export's rows and what was read."""
+    return {**{name: f"{directory}/{name}.parquet" for name in EXTRACTED_TABLES},
+            **{f"exported_{form}": f"{directory}/raw/{form}.parquet" for form in forms},
+            "rows": f"{directory}/raw/rows.parquet", "export_info": f"{directory}/raw/export.json"}
+
+
+def derived_files(directory: str) -> dict[str, str]:
+    """Rule derive (``directory``: results/derived): the analysis datasets, the audit and the patient flow."""
+    return {**{name: f"{directory}/{name}.parquet" for name in DERIVED_TABLES},
+            "audit_csv": f"{directory}/audit.csv", "audit_html": f"{directory}/audit.html",
+            "flow": f"{directory}/flow.json"}
+
+
+# Rule endpoint: one JSON result per endpoint.
+ENDPOINT_RESULT = "results/endpoints/{endpoint}.json"
+
 # ------------------------------------------------------------------------------------- endpoints
 # The time-to-event endpoints of the derivation, in the row order of time_to_event.parquet.
 TIME_TO_EVENT_ENDPOINTS = ("pfs", "os", "cns")
@@ -88,13 +108,8 @@ PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "fo
 FIGURE_FORMATS = ("pdf", "svg", "png")
 # The file behind each named input of a panel (the named inputs of the figure rules).
 FIGURE_INPUT_FILES = {
-    "pfs": "results/endpoints/pfs.json",
-    "os": "results/endpoints/os.json",
-    "cns": "results/endpoints/cns.json",
-    "metastases": "results/endpoints/metastases.json",
-    "progression": "results/endpoints/progression.json",
-    "patients": "results/derived/patients.parquet",
-    "flow": "results/derived/flow.json",
+    **{name: ENDPOINT_RESULT.format(endpoint=name) for name in ("pfs", "os", "cns", "metastases", "progression")},
+    **{name: derived_files("results/derived")[name] for name in ("patients", "flow")},
 }
 # Which inputs each panel reads.
 PANEL_INPUTS: dict[str, tuple[str, ...]] = {

@@ -271,15 +271,6 @@ def write_derived(derived: DerivedTables, paths: Mapping[str, str | Path]) -> No
     write_json(derived.flow, paths["flow"])
 
 
-def derived_files(directory) -> dict[str, Path]:
-    """Name -> file of everything ``write_derived`` writes, laid out under ``directory`` as rule ``derive``
-    declares it (results/derived/)."""
-    out = Path(directory)
-    return {"patients": out / "patients.parquet", "time_to_event": out / "time_to_event.parquet",
-            "progression_patterns": out / "progression_patterns.parquet", "audit_csv": out / "audit.csv",
-            "audit_html": out / "audit.html", "flow": out / "flow.json"}
-
-
 def read_extracted(paths: Mapping[str, str | Path]) -> ExtractedTables:
     """The four typed tables (``paths``: table name -> parquet file; other names are ignored).
 

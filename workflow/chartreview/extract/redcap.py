@@ -486,18 +486,9 @@ def _empty_table(form: str, dictionary: DataDictionary) -> pd.DataFrame:
 
 # --- files --------------------------------------------------------------------------------------------------
 
-def extracted_files(directory, forms) -> dict[str, Path]:
-    """Name -> file of everything ``write_tables`` writes, laid out under ``directory`` as the rule ``extract``
-    declares it (results/extracted/): the typed tables, and under raw/ the validation's material."""
-    out = Path(directory)
-    return {**{name: out / f"{name}.parquet" for name in EXTRACTED_TABLES},
-            **{f"exported_{form}": out / "raw" / f"{form}.parquet" for form in forms},
-            "rows": out / "raw" / "rows.parquet", "export_info": out / "raw" / "export.json"}
-
-
 def write_tables(tables: ExtractedTables, paths: Mapping[str, str | Path]) -> None:
     """Each typed table, the exported text of each form, the export's rows and ``export.json`` to its named
-    file (names as in ``extracted_files``)."""
+    file (names as in ``core.catalog.extracted_files``)."""
     for path in paths.values():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     for name in EXTRACTED_TABLES:
@@ -516,7 +507,7 @@ def _read_typed(path: Path) -> pd.DataFrame:
 
 
 def read_tables(paths: Mapping[str, str | Path], *, exported: bool = True) -> ExtractedTables:
-    """The tables written by ``write_tables`` (``paths``: name -> file, as ``extracted_files``);
+    """The tables written by ``write_tables`` (``paths``: name -> file, as ``core.catalog.extracted_files``);
     ``exported=False`` leaves out the validation's material (the exported text and the export's rows),
     which only the validation reads."""
     info_path = Path(paths["export_info"]) if "export_info" in paths else None
@@ -537,7 +528,7 @@ def read_tables(paths: Mapping[str, str | Path], *, exported: bool = True) -> Ex
 def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, encoding: str,
         repeating_forms) -> str:
     """What rule ``extract`` runs: the export (``inputs["export"]``, read with ``inputs["dictionary"]``) ->
-    the files of ``outputs`` (names as in ``extracted_files``). Returns the line for the log; an unreadable
+    the files of ``outputs`` (names as in ``core.catalog.extracted_files``). Returns the line for the log; an unreadable
     export or dictionary raises (ExportError, DictionaryError) before anything is written."""
     dictionary = load_dictionary(inputs["dictionary"])
     tables = extract(inputs["export"], dictionary, encoding=encoding, repeating_forms=repeating_forms)

@@ -126,7 +126,7 @@ def gate(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path]) ->
 def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, repeating_forms, validation,
         window_days) -> str:
     """What rule ``validate`` runs: every query of the extracted files of ``inputs`` (names as in
-    ``extract.redcap.extracted_files``, and ``dictionary``) written to ``outputs["queries"]`` (CSV) and
+    ``core.catalog.extracted_files``, and ``dictionary``) written to ``outputs["queries"]`` (CSV) and
     ``outputs["html"]``, also when there are errors. Returns the line for the log."""
     config = {"repeating_forms": repeating_forms, "validation": validation,
               "endpoints": {"progression": {"window_days": window_days}}}
