@@ -31,9 +31,16 @@ from chartreview.core.catalog import (
     settings_of,
 )
 from chartreview.core.dictionary import DictionaryError, load_dictionary
+from chartreview.core.escaping import ReportMarkupError, check_report_config
 from chartreview.core.modules import closure, modules
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# Snakemake's report inserts config text in its captions and its data as it is.
+try:
+    check_report_config(config, workflow.configfiles)
+except ReportMarkupError as _error:
+    raise WorkflowError(str(_error)) from None
 
 for _key in ("export", "dictionary"):
     if not Path(config[_key]).is_file():
