@@ -24,9 +24,9 @@ from chartreview.core.catalog import derived_files
 from chartreview.core.config import with_defaults
 from chartreview.core.errors import InputError
 from chartreview.core.escaping import (
-    ReportMarkupError,
-    check_report_config,
-    check_report_data,
+    UnsafeConfigText,
+    check_config_shown,
+    check_config_text,
     check_report_text,
     csv_cell,
     csv_frame,
@@ -153,8 +153,8 @@ def test_without_the_check_an_export_path_injects_html_into_the_report():
     text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(template).render(
         snakemake=SimpleNamespace(config=config))
     assert "<img src=x onerror=alert(1)>" in publish_parts(text, writer="html")["body"]
-    with pytest.raises(ReportMarkupError, match="config key 'export'.*character 6"):
-        check_report_config(config)
+    with pytest.raises(UnsafeConfigText, match="config key 'export'.*character 6"):
+        check_config_shown(config)
 
 
 # ------------------------------------------------------------------------------------- the report's config
@@ -164,7 +164,7 @@ def config():
 
 
 def test_the_study_config_is_accepted(config):
-    check_report_config(config, [str(CONFIG_FILE)])
+    check_config_shown(config, [str(CONFIG_FILE)])
 
 
 @pytest.mark.parametrize("change, key", [
@@ -178,25 +178,27 @@ def test_the_study_config_is_accepted(config):
     (lambda c: c["figures"]["figure1"].update(title="see javascript:alert(1)"), "figures.figure1.title"),
     (lambda c: c["published"].update(x={"label": "ORR", "note": "<!--<script>"}), "published.x.note"),
     (lambda c: c["statistics"].update(covariates=["age", "</script>"]), "statistics.covariates"),
+    (lambda c: c["figures"].update({"fig\x1b[2J": c["figures"]["figure1"]}), "figures"),
+    (lambda c: c["published"].update(x={"label": "ORR\r", "note": ""}), "published.x.label"),
 ])
 def test_config_text_the_report_would_read_as_markup_stops_the_run(config, change, key):
     hostile = yaml.safe_load(yaml.safe_dump(config))
     change(hostile)
-    with pytest.raises(ReportMarkupError, match=f"^config key '{re.escape(key)}': ") as raised:
-        check_report_config(hostile)
+    with pytest.raises(UnsafeConfigText, match=f"^config key '{re.escape(key)}': ") as raised:
+        check_config_shown(hostile)
     assert isinstance(raised.value, InputError)
     assert not CONTROL.search(str(raised.value)) and "\n" not in str(raised.value)
 
 
 def test_a_config_file_path_that_would_end_the_script_block_stops_the_run(config):
-    with pytest.raises(ReportMarkupError, match="^config key '--configfile'"):
-        check_report_data(config, [("--configfile", "a</script>/config.yaml")])
+    with pytest.raises(UnsafeConfigText, match="^config key '--configfile'"):
+        check_config_text(config, [("--configfile", "a</script>/config.yaml")])
 
 
 def test_check_report_text_names_the_key_and_accepts_plain_text():
     check_report_text("groups", "EGFR exon 19 (del)")
     check_report_text("export", "../data/export 2024.csv", literal=True)
-    with pytest.raises(ReportMarkupError, match=r"^config key 'groups': 'ROS1_' .* character 5 \('_'"):
+    with pytest.raises(UnsafeConfigText, match=r"^config key 'groups': 'ROS1_' .* character 5 \('_'"):
         check_report_text("groups", "ROS1_")
 
 

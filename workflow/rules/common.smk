@@ -31,15 +31,15 @@ from chartreview.core.catalog import (
     settings_of,
 )
 from chartreview.core.dictionary import DictionaryError, load_dictionary
-from chartreview.core.escaping import ReportMarkupError, check_report_config
+from chartreview.core.escaping import UnsafeConfigText, check_config_shown
 from chartreview.core.modules import closure, modules
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-# Snakemake's report inserts config text in its captions and its data as it is.
+# Snakemake shows config text as it is: in its report's captions and data, and on the terminal.
 try:
-    check_report_config(config, workflow.configfiles)
-except ReportMarkupError as _error:
+    check_config_shown(config, workflow.configfiles)
+except UnsafeConfigText as _error:
     raise WorkflowError(str(_error)) from None
 
 for _key in ("export", "dictionary"):

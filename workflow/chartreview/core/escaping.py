@@ -19,7 +19,8 @@ from chartreview.core.errors import InputError
 # ------------------------------------------------------------------------------------------- terminal
 # C0 and C1 control characters (newline apart), DEL, the Unicode line and paragraph separators and the
 # bidirectional controls that reorder what a terminal shows.
-_CONTROL = "\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL_BUT_TAB = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = "\t" + _CONTROL_BUT_TAB
 _CONTROL_CHARACTERS = re.compile(f"[{_CONTROL}]")
 _CONTROL_OR_NEWLINE = re.compile(f"[{_CONTROL}\n]")
 
@@ -121,9 +122,10 @@ def rst_literal(text) -> str:
     return ":literal:`" + re.sub(r"[\\`]", lambda m: "\\" + m.group(), text) + "`"
 
 
-class ReportMarkupError(InputError):
-    """A config value that Snakemake's report would read as markup (reStructuredText of a caption, or
-    the end of the ``<script>`` block that holds the report's data)."""
+class UnsafeConfigText(InputError):
+    """Config text that Snakemake would show as it is where it would be read as more than text: markup in
+    its report (reStructuredText of a caption, the end of the ``<script>`` block that holds the report's
+    data), or a control character on the terminal."""
 
 
 # Snakemake's report writes every param, label and rule input of a job (the whole config among them,
@@ -147,16 +149,22 @@ def check_report_text(key: str, value, *, literal: bool = False) -> None:
         at = next((i for i, (a, b) in enumerate(zip(value, escaped)) if a != b), None)
         rule = "the text of a caption holds no markup"
     if at is not None:
-        raise ReportMarkupError(
+        raise UnsafeConfigText(
             f"config key '{key}': '{terminal(value, newlines=False)}' would be read as reStructuredText markup in "
             f"Snakemake's report at character {at + 1} ('{terminal(value[at], newlines=False)}': {rule}); "
             f"use plain text")
 
 
-def check_report_data(config: Mapping, extra: Iterable[tuple[str, str]] = ()) -> None:
+# What of a config's text Snakemake prints as it is on the terminal and in its log (a path, a figure's name):
+# control characters but the line breaks and tabs of a YAML block of text.
+_CONFIG_CONTROL = re.compile(f"[{_CONTROL_BUT_TAB}]")
+
+
+def check_config_text(config: Mapping, extra: Iterable[tuple[str, str]] = ()) -> None:
     """Stop a config whose text (a key or a value, at any depth) holds ``</`` or ``<!--``, which would end
-    the ``<script>`` block of Snakemake's report that holds it. ``extra``: further (name, text) pairs the
-    report shows, e.g. the config files' paths."""
+    the ``<script>`` block of Snakemake's report that holds every config value, or a control character,
+    which Snakemake would print as it is. ``extra``: further (name, text) pairs Snakemake shows, e.g. the
+    config files' paths."""
     def walk(node, key: str):
         if isinstance(node, Mapping):
             for name, value in node.items():
@@ -169,19 +177,23 @@ def check_report_data(config: Mapping, extra: Iterable[tuple[str, str]] = ()) ->
             yield key, node
 
     for key, text in [*walk(config, ""), *extra]:
+        shown = f"config key '{key}': '{terminal(text, newlines=False)}'"
         found = _SCRIPT_BREAK.search(text)
         if found:
-            raise ReportMarkupError(
-                f"config key '{key}': '{terminal(text, newlines=False)}' holds '{found.group()}', which would "
-                f"end the <script> block of Snakemake's report that holds the config; remove it")
+            raise UnsafeConfigText(f"{shown} holds '{found.group()}', which would end the <script> block of "
+                                   f"Snakemake's report that holds the config; remove it")
+        found = _CONFIG_CONTROL.search(text)
+        if found:
+            raise UnsafeConfigText(f"{shown} holds the control character '{terminal(found.group())}', which "
+                                   f"Snakemake would print as it is on the terminal; remove it")
 
 
-def check_report_config(config: Mapping, config_files: Iterable[str] = ()) -> None:
-    """Stop a config (validated, with its defaults) that Snakemake's report would read as markup: text
-    that would end the report's ``<script>`` data block (``check_report_data``), and the config text the
-    captions under workflow/report/ insert as it is (``check_report_text``): the export's path (an inline
-    literal of workflow.rst), the group labels and the figures' titles."""
-    check_report_data(config, [("--configfile", str(path)) for path in config_files])
+def check_config_shown(config: Mapping, config_files: Iterable[str] = ()) -> None:
+    """Stop a config (validated, with its defaults) that Snakemake would show as more than text: text that
+    would end the report's ``<script>`` data block or holds a control character (``check_config_text``),
+    and the config text the captions under workflow/report/ insert as it is (``check_report_text``): the
+    export's path (an inline literal of workflow.rst), the group labels and the figures' titles."""
+    check_config_text(config, [("--configfile", str(path)) for path in config_files])
     check_report_text("export", config["export"], literal=True)
     for label in config["groups"]:
         check_report_text("groups", label)
@@ -191,7 +203,8 @@ def check_report_config(config: Mapping, config_files: Iterable[str] = ()) -> No
 
 # ------------------------------------------------------------------------------------------------ CSV
 # OWASP's rule for CSV injection: a spreadsheet runs a cell that begins with one of these as a formula.
-FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+FORMULA_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = re.compile(f"^[{re.escape(''.join(FORMULA_CHARACTERS))}]")
 # A cell that is a plain decimal number ("-0.5", "+3", "1e-05"): a spreadsheet reads it as that number,
 # which runs nothing, so it keeps its sign.
 PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -216,9 +229,11 @@ def csv_frame(frame):
         values = frame.iloc[:, position]
         if values.dtype.kind in "biufcmM":
             continue
-        text = values if str(values.dtype).startswith("string") else values.astype("string")
-        formula = (text.str.match(FORMULA_START.pattern, na=False)
-                   & ~text.str.match(PLAIN_NUMBER.pattern, na=False))
+        text = values if str(values.dtype).startswith("string") else values.astype("string[pyarrow]")
+        # the first character decides (fast on a million rows); the number pattern only for those it names
+        formula = text.str.slice(0, 1).isin(FORMULA_CHARACTERS).to_numpy(dtype=bool)
+        if formula.any():
+            formula[formula] = ~text[formula].str.match(PLAIN_NUMBER.pattern).to_numpy(dtype=bool)
         if formula.any():
             if not copied:
                 frame, copied = frame.copy(), True
