@@ -31,9 +31,16 @@ from chartreview.core.catalog import (
     settings_of,
 )
 from chartreview.core.dictionary import DictionaryError, load_dictionary
+from chartreview.core.escaping import UnsafeConfigText, check_config_shown
 from chartreview.core.modules import closure, modules
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# Snakemake shows config text as it is: in its report's captions and data, and on the terminal.
+try:
+    check_config_shown(config, workflow.configfiles)
+except UnsafeConfigText as _error:
+    raise WorkflowError(str(_error)) from None
 
 for _key in ("export", "dictionary"):
     if not Path(config[_key]).is_file():

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from chartreview.core.errors import InputError
+from chartreview.core.escaping import terminal
 
 
 def run_step(snakemake, step, label: str | None = None, **arguments) -> None:
@@ -12,8 +13,9 @@ def run_step(snakemake, step, label: str | None = None, **arguments) -> None:
     ``inputs`` and ``outputs`` are the rule's named files (name -> path), params the rule's params but the
     code digest (a param only so that changed code reruns the rule). Standard error goes to the rule's log,
     and so does a line the step returns. An ``InputError`` ends the step with its message (after
-    ``label: ``) in the log and on the terminal, exit status 1 and no traceback; any failure removes what
-    the step wrote of its outputs, so a failed step leaves nothing that looks finished.
+    ``label: ``; control characters escaped) in the log and on the terminal, exit status 1 and no traceback;
+    any failure removes what the step wrote of its outputs, so a failed step leaves nothing that looks
+    finished.
     """
     sys.stderr = open(snakemake.log[0], "w")  # left open: a traceback of a bug goes there too
     params = {name: value for name, value in snakemake.params.items() if name != "code"}
@@ -22,7 +24,7 @@ def run_step(snakemake, step, label: str | None = None, **arguments) -> None:
                     **params, **arguments)
     except InputError as exc:
         remove_files(snakemake.output)
-        message = f"{label}: {exc}" if label else str(exc)
+        message = terminal(f"{label}: {exc}" if label else exc)
         print(message, file=sys.stderr)
         print(message, file=sys.__stderr__)
         sys.exit(1)
@@ -30,7 +32,7 @@ def run_step(snakemake, step, label: str | None = None, **arguments) -> None:
         remove_files(snakemake.output)
         raise
     if note:
-        print(note, file=sys.stderr)
+        print(terminal(note), file=sys.stderr)
 
 
 def remove_files(paths) -> None:

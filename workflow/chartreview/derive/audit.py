@@ -13,7 +13,6 @@ CSV holds the rest (a browser cannot open a million-patient page).
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from chartreview.core.catalog import RESPONSES, TIME_TO_EVENT_ENDPOINTS
+from chartreview.core.escaping import csv_frame, html
 from chartreview.derive import events as ev
 from chartreview.derive import texts as tx
 from chartreview.derive.response import NE, SD
@@ -142,15 +142,16 @@ def _bor_decided(ta, bor, response, rules) -> pa.Array:
 
 # --------------------------------------------------------------------------- files
 def write_audit(derived, csv_path, html_path) -> None:
-    """audit.csv (every patient; pyarrow's writer, which keeps a million rows fast) and audit.html."""
-    table = pa.Table.from_pandas(derived.audit, preserve_index=False)
+    """audit.csv (every patient; pyarrow's writer, which keeps a million rows fast; a text cell a spreadsheet
+    would run as a formula neutralised) and audit.html."""
+    table = pa.Table.from_pandas(csv_frame(derived.audit), preserve_index=False)
     pacsv.write_csv(table, str(csv_path), pacsv.WriteOptions(quoting_style="needed"))
     Path(html_path).write_text(audit_html(derived), encoding="utf-8")
 
 
 def _table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+    head = "".join(f"<th>{html(str(c))}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html(str(v))}</td>" for v in row) + "</tr>"
                    for row in frame.astype(str).itertuples(index=False))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -185,9 +186,9 @@ def _patient_block(row: dict, endpoints: list) -> str:
         src = "" if source is None or row[source] == "" else words + str(row[source])
         src = words if source is None and shown else src
         if shown or src:
-            lines.append(f"<tr><th>{html.escape(title)}</th><td>{html.escape(shown)}</td>"
-                         f"<td class='src'>{html.escape(src)}</td></tr>")
-    return (f"<section><h3>{html.escape(str(row['record_id']))} ({html.escape(str(row['group']))})</h3>"
+            lines.append(f"<tr><th>{html(title)}</th><td>{html(shown)}</td>"
+                         f"<td class='src'>{html(src)}</td></tr>")
+    return (f"<section><h3>{html(str(row['record_id']))} ({html(str(row['group']))})</h3>"
             f"<table class='patient'><thead><tr><th>Derived</th><th>Value</th><th>Decided by</th></tr></thead>"
             f"<tbody>{''.join(lines)}</tbody></table></section>")
 

@@ -76,6 +76,8 @@ def rc_params() -> dict:
         "legend.title_fontsize": FONT_PT,
         "figure.titlesize": PANEL_LETTER_PT,
         "mathtext.default": "regular",
+        # text is drawn as written: a "$" in a group label is a dollar sign, not the start of mathtext
+        "text.parse_math": False,
         "axes.linewidth": THIN_LINE_WIDTH,
         "axes.edgecolor": TEXT_COLOR,
         "axes.labelcolor": TEXT_COLOR,

@@ -9,12 +9,12 @@ medians to 1 decimal and "NR" when not reached (half up, as a reader expects).
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
 
 from chartreview.core.catalog import ENDPOINTS, MANUSCRIPT_TABLE_FORMATS, MANUSCRIPT_TABLES, RESPONSES
+from chartreview.core.escaping import csv_frame, html, markdown, markdown_inline
 from chartreview.core.result_files import read_json
 from chartreview.core.rounding import format_p, round_half_up
 
@@ -259,31 +259,27 @@ def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, p
 
 
 def _markdown(title: str, table: pd.DataFrame, note: str) -> str:
-    def cell(v):
-        return str(v).replace("|", "\\|")
-
-    lines = [f"# {title}", "", "| " + " | ".join(cell(c) for c in table.columns) + " |",
+    lines = [f"# {title}", "", "| " + " | ".join(markdown_inline(c) for c in table.columns) + " |",
              "|" + "|".join("---" for _ in table.columns) + "|"]
     for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
-    lines += ["", note, ""]
+        lines.append("| " + " | ".join(markdown_inline(v) for v in row) + " |")
+    lines += ["", markdown(note), ""]
     return "\n".join(lines)
 
 
 def _html(title: str, table: pd.DataFrame, note: str) -> str:
-    esc = html.escape
-    head = "".join(f"<th>{esc(str(c))}</th>" for c in table.columns)
+    head = "".join(f"<th>{html(c)}</th>" for c in table.columns)
     body = "\n".join(
-        "<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{html(v)}</td>" for v in row) + "</tr>"
         for row in table.itertuples(index=False)
     )
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f"<title>{esc(title)}</title>\n<style>\nbody {{ font-family: sans-serif; font-size: 10pt; }}\n"
+        f"<title>{html(title)}</title>\n<style>\nbody {{ font-family: sans-serif; font-size: 10pt; }}\n"
         "table { border-collapse: collapse; }\nth, td { padding: 2px 8px; text-align: left; "
         "border-bottom: 1px solid #ccc; white-space: pre; }\n</style>\n</head>\n<body>\n"
-        f"<h1>{esc(title)}</h1>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
-        f"<p>{esc(note)}</p>\n</body>\n</html>\n"
+        f"<h1>{html(title)}</h1>\n<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
+        f"<p>{html(note)}</p>\n</body>\n</html>\n"
     )
 
 
@@ -291,13 +287,14 @@ def _html(title: str, table: pd.DataFrame, note: str) -> str:
 
 def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path]], groups=None) -> None:
     """Manuscript tables from the endpoint results, each to its files of ``paths`` (table -> {"csv", "md",
-    "html"} -> path): the .csv at full precision, one row per table row, and the formatted .md and .html."""
+    "html"} -> path): the .csv at full precision, one row per table row, and the formatted .md and .html,
+    each value escaped for its format (a text cell a spreadsheet would run as a formula neutralised)."""
     labels = list(groups) if groups is not None else _group_labels(results)
     for name, (raw, fmt, note) in _tables(results, labels).items():
         files = {kind: Path(path) for kind, path in paths[name].items()}
         for path in files.values():
             path.parent.mkdir(parents=True, exist_ok=True)
-        raw.to_csv(files["csv"], index=False, lineterminator="\n", float_format=None)
+        csv_frame(raw).to_csv(files["csv"], index=False, lineterminator="\n", float_format=None)
         title = TABLE_TITLES[name]
         files["md"].write_text(_markdown(title, fmt, note), encoding="utf-8")
         files["html"].write_text(_html(title, fmt, note), encoding="utf-8")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from chartreview.core.dictionary import load_dictionary
 from chartreview.core.errors import InputError
+from chartreview.core.escaping import csv_frame, terminal
 from chartreview.extract.redcap import read_tables
 from chartreview.validate.contracts import QUERY_COLUMNS, RULES, validate
 
@@ -24,10 +25,11 @@ HTML_ROWS = 2000    # rows per severity in the HTML report (all of them are in q
 # --- the report ------------------------------------------------------------------------------------------------
 
 def write_query_report(queries: pd.DataFrame, csv_path, html_path, *, info=None) -> None:
-    """``queries.csv`` (every query) and a self-contained ``queries.html`` for the abstractors."""
+    """``queries.csv`` (every query; a cell a spreadsheet would run as a formula neutralised) and a
+    self-contained ``queries.html`` for the abstractors (Jinja's autoescape escapes every value)."""
     queries = queries[QUERY_COLUMNS]
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-    queries.to_csv(csv_path, index=False, lineterminator="\n")
+    csv_frame(queries).to_csv(csv_path, index=False, lineterminator="\n")
     Path(html_path).write_text(query_html(queries, info=info), encoding="utf-8")
 
 
@@ -114,10 +116,12 @@ def gate(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path]) ->
     if len(errors):
         lines = [f"Validation of the export found {len(errors)} error(s) and {warnings} warning(s); the "
                  f"analysis stops here. First errors:"]
-        for q in errors.head(FIRST_ERRORS).itertuples():
+        # one line per error: control characters and line breaks of its values escaped (repr does it for value)
+        shown = errors.head(FIRST_ERRORS).drop(columns="value").map(lambda v: terminal(v, newlines=False))
+        for q, value in zip(shown.itertuples(), errors["value"].head(FIRST_ERRORS)):
             where = f"instance {q.instance}, " if q.instance else ""
             lines.append(f"  record {q.record_id or '-'}, form {q.form or '-'}, {where}field {q.field}, value "
-                         f"{q.value!r}, rule {q.rule}: {q.message}")
+                         f"{value!r}, rule {q.rule}: {q.message}")
         lines.append(f"The full list for the abstractors: {html_path} (and {queries_csv}).")
         raise ValidationFailed("\n".join(lines))
     Path(outputs["passed"]).write_text(f"validation passed: 0 errors, {warnings} warning(s)\n")
