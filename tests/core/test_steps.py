@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from chartreview.core.catalog import extracted_files
+from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
 from support import ROOT
 
@@ -55,7 +56,8 @@ def run_script(tmp_path, script, inputs, outputs, params=None, wildcards=None, s
 
 
 def extract_params(encoding="utf-8-sig"):
-    return {"encoding": encoding, "repeating_forms": CONFIG["repeating_forms"]}
+    return {"encoding": encoding, "repeating_forms": CONFIG["repeating_forms"],
+            "missing_data_codes": with_defaults(CONFIG)["missing_data_codes"]}
 
 
 def test_a_step_writes_its_named_outputs_and_its_line_in_the_log(tmp_path):

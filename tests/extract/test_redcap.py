@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from chartreview.core.catalog import extracted_files
+from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
 from chartreview.extract import redcap as export
 from chartreview.extract.redcap import (
@@ -46,7 +47,8 @@ def tables(dictionary):
 
 STUDY = yaml.safe_load(CONFIG_FILE.read_text())
 # what rule extract passes from the config
-READING = {"encoding": STUDY["export_encoding"], "repeating_forms": STUDY["repeating_forms"]}
+READING = {"encoding": STUDY["export_encoding"], "repeating_forms": STUDY["repeating_forms"],
+           "missing_data_codes": with_defaults(STUDY)["missing_data_codes"]}
 
 
 def assert_same_tables(a, b):

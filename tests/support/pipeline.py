@@ -30,7 +30,8 @@ def endpoint_results(export, workdir, *, dictionary=DICTIONARY, config: dict | N
     """Endpoint name -> the bytes of results/endpoints/<name>.json for ``export``, written under ``workdir``.
 
     ``config``: overrides of the schema's defaults (the study's settings); ``extract_options``: keyword
-    arguments of ``extract.redcap.run`` beyond those the rule passes (encoding, repeating_forms). Raises
+    arguments of ``extract.redcap.run`` beyond those the rule passes (encoding, repeating_forms,
+    missing_data_codes). Raises
     the step's own error (an ``InputError``) when a step refuses the export, as the workflow would stop."""
     workdir = Path(workdir)
     config = with_defaults(config)
@@ -40,6 +41,7 @@ def endpoint_results(export, workdir, *, dictionary=DICTIONARY, config: dict | N
                  extracted_files("results/extracted", load_dictionary(dictionary).forms).items()}
     redcap.run({"export": str(export), "dictionary": str(dictionary)}, extracted,
                encoding=config["export_encoding"], repeating_forms=config["repeating_forms"],
+               missing_data_codes=config["missing_data_codes"],
                **(extract_options or {}))
     checked = {"queries": str(workdir / "results/validation/queries.csv"),
                "html": str(workdir / "results/validation/queries.html")}

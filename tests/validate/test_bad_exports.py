@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from chartreview.core.catalog import extracted_files
+from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
 from chartreview.core.errors import InputError
 from chartreview.extract import redcap as export
@@ -21,7 +22,7 @@ from support import CONFIG_FILE, DICTIONARY, EXAMPLE, FIXTURES
 from support.bad_exports import JAPANESE_AGENT, JAPANESE_PARTNER, derive, read_raw
 
 FIXTURE = FIXTURES / "exports" / "export_raw.csv"
-CONFIG = yaml.safe_load(CONFIG_FILE.read_text())
+CONFIG = with_defaults(yaml.safe_load(CONFIG_FILE.read_text()))
 FORMS = load_dictionary(DICTIONARY).forms
 SOURCES = {"fixture": FIXTURE, "example": EXAMPLE / "export_raw.csv"}
 DEFECTS = ["missing_column", "impossible_date", "excel_serial_date", "unknown_code", "missing_group",
@@ -40,7 +41,7 @@ def run_workflow(export_path, results: Path, encoding="utf-8-sig"):
     extracted = extracted_files(results / "extracted", FORMS)
     try:
         export.run({"export": export_path, "dictionary": DICTIONARY}, extracted, encoding=encoding,
-                   repeating_forms=CONFIG["repeating_forms"])
+                   repeating_forms=CONFIG["repeating_forms"], missing_data_codes=CONFIG["missing_data_codes"])
     except InputError as exc:
         return 1, f"Extraction failed: {exc}"
     report = {"queries": results / "validation" / "queries.csv", "html": results / "validation" / "queries.html"}

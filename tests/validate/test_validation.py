@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
 from chartreview.extract.redcap import extract
 from chartreview.validate.contracts import (
@@ -24,6 +25,7 @@ from chartreview.validate.queries import (
 )
 from support import ROOT
 from support.bad_exports import read_raw, to_label, write_raw
+from support.corpus_events import in_two_events
 
 FIXTURE = ROOT / "tests" / "fixtures" / "exports" / "export_raw.csv"
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -40,7 +42,9 @@ def clean():
 
 
 def queries_of(frame, dictionary, tmp_path, config=CONFIG):
-    return validate(extract(write_raw(frame, tmp_path / "export.csv"), dictionary), dictionary, config)
+    codes = with_defaults(config)["missing_data_codes"]
+    return validate(extract(write_raw(frame, tmp_path / "export.csv"), dictionary, missing_data_codes=codes),
+                    dictionary, config)
 
 
 def row(frame, record, instrument="", instance=""):
@@ -189,6 +193,12 @@ CASES = {
     "form_incomplete": (lambda f: edit(f, "CR-002", "baseline_complete", "1"),
                         dict(record_id="CR-002", form="baseline", field="baseline_complete", value="1",
                              rule="form_incomplete", severity="warning")),
+    "missing_data_code": (lambda f: edit(f, "CR-002", "pack_years", "UNK"),
+                          dict(record_id="CR-002", form="demographics", field="pack_years", value="UNK",
+                               rule="missing_data_code", severity="warning")),
+    "form_in_two_events": (lambda f: in_two_events(f, "CR-003", "ecog_ps", "3"),
+                           dict(record_id="CR-003", form="demographics", field="ecog_ps",
+                                rule="form_in_two_events")),
 }
 
 

@@ -21,6 +21,7 @@ rule extract:
     params:
         encoding=config["export_encoding"],
         repeating_forms=config["repeating_forms"],
+        missing_data_codes=config["missing_data_codes"],
         code=code_version("extract"),
     script:
         "../scripts/extract.py"

@@ -18,6 +18,7 @@ class ExportInfo:
     columns_unknown: tuple[str, ...]   # export columns the dictionary does not know (values not kept)
     records: int
     rows: int
+    missing_data_codes: dict = field(default_factory=dict)   # code -> meaning, read as missing
 
 
 @dataclass(frozen=True)

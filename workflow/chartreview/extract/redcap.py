@@ -32,6 +32,8 @@ from chartreview.core.catalog import EXTRACTED_TABLES, FORM_TABLES
 from chartreview.core.datasets import ExportInfo, ExtractedTables
 from chartreview.core.dictionary import DataDictionary, Field, load_dictionary
 from chartreview.core.errors import InputError
+from chartreview.extract import events, missing_codes
+from chartreview.extract.events import EVENT
 
 INSTRUMENT = "redcap_repeat_instrument"
 INSTANCE = "redcap_repeat_instance"
@@ -45,6 +47,8 @@ MASKED = "[masked]"
 MASKED_INVALID = "[masked: not of its type]"
 DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
 AGE = "_age"  # computed from the birth date before the identifiers are masked
+BIRTH_DATE = "birth_date"
+AGE_FIELD = "age_at_start"  # the project's age field, read in an export without birth dates
 TEXT = pd.ArrowDtype(pa.string())  # exported text: compact and fast for ten million rows
 # The typed tables' text (record_id, free text): pandas "string", kept in Arrow memory for the same reason.
 STRING = pd.StringDtype("pyarrow")
@@ -365,7 +369,8 @@ def _split_by_form(batches, columns: list[str], form_columns: dict[str, list[str
         blank = pa.repeat(pa.scalar("", pa.string()), n)
         instrument = _trimmed(batch[INSTRUMENT]) if INSTRUMENT in columns else blank
         keys.append(pa.table({
-            "record_id": _trimmed(batch[rid]), "instrument": instrument,
+            "record_id": _trimmed(batch[rid]),
+            "event": _trimmed(batch[EVENT]) if EVENT in columns else blank, "instrument": instrument,
             "instance": _trimmed(batch[INSTANCE]) if INSTANCE in columns else blank,
             "source": pa.array(source[offset:offset + n], pa.string()) if source is not None
             else _line_sources(offset, n),
@@ -377,7 +382,7 @@ def _split_by_form(batches, columns: list[str], form_columns: dict[str, list[str
         offset += n
     if offset == 0:
         return pd.DataFrame(), {}
-    keys = pa.concat_tables(keys)
+    keys = events.number_instances(pa.concat_tables(keys))
     rows = _text_frame(keys)
     record_order = pd.factorize(rows["record_id"])[0]
     instance = parse_numbers(rows["instance"]).to_numpy()
@@ -387,16 +392,17 @@ def _split_by_form(batches, columns: list[str], form_columns: dict[str, list[str
         at = table["_row"].to_numpy()
         order = np.lexsort((instance[at], record_order[at]))
         part = pa.Table.from_arrays(
-            keys.select(["record_id", "instance", "source"]).take(pa.array(at[order])).columns
+            keys.select(["record_id", "instance", "source", "event"]).take(pa.array(at[order])).columns
             + [_trimmed(c) for c in table.select(names).take(pa.array(order)).columns],
-            names=["record_id", "instance", SOURCE] + names)
+            names=["record_id", "instance", SOURCE, "event"] + names)
         parts[which] = _text_frame(part)
     return rows, parts
 
 
 def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-sig",
-            repeating_forms=REPEATING_FORMS) -> ExtractedTables:
-    """Read a REDCap export (raw CSV, label CSV or .xlsx by extension) into the contract's typed tables."""
+            repeating_forms=REPEATING_FORMS, missing_data_codes: Mapping[str, str] | None = None) -> ExtractedTables:
+    """Read a REDCap export (raw CSV, label CSV or .xlsx by extension) into the contract's typed tables;
+    ``missing_data_codes`` (code -> meaning) are read as missing (none unless given)."""
     path = Path(export_path)
     if not path.is_file():
         raise ExportError(f"{path}: the export does not exist (config key `export`)")
@@ -417,10 +423,12 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
             raise ExportError(f"{path}: no {column!r} column; export the project from REDCap as a flat "
                               f"CSV with its repeating instruments")
     expected = [rid] + [c for form in dictionary.forms for c in dictionary.export_columns(form)]
-    known = set(expected) | {INSTRUMENT, INSTANCE}
+    known = set(expected) | {INSTRUMENT, INSTANCE, EVENT}
     unknown = tuple(c for c in columns if c not in known)   # their values are not read (could identify)
     missing = tuple(c for c in expected if c not in columns)
     non_repeating = [f for f in dictionary.forms if f not in repeating_forms]
+    missing_data_codes = {str(code): str(meaning) for code, meaning in (missing_data_codes or {}).items()}
+    age_field = age_source(path, dictionary, columns, non_repeating)
     form_columns = {which: [c for f in (non_repeating if which == "" else [which])
                             for c in dictionary.export_columns(f) if c in columns]
                     for which in ("", *repeating_forms)}
@@ -428,6 +436,7 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
     rows, parts = _split_by_form(batches, columns, form_columns, source, rid)
     if rows.empty:
         raise ExportError(f"{path}: the export has a header but no records")
+    parts[""], cited = events.merge_events(parts[""], dictionary, non_repeating, SOURCE)
     for form in dictionary.forms:
         parts[form] = parts["" if form in non_repeating else form]
     parts.pop("", None)
@@ -442,8 +451,8 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
                 if choices:
                     part[column] = _labels_to_codes(part[column], choices)
         # age needs the birth date, an identifier: computed before the identifiers are masked
-        if "birth_date" in part.columns and "criz_start_date" in part.columns:
-            part[AGE] = whole_years(parse_dates(part["birth_date"]), parse_dates(part["criz_start_date"]))
+        if BIRTH_DATE in part.columns and "criz_start_date" in part.columns:
+            part[AGE] = whole_years(parse_dates(part[BIRTH_DATE]), parse_dates(part["criz_start_date"]))
         _mask_identifiers(part, dictionary)
 
     exported: dict[str, pd.DataFrame] = {}
@@ -453,14 +462,18 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
         exported[form] = part[["record_id", "instance", SOURCE] +
                               [c for c in dictionary.export_columns(form) if c in part.columns]]
         typed[form] = pd.DataFrame({
-            column: type_column(part[column] if column in part.columns else
+            column: type_column(missing_codes.as_blank(part[column], column, dictionary, missing_data_codes)
+                                if column in part.columns else
                                 pd.Series("", index=part.index, dtype=TEXT), column, dictionary)
             for column in dictionary.export_columns(form) if column not in dictionary.identifiers})
+    exported.update(events.cite_events(exported, cited, SOURCE))
 
     base = parts[dictionary.forms[0]]
-    patients = pd.DataFrame({"record_id": base["record_id"].astype(STRING),
-                             "age": base[AGE] if AGE in base.columns else
-                             pd.Series(pd.NA, index=base.index, dtype="Int64")})
+    age = base[AGE] if AGE in base.columns else pd.Series(pd.NA, index=base.index, dtype="Int64")
+    if age_field:  # no birth date in the export: the project's age field, in completed years
+        years = typed[dictionary[age_field].form][age_field]
+        age = pd.Series(np.floor(years), index=base.index).astype("Int64")
+    patients = pd.DataFrame({"record_id": base["record_id"].astype(STRING), "age": age})
     patients = pd.concat([patients] + [typed[f] for f in dictionary.forms if f not in repeating_forms], axis=1)
     tables = {}
     for form in repeating_forms:
@@ -470,10 +483,27 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
                            "instance": parse_instances(text["instance"])}),
              typed[form]], axis=1)
     info = ExportInfo(source=path.name, format=kind, encoding=encoding, columns_missing=missing,
-                      columns_unknown=unknown, records=rows["record_id"].nunique(), rows=len(rows))
+                      columns_unknown=unknown, records=rows["record_id"].nunique(), rows=len(rows),
+                      missing_data_codes=missing_data_codes)
     return ExtractedTables(patients=patients, exported=exported, rows=rows, info=info,
                            **{name: tables.get(name, _empty_table(form, dictionary))
                               for form, name in FORM_TABLES.items()})
+
+
+def age_source(path: Path, dictionary: DataDictionary, columns, non_repeating) -> str | None:
+    """Where age at crizotinib start comes from: the birth date (None), or, in an export without it (REDCap's
+    "Remove All Identifier Fields" leaves it out), the project's number field ``AGE_FIELD`` on a
+    non-repeating form; neither stops."""
+    if BIRTH_DATE not in dictionary or BIRTH_DATE in columns:
+        return None
+    if AGE_FIELD in dictionary and AGE_FIELD in columns and dictionary[AGE_FIELD].is_number \
+            and dictionary[AGE_FIELD].form in non_repeating:
+        return AGE_FIELD
+    raise ExportError(
+        f"{path}: no {BIRTH_DATE!r} column, and age at crizotinib start is computed from it (REDCap's export "
+        f"option \"Remove All Identifier Fields\" leaves it out). Export with the identifier fields (the "
+        f"extraction drops them once age is computed), or add to the project a number field {AGE_FIELD!r} "
+        f"(age in whole years at crizotinib start), declare it in the data dictionary and export it")
 
 
 def _empty_table(form: str, dictionary: DataDictionary) -> pd.DataFrame:
@@ -526,12 +556,13 @@ def read_tables(paths: Mapping[str, str | Path], *, exported: bool = True) -> Ex
 # --- entry point of the workflow's script --------------------------------------------------------------------
 
 def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, encoding: str,
-        repeating_forms) -> str:
+        repeating_forms, missing_data_codes: Mapping[str, str]) -> str:
     """What rule ``extract`` runs: the export (``inputs["export"]``, read with ``inputs["dictionary"]``) ->
     the files of ``outputs`` (names as in ``core.catalog.extracted_files``). Returns the line for the log; an unreadable
     export or dictionary raises (ExportError, DictionaryError) before anything is written."""
     dictionary = load_dictionary(inputs["dictionary"])
-    tables = extract(inputs["export"], dictionary, encoding=encoding, repeating_forms=repeating_forms)
+    tables = extract(inputs["export"], dictionary, encoding=encoding, repeating_forms=repeating_forms,
+                     missing_data_codes=missing_data_codes)
     write_tables(tables, outputs)
     info = tables.info
     read_as = f"{info.format}, {info.encoding}" if info.encoding else info.format

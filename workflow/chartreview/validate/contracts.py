@@ -35,6 +35,8 @@ from pandera.typing import Series
 from chartreview.core.catalog import EXTRACTED_TABLES, FORM_TABLES
 from chartreview.core.datasets import ExtractedTables
 from chartreview.core.dictionary import DataDictionary
+from chartreview.extract.events import EVENT_CONFLICTS
+from chartreview.extract.missing_codes import codes_of, is_code
 from chartreview.extract.redcap import MASKED, STRING, field_choices, parse_dates, parse_instances, parse_numbers
 
 QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]
@@ -51,13 +53,15 @@ RULES = {
     "missing_column": Rule("error", "the export has no column for this field"),
     "unknown_column": Rule("warning", "the data dictionary has no such field; its values were not read"),
     "missing_record_id": Rule("error", "a row without record_id"),
-    "duplicate_record": Rule("error", "more than one non-repeating row for this record"),
+    "duplicate_record": Rule("error", "more than one non-repeating row for this record (in one event)"),
     "duplicate_instance": Rule("error", "this instance of the repeating form appears more than once"),
     "unknown_instrument": Rule("error", "an instrument (form) the data dictionary does not know, or not "
                                         "exported as a repeating form"),
     "instance": Rule("error", "redcap_repeat_instance must be a whole number from 1 on a repeating form's "
                               "row and blank on the non-repeating row"),
     "orphan_record": Rule("error", "repeating-form rows for a record that has no non-repeating row"),
+    "form_in_two_events": Rule("error", "this form holds different values for this field in two events of "
+                                        "the record; keep the form's values in one event"),
     "value_outside_form": Rule("error", "a value in a field of another form on this row (REDCap leaves "
                                         "it blank); it was not read"),
     # fields
@@ -79,6 +83,7 @@ RULES = {
     "no_post_baseline_assessment": Rule("warning", "no tumor assessment after criz_start_date"),
     "assessment_gap": Rule("warning", "gap between consecutive tumor assessments longer than allowed"),
     "form_incomplete": Rule("warning", "form not marked Complete"),
+    "missing_data_code": Rule("warning", "a missing-data code: read as missing"),
 }
 TYPE_RULES = ("date", "number", "code")
 
@@ -93,6 +98,7 @@ class Settings:
     max_assessment_gap_days: int
     progression_window_days: int
     records: dict = field(default_factory=dict)   # record numbers of the tables' rows, computed once
+    missing_data_codes: dict = field(default_factory=dict)  # code -> meaning, as the extraction read them
 
     @classmethod
     def from_config(cls, dictionary: DataDictionary, config: dict) -> Settings:
@@ -192,28 +198,42 @@ def _one_of(allowed: list[str], name: str) -> pa.Check:
     return pa.Check(lambda text: text.isin(allowed), name=name)
 
 
-def exported_schema(form: str, dictionary: DataDictionary) -> pa.DataFrameSchema:
-    """The data dictionary's statement of a form's exported text: each column present, of its type."""
+def _or_code(check, codes: list[str]):
+    """A check of the exported text that also lets a missing-data code through (queried on its own)."""
+    return (lambda text: check(text) | text.isin(codes)) if codes else check
+
+
+def exported_schema(form: str, dictionary: DataDictionary,
+                    missing_data_codes: dict[str, str] | None = None) -> pa.DataFrameSchema:
+    """The data dictionary's statement of a form's exported text: each column present, of its type; a
+    missing-data code (code -> meaning) is reported as such, not as a wrong type. An identifier column may
+    be absent (REDCap's "Remove All Identifier Fields"; the extraction refuses an export it needs)."""
     columns = {}
     for column in dictionary.export_columns(form):
         name = column.split("___")[0]
         f = dictionary[name] if name in dictionary else None
         choices = field_choices(column, dictionary)
+        codes = codes_of(column, dictionary, missing_data_codes or {})
         if f is not None and f.identifier:   # masked by the extraction, which kept whether it is of its type
             check = _one_of(["", MASKED], name="date" if f.is_date else "code")
-            if f.required:                   # the typed tables do not hold it to say it is required
-                columns[column] = pa.Column(checks=[check, pa.Check(lambda text: text != "", name="required")],
-                                            nullable=False)
-                continue
+            checks = [check, pa.Check(lambda text: text != "", name="required")] if f.required else [check]
+            # the typed tables do not hold it to say it is required
+            columns[column] = pa.Column(checks=checks, nullable=False, required=False)
+            continue
         elif choices:
-            check = _one_of([""] + list(choices), name="code")
+            check = _one_of([""] + list(choices) + codes, name="code")
         elif f is not None and f.is_date:
-            check = pa.Check(_is_date, name="date")
+            check = pa.Check(_or_code(_is_date, codes), name="date")
         elif f is not None and f.is_number:
-            check = pa.Check(_is_number, name="number")
+            check = pa.Check(_or_code(_is_number, codes), name="number")
         else:
             check = None
-        columns[column] = pa.Column(checks=[check] if check else [], nullable=False)
+        checks = [check] if check else []
+        if codes:
+            checks.append(pa.Check(lambda text, column=column: ~is_code(text, column, dictionary,
+                                                                        missing_data_codes),
+                                   name="missing_data_code"))
+        columns[column] = pa.Column(checks=checks, nullable=False)
     return pa.DataFrameSchema(columns, name=form)
 
 
@@ -669,6 +689,8 @@ def validate(tables: ExtractedTables, dictionary: DataDictionary, config: dict) 
     """Every data query of the extracted tables: record_id, form, instance, field, value, rule, severity,
     message (deterministic order: record as in the export, form and field as in the dictionary)."""
     with validation_settings(dictionary, config):
+        if tables.info:  # the missing-data codes the extraction read as missing
+            settings().missing_data_codes.update(tables.info.missing_data_codes)
         return _validate(tables, dictionary)
 
 
@@ -688,6 +710,9 @@ def _structure_queries(tables: ExtractedTables, record: np.ndarray) -> tuple[lis
     """1. The export's rows; and the columns the export lacks or the dictionary does not know."""
     rows = tables.rows
     instrument = pd.factorize(rows["instrument"])[0]
+    if "event" in rows:  # a longitudinal export: a record has a non-repeating row per event
+        event = pd.factorize(rows["event"])[0]
+        instrument = instrument * (event.max(initial=0) + 1) + event
     instance = pd.factorize(rows["instance"])[0]
     key = (record.astype(np.int64) * (instrument.max(initial=0) + 1) + instrument) \
         * (instance.max(initial=0) + 1) + instance
@@ -709,14 +734,29 @@ def _structure_queries(tables: ExtractedTables, record: np.ndarray) -> tuple[lis
 def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, missing: set) -> list:
     """2. The exported text of each form (``missing`` gains the columns found missing)."""
     found = []
+    codes = tables.info.missing_data_codes if tables.info else {}
     for form, text in tables.exported.items():
-        fails = failures(exported_schema(form, dictionary), text)
+        found.append(_event_conflict_queries(form, text))
+        fails = failures(exported_schema(form, dictionary, codes), text)
         absent = fails["rule"] == "missing_column"
         found.append(_column_queries(form, list(fails.loc[absent, "field"]), "missing_column"))
         missing |= set(fails.loc[absent, "field"])
         found.append(_queries(fails[~absent], record_id=text["record_id"], instance=parse_instances(text["instance"]),
                               form=form, value_of=lambda f, _, text=text: text.get(f), detail=text["source"]))
     return found
+
+
+def _event_conflict_queries(form: str, text: pd.DataFrame) -> pd.DataFrame:
+    """A longitudinal export's form that holds different values in two events of a record: one query per
+    field, the detail naming the events and their lines (the form's source)."""
+    if EVENT_CONFLICTS not in text.columns:
+        return pd.DataFrame()
+    picked = text.loc[(text[EVENT_CONFLICTS] != "").to_numpy(dtype=bool), ["record_id", "source", EVENT_CONFLICTS]]
+    picked = picked.astype(str).assign(field=lambda p: p[EVENT_CONFLICTS].str.split(", ")).explode("field")
+    return pd.DataFrame({"record_id": picked["record_id"].to_numpy(dtype=object), "form": form,
+                         "instance": pd.array([pd.NA] * len(picked), dtype="Int64"),
+                         "field": picked["field"].to_numpy(dtype=object), "value": "", "rule": "form_in_two_events",
+                         "detail": picked["source"].to_numpy(dtype=object)})
 
 
 def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary) -> list:
@@ -774,6 +814,13 @@ def _finish(queries: pd.DataFrame, tables: ExtractedTables, dictionary: DataDict
 
 def _messages(queries: pd.DataFrame, dictionary: DataDictionary) -> pd.Series:
     text = queries["rule"].map(lambda r: RULES[r].text)
+    codes = settings().missing_data_codes
+    coded = queries["rule"] == "missing_data_code"
+    text.loc[coded] = ("missing-data code " + queries.loc[coded, "value"] + " ("
+                       + queries.loc[coded, "value"].map(codes).fillna("") + "): read as missing")
+    # a required field the typed table holds as missing, yet not blank: it holds a missing-data code
+    text = text.where(~((queries["rule"] == "required") & (queries["value"] != "")),
+                      "required field holds a missing-data code, not a value")
     serial = (queries["rule"] == "date") & queries["value"].str.fullmatch(r"\d{1,6}(\.\d+)?")
     text = text.where(~serial, "an Excel serial number, not a date: write the date as YYYY-MM-DD")
     ranges = queries["rule"] == "range"
