@@ -40,6 +40,8 @@ def endpoint_results(export, workdir, *, dictionary=DICTIONARY, config: dict | N
                  extracted_files("results/extracted", load_dictionary(dictionary).forms).items()}
     redcap.run({"export": str(export), "dictionary": str(dictionary)}, extracted,
                encoding=config["export_encoding"], repeating_forms=config["repeating_forms"],
+               record_id_pseudonym=config["record_id_pseudonym"],
+               record_id_pseudonym_key=config["record_id_pseudonym_key"],
                **(extract_options or {}))
     checked = {"queries": str(workdir / "results/validation/queries.csv"),
                "html": str(workdir / "results/validation/queries.html")}

@@ -21,6 +21,8 @@ rule extract:
     params:
         encoding=config["export_encoding"],
         repeating_forms=config["repeating_forms"],
+        record_id_pseudonym=config["record_id_pseudonym"],
+        record_id_pseudonym_key=config["record_id_pseudonym_key"],
         code=code_version("extract"),
     script:
         "../scripts/extract.py"

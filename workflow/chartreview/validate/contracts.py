@@ -61,6 +61,8 @@ RULES = {
     "value_outside_form": Rule("error", "a value in a field of another form on this row (REDCap leaves "
                                         "it blank); it was not read"),
     # fields
+    "identifier": Rule("error", "holds a patient identifier (a name, MRN or birth date), masked here: remove "
+                                "it from this field in REDCap"),
     "date": Rule("error", "not a real calendar date written YYYY-MM-DD"),
     "number": Rule("error", "not a number"),
     "code": Rule("error", "not one of the data dictionary's codes for this field"),
@@ -80,7 +82,7 @@ RULES = {
     "assessment_gap": Rule("warning", "gap between consecutive tumor assessments longer than allowed"),
     "form_incomplete": Rule("warning", "form not marked Complete"),
 }
-TYPE_RULES = ("date", "number", "code")
+TYPE_RULES = ("identifier", "date", "number", "code")
 
 
 # --- the settings the checks read ------------------------------------------------------------------------
@@ -181,15 +183,18 @@ class ExportRows(pa.DataFrameModel):
 # --- 2. the exported text of a form ------------------------------------------------------------------------
 
 def _is_date(text: pd.Series) -> pd.Series:
-    return (text == "") | parse_dates(text).notna()
+    return (text == "") | (text == MASKED) | parse_dates(text).notna()
 
 
 def _is_number(text: pd.Series) -> pd.Series:
-    return (text == "") | parse_numbers(text).notna()
+    return (text == "") | (text == MASKED) | parse_numbers(text).notna()
 
 
 def _one_of(allowed: list[str], name: str) -> pa.Check:
     return pa.Check(lambda text: text.isin(allowed), name=name)
+
+
+_NOT_MASKED = pa.Check(lambda text: text != MASKED, name="identifier")
 
 
 def exported_schema(form: str, dictionary: DataDictionary) -> pa.DataFrameSchema:
@@ -206,14 +211,16 @@ def exported_schema(form: str, dictionary: DataDictionary) -> pa.DataFrameSchema
                                             nullable=False)
                 continue
         elif choices:
-            check = _one_of([""] + list(choices), name="code")
+            check = _one_of(["", MASKED] + list(choices), name="code")
         elif f is not None and f.is_date:
             check = pa.Check(_is_date, name="date")
         elif f is not None and f.is_number:
             check = pa.Check(_is_number, name="number")
         else:
             check = None
-        columns[column] = pa.Column(checks=[check] if check else [], nullable=False)
+        # an identifier typed into another field was masked by the extraction: one query, not also its type's
+        masked = None if f is not None and f.identifier else _NOT_MASKED
+        columns[column] = pa.Column(checks=[c for c in (check, masked) if c], nullable=False)
     return pa.DataFrameSchema(columns, name=form)
 
 
