@@ -17,7 +17,7 @@ from chartreview.extract import deidentify, redcap
 from chartreview.extract.deidentify import MASKED, IdentifierError
 from chartreview.validate import queries
 from support import DICTIONARY, EXAMPLE
-from support.bad_exports import read_raw, write_raw
+from support.bad_exports import read_raw, to_label, write_raw
 
 NAME, MRN, BIRTH = "Maria O'Brien-Tanaka", "48213377", "1951-12-27"
 # every way the test writes them, and what must then be absent from every file (case-insensitive)
@@ -140,6 +140,36 @@ def test_no_identifier_reaches_any_file_query_or_message(clean, tmp_path):
     assert pd.isna(patient["fusion_partner"]) and pd.isna(patient["diagnosis_date"]) and pd.isna(patient["sex"])
     assert pd.isna(patient["pack_years"]) and not patient["fusion_method___1"]
     assert not (tables.subsequent_therapies["st_agent"] == MASKED).any()  # a masked entry is missing
+
+
+def text_workbook(frame: pd.DataFrame, dictionary, path: Path) -> Path:
+    """The workbook of a raw export, every cell as text: a sheet per form, and one per instrument the
+    dictionary does not know (named by it, as REDCap would)."""
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for form in dictionary.forms:
+            repeating = form in set(frame["redcap_repeat_instrument"])
+            rows = frame[frame["redcap_repeat_instrument"] == (form if repeating else "")]
+            columns = ["record_id"] + (["redcap_repeat_instance"] if repeating else []) + \
+                dictionary.export_columns(form)
+            rows[columns].to_excel(writer, sheet_name=form, index=False)
+        for other in set(frame["redcap_repeat_instrument"]) - set(dictionary.forms) - {""}:
+            rows = frame[frame["redcap_repeat_instrument"] == other]
+            rows[["record_id", "redcap_repeat_instance", "ta_date"]].to_excel(writer, sheet_name=other, index=False)
+    return path
+
+
+@pytest.mark.parametrize("form", ["label", "xlsx"])
+def test_the_label_export_and_the_workbook_are_masked_alike(clean, tmp_path, form):
+    frame, _ = hostile(clean)
+    raw = write_raw(frame, tmp_path / "export_raw.csv")
+    dictionary = load_dictionary(DICTIONARY)
+    export = (to_label(raw, dictionary, tmp_path / "export_label.csv") if form == "label" else
+              text_workbook(frame, dictionary, tmp_path / "export.xlsx"))
+    raw.unlink()
+    extracted, line = run_extraction(export, tmp_path / "out")
+    assert_no_identifier(all_text(tmp_path / "out") + line.lower(), f"the {form} export's extraction")
+    if form == "xlsx":   # the sheet named by the name: the source of its rows keeps their row number
+        assert "sheet [masked], row 2" in set(pd.read_parquet(extracted["rows"])["source"])
 
 
 def test_entries_without_an_identifier_are_kept(clean, tmp_path):

@@ -58,7 +58,9 @@ ODD = r"[^\pL\pN ]"   # a character that is not a letter, digit or space
 PSEUDONYM_KEY_MIN_BYTES = 16
 PSEUDONYM_DIGITS = 16      # 64 bits: no two of a million records alike (checked)
 # columns of the export's rows and form texts that are not an abstractor's entry
-NOT_ENTERED = ("record_id", "source", "stray")
+SOURCE = "source"
+NOT_ENTERED = ("record_id", SOURCE, "stray")
+SHEET = r"^sheet .*, row "   # a workbook row's source: "sheet <name>, row <n>"
 
 _U64 = np.uint64
 _GOLDEN = _U64(0x9E3779B97F4A7C15)
@@ -355,9 +357,11 @@ class Finder:
 # --- the step ---------------------------------------------------------------------------------------------
 
 def _entries(frame: pd.DataFrame, dictionary: DataDictionary) -> list[str]:
-    """The columns of an abstractor's text, but the identifier fields (masked whole elsewhere)."""
+    """The columns of an abstractor's text, but the identifier fields (masked whole elsewhere); and the
+    rows' sources if they name a workbook's sheets (a sheet is named by whoever made the workbook)."""
     identifiers = set(dictionary.identifiers)
-    return [c for c in frame.columns if c not in NOT_ENTERED and c not in identifiers
+    sheets = SOURCE in frame.columns and pc.any(pc.starts_with(_arrow(frame[SOURCE]), "sheet ")).as_py()
+    return [c for c in frame.columns if (c not in NOT_ENTERED or c == SOURCE and sheets) and c not in identifiers
             and isinstance(frame[c].dtype, pd.ArrowDtype)]
 
 
@@ -379,8 +383,12 @@ def mask_entries(parts, rows: pd.DataFrame, found: Finder, dictionary: DataDicti
         for column in _entries(frame, dictionary):
             hit, _ = found.find(frame[column], record)
             if hit.any():
-                frame[column] = pd.Series(pc.if_else(pa.array(hit), MASKED, _arrow(frame[column])),
-                                          index=frame.index, dtype=frame[column].dtype)
+                text = _arrow(frame[column])
+                # a source keeps its row: "sheet [masked], row 5"
+                masked = pc.replace_substring_regex(text, SHEET, f"sheet {MASKED}, row ") if column == SOURCE \
+                    else MASKED
+                frame[column] = pd.Series(pc.if_else(pa.array(hit), masked, text), index=frame.index,
+                                          dtype=frame[column].dtype)
 
 
 def check_record_ids(parts, rows: pd.DataFrame, found: Finder, dictionary: DataDictionary, path) -> None:
