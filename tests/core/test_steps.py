@@ -57,7 +57,9 @@ def run_script(tmp_path, script, inputs, outputs, params=None, wildcards=None, s
 
 def extract_params(encoding="utf-8-sig"):
     return {"encoding": encoding, "repeating_forms": CONFIG["repeating_forms"],
-            "missing_data_codes": with_defaults(CONFIG)["missing_data_codes"]}
+            "missing_data_codes": with_defaults(CONFIG)["missing_data_codes"],
+            "record_id_pseudonym": CONFIG["record_id_pseudonym"],
+            "record_id_pseudonym_key": CONFIG["record_id_pseudonym_key"]}
 
 
 def test_a_step_writes_its_named_outputs_and_its_line_in_the_log(tmp_path):

@@ -47,8 +47,9 @@ def tables(dictionary):
 
 STUDY = yaml.safe_load(CONFIG_FILE.read_text())
 # what rule extract passes from the config
-READING = {"encoding": STUDY["export_encoding"], "repeating_forms": STUDY["repeating_forms"],
-           "missing_data_codes": with_defaults(STUDY)["missing_data_codes"]}
+READING = {key: STUDY[key] for key in ("repeating_forms", "record_id_pseudonym", "record_id_pseudonym_key")}
+READING["encoding"] = STUDY["export_encoding"]
+READING["missing_data_codes"] = with_defaults(STUDY)["missing_data_codes"]
 
 
 def assert_same_tables(a, b):
@@ -201,7 +202,7 @@ def test_cp932_needs_the_setting_and_then_keeps_the_japanese_text(dictionary, tm
         extract(path, dictionary)
     message = str(failure.value)
     assert "sjis.csv" in message and "'utf-8-sig'" in message and "export_encoding" in message
-    assert "line 2" in message and "CR-001" in message
+    assert "line 2" in message and "CR-001" not in message  # a record_id may be an MRN: the line only
     tables = extract(path, dictionary, encoding="cp932")
     assert tables.patients.loc[0, "fusion_partner"] == JAPANESE_PARTNER
     assert set(tables.subsequent_therapies["st_agent"]) == {JAPANESE_AGENT}
@@ -218,8 +219,8 @@ HEADER = FIXTURE.read_text().splitlines()[0]
     ((HEADER + "\n").encode(), "no records"),
     (b"patient,sex\nA,1\n", "no 'record_id' column"),
     (b"record_id,sex\n1,1\n", "no 'redcap_repeat_instrument' column"),
-    ((HEADER + "\nCR-001,,,SYN\n").encode(), "line 2 (record CR-001): 4 fields where the header has 56"),
-    ((HEADER + '\nCR-001,,,"SYN\n').encode(), "line 2 (record CR-001)"),
+    ((HEADER + "\nCR-001,,,SYN\n").encode(), "line 2: 4 fields where the header has 56"),
+    ((HEADER + '\nCR-001,,,"SYN\n').encode(), "line 2"),
 ])
 def test_an_unreadable_export_names_the_file_and_what_is_wrong(content, phrase, dictionary, tmp_path):
     path = tmp_path / "export.csv"
@@ -241,7 +242,8 @@ def test_a_row_message_never_quotes_an_identifier(dictionary, tmp_path):
     with pytest.raises(ExportError) as failure:
         extract(path, dictionary)
     assert "SYN-" not in str(failure.value) and "SYNTHETIC" not in str(failure.value)
-    assert "record CR-001" in str(failure.value)
+    assert "CR-001" not in str(failure.value)  # a record_id may be an MRN: named by its line
+    assert f"line {len(lines)}" in str(failure.value)
 
 
 def test_run_fails_with_the_file_named_and_writes_nothing(dictionary, tmp_path):

@@ -110,10 +110,10 @@ def derive(example, out_dir) -> dict[str, BadExport]:
     cut_line = int(len(lines) * 0.6)
     while not lines[cut_line].split(",")[1] == "":  # a non-repeating row (blank instrument)
         cut_line += 1
-    record = lines[cut_line].split(",")[0]
     kept = "".join(lines[:cut_line]) + lines[cut_line][: len(lines[cut_line]) // 3]
     (out / "truncated_file.csv").write_text(kept)
-    bad["truncated_file"] = BadExport("truncated_file", out / "truncated_file.csv", "extract", record, "",
+    # named by its line only: the record_id of a malformed row may be an identifier
+    bad["truncated_file"] = BadExport("truncated_file", out / "truncated_file.csv", "extract", "", "",
                                       message=f"line {cut_line + 1}")
 
     japanese = clean.copy()
@@ -121,7 +121,7 @@ def derive(example, out_dir) -> dict[str, BadExport]:
     therapies = clean.index[clean["redcap_repeat_instrument"] == "subsequent_therapy"]
     japanese.loc[therapies[0], "st_agent"] = JAPANESE_AGENT
     path = write_raw(japanese, out / "cp932.csv", encoding="cp932")
-    bad["cp932"] = BadExport("cp932", path, "extract", rid[first], "", message="export_encoding")
+    bad["cp932"] = BadExport("cp932", path, "extract", "", "", message="export_encoding")
     return bad
 
 

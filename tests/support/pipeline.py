@@ -42,6 +42,8 @@ def endpoint_results(export, workdir, *, dictionary=DICTIONARY, config: dict | N
     redcap.run({"export": str(export), "dictionary": str(dictionary)}, extracted,
                encoding=config["export_encoding"], repeating_forms=config["repeating_forms"],
                missing_data_codes=config["missing_data_codes"],
+               record_id_pseudonym=config["record_id_pseudonym"],
+               record_id_pseudonym_key=config["record_id_pseudonym_key"],
                **(extract_options or {}))
     checked = {"queries": str(workdir / "results/validation/queries.csv"),
                "html": str(workdir / "results/validation/queries.html")}

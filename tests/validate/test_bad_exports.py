@@ -41,7 +41,9 @@ def run_workflow(export_path, results: Path, encoding="utf-8-sig"):
     extracted = extracted_files(results / "extracted", FORMS)
     try:
         export.run({"export": export_path, "dictionary": DICTIONARY}, extracted, encoding=encoding,
-                   repeating_forms=CONFIG["repeating_forms"], missing_data_codes=CONFIG["missing_data_codes"])
+                   repeating_forms=CONFIG["repeating_forms"], missing_data_codes=CONFIG["missing_data_codes"],
+                   record_id_pseudonym=CONFIG["record_id_pseudonym"],
+                   record_id_pseudonym_key=CONFIG["record_id_pseudonym_key"])
     except InputError as exc:
         return 1, f"Extraction failed: {exc}"
     report = {"queries": results / "validation" / "queries.csv", "html": results / "validation" / "queries.html"}

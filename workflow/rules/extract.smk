@@ -22,6 +22,8 @@ rule extract:
         encoding=config["export_encoding"],
         repeating_forms=config["repeating_forms"],
         missing_data_codes=config["missing_data_codes"],
+        record_id_pseudonym=config["record_id_pseudonym"],
+        record_id_pseudonym_key=config["record_id_pseudonym_key"],
         code=code_version("extract"),
     script:
         "../scripts/extract.py"

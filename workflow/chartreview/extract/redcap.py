@@ -33,6 +33,7 @@ from chartreview.core.datasets import ExportInfo, ExtractedTables
 from chartreview.core.dictionary import DataDictionary, Field, load_dictionary
 from chartreview.core.errors import InputError
 from chartreview.extract import events, missing_codes
+from chartreview.extract.deidentify import MASKED, deidentify, read_pseudonym_key
 from chartreview.extract.events import EVENT
 
 INSTRUMENT = "redcap_repeat_instrument"
@@ -43,7 +44,6 @@ REPEATING_FORMS = tuple(FORM_TABLES)
 CHECKBOX_CHOICES = {"1": "Checked", "0": "Unchecked"}
 COMPLETE_CHOICES = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
 # An identifier in the exported text: present and of its type, or present but not of its type.
-MASKED = "[masked]"
 MASKED_INVALID = "[masked: not of its type]"
 DATE_PATTERN = r"\d{4}-\d{2}-\d{2}"
 AGE = "_age"  # computed from the birth date before the identifiers are masked
@@ -134,7 +134,7 @@ def type_column(text: pd.Series, column: str, dictionary: DataDictionary) -> pd.
         return parse_dates(text)
     if f.is_number:
         return parse_numbers(text)
-    return text.astype(STRING).where(text != "", None)
+    return text.astype(STRING).where((text != "") & (text != MASKED), None)  # a masked entry is missing
 
 
 def whole_years(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -167,9 +167,7 @@ def _decode_failure(path: Path, encoding: str) -> ExportError:
         where = ""
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        start = data.rfind(b"\n", 0, exc.start) + 1
-        record = data[start:exc.start].split(b",")[0].decode("ascii", "replace").strip('"')
-        where = f", line {line} (record {record})" if line > 1 else f", line {line}"
+        where = f", line {line}"   # not its record_id: it may be an MRN
     return ExportError(
         f"{path}{where}: the file cannot be decoded as {encoding!r}. Set the config key `export_encoding` to "
         f"the file's encoding (cp932 for CSV files saved by Excel in Japan), e.g. "
@@ -232,10 +230,9 @@ def _csv_batches(path: Path, encoding: str, header: list[str]) -> Iterator[pa.Re
                           f"export the project again from REDCap") from None
     if invalid:
         row = invalid[0]
-        record = next(csv.reader([row.text]), [""])[0] if row.text else ""
-        line = f"line {row.number}" if row.number else "a line"
+        line = f"line {row.number}" if row.number else "a line"   # not its record_id: it may be an MRN
         end = "; the file looks truncated" if row.actual_columns < row.expected_columns else ""
-        raise ExportError(f"{path}, {line} (record {record}): {row.actual_columns} fields where the header has "
+        raise ExportError(f"{path}, {line}: {row.actual_columns} fields where the header has "
                           f"{row.expected_columns}{end}; export the project again from REDCap")
 
 
@@ -400,9 +397,11 @@ def _split_by_form(batches, columns: list[str], form_columns: dict[str, list[str
 
 
 def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-sig",
-            repeating_forms=REPEATING_FORMS, missing_data_codes: Mapping[str, str] | None = None) -> ExtractedTables:
+            repeating_forms=REPEATING_FORMS, missing_data_codes: Mapping[str, str] | None = None,
+            pseudonym_key: bytes | None = None) -> ExtractedTables:
     """Read a REDCap export (raw CSV, label CSV or .xlsx by extension) into the contract's typed tables;
-    ``missing_data_codes`` (code -> meaning) are read as missing (none unless given)."""
+    ``missing_data_codes`` (code -> meaning) are read as missing (none unless given); ``pseudonym_key``:
+    replace every record_id by its keyed pseudonym (``deidentify.pseudonyms``)."""
     path = Path(export_path)
     if not path.is_file():
         raise ExportError(f"{path}: the export does not exist (config key `export`)")
@@ -453,6 +452,9 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
         # age needs the birth date, an identifier: computed before the identifiers are masked
         if BIRTH_DATE in part.columns and "criz_start_date" in part.columns:
             part[AGE] = whole_years(parse_dates(part[BIRTH_DATE]), parse_dates(part["criz_start_date"]))
+    # each record's identifiers masked wherever else they were typed, then the identifier fields themselves
+    deidentify(distinct, rows, dictionary, path=path, pseudonym_key=pseudonym_key)
+    for part in distinct:
         _mask_identifiers(part, dictionary)
 
     exported: dict[str, pd.DataFrame] = {}
@@ -556,17 +558,19 @@ def read_tables(paths: Mapping[str, str | Path], *, exported: bool = True) -> Ex
 # --- entry point of the workflow's script --------------------------------------------------------------------
 
 def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, encoding: str,
-        repeating_forms, missing_data_codes: Mapping[str, str]) -> str:
+        repeating_forms, missing_data_codes: Mapping[str, str], record_id_pseudonym: bool,
+        record_id_pseudonym_key: str) -> str:
     """What rule ``extract`` runs: the export (``inputs["export"]``, read with ``inputs["dictionary"]``) ->
     the files of ``outputs`` (names as in ``core.catalog.extracted_files``). Returns the line for the log; an unreadable
     export or dictionary raises (ExportError, DictionaryError) before anything is written."""
     dictionary = load_dictionary(inputs["dictionary"])
+    key = read_pseudonym_key(record_id_pseudonym_key) if record_id_pseudonym else None
     tables = extract(inputs["export"], dictionary, encoding=encoding, repeating_forms=repeating_forms,
-                     missing_data_codes=missing_data_codes)
+                     missing_data_codes=missing_data_codes, pseudonym_key=key)
     write_tables(tables, outputs)
     info = tables.info
     read_as = f"{info.format}, {info.encoding}" if info.encoding else info.format
     return (f"Extracted {info.source} ({read_as}): {info.records} records in {info.rows} rows; "
             f"{len(tables.tumor_assessments)} tumor assessments, {len(tables.progression_sites)} progression "
             f"sites, {len(tables.subsequent_therapies)} subsequent therapies. Identifier fields dropped: "
-            f"{', '.join(dictionary.identifiers)}.")
+            f"{', '.join(dictionary.identifiers)}{'; record_ids replaced by keyed pseudonyms' if key else ''}.")

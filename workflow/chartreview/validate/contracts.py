@@ -65,6 +65,8 @@ RULES = {
     "value_outside_form": Rule("error", "a value in a field of another form on this row (REDCap leaves "
                                         "it blank); it was not read"),
     # fields
+    "identifier": Rule("error", "holds a patient identifier (a name, MRN or birth date), masked here: remove "
+                                "it from this field in REDCap"),
     "date": Rule("error", "not a real calendar date written YYYY-MM-DD"),
     "number": Rule("error", "not a number"),
     "code": Rule("error", "not one of the data dictionary's codes for this field"),
@@ -85,7 +87,7 @@ RULES = {
     "form_incomplete": Rule("warning", "form not marked Complete"),
     "missing_data_code": Rule("warning", "a missing-data code: read as missing"),
 }
-TYPE_RULES = ("date", "number", "code")
+TYPE_RULES = ("identifier", "date", "number", "code")
 
 
 # --- the settings the checks read ------------------------------------------------------------------------
@@ -187,15 +189,18 @@ class ExportRows(pa.DataFrameModel):
 # --- 2. the exported text of a form ------------------------------------------------------------------------
 
 def _is_date(text: pd.Series) -> pd.Series:
-    return (text == "") | parse_dates(text).notna()
+    return (text == "") | (text == MASKED) | parse_dates(text).notna()
 
 
 def _is_number(text: pd.Series) -> pd.Series:
-    return (text == "") | parse_numbers(text).notna()
+    return (text == "") | (text == MASKED) | parse_numbers(text).notna()
 
 
 def _one_of(allowed: list[str], name: str) -> pa.Check:
     return pa.Check(lambda text: text.isin(allowed), name=name)
+
+
+_NOT_MASKED = pa.Check(lambda text: text != MASKED, name="identifier")
 
 
 def _or_code(check, codes: list[str]):
@@ -221,7 +226,7 @@ def exported_schema(form: str, dictionary: DataDictionary,
             columns[column] = pa.Column(checks=checks, nullable=False, required=False)
             continue
         elif choices:
-            check = _one_of([""] + list(choices) + codes, name="code")
+            check = _one_of(["", MASKED] + list(choices) + codes, name="code")
         elif f is not None and f.is_date:
             check = pa.Check(_or_code(_is_date, codes), name="date")
         elif f is not None and f.is_number:
@@ -233,6 +238,9 @@ def exported_schema(form: str, dictionary: DataDictionary,
             checks.append(pa.Check(lambda text, column=column: ~is_code(text, column, dictionary,
                                                                         missing_data_codes),
                                    name="missing_data_code"))
+        # an identifier typed into another field was masked by the extraction: one query, not also its type's
+        if not (f is not None and f.identifier):
+            checks.append(_NOT_MASKED)
         columns[column] = pa.Column(checks=checks, nullable=False)
     return pa.DataFrameSchema(columns, name=form)
 
