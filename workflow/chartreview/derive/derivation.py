@@ -47,6 +47,7 @@ from chartreview.core.catalog import (
     BASELINE_INTRATHORACIC,
     EXISTING_LESION,
     EXTRACTED_TABLES,
+    GROUP_FIELD,
     NEW_LESION,
     PROGRESSION_BRAIN,
     PROGRESSION_EXTRATHORACIC,
@@ -107,6 +108,16 @@ def select_cohort(patients: pd.DataFrame, dictionary, rules: Rules) -> tuple[pd.
     flow = {"records_exported": int(len(patients)),
             "excluded": [{"reason": str(r), "n": int(counts[r])} for r in sorted(counts.index)],
             "analysed": {g: int((group[~excluded] == g).sum()) for g in rules.groups}}
+    empty = [g for g, n in flow["analysed"].items() if n == 0]
+    if empty:
+        # a comparison needs patients in both groups: stop before any endpoint is computed
+        analysed = ", ".join(f"{g} {n}" for g, n in flow["analysed"].items())
+        dropped = "; ".join(f"{x['reason']}: {x['n']}" for x in flow["excluded"]) or "none"
+        raise DerivationError(
+            f"config groups: no patient is analysed in group {empty[0]!r} ({GROUP_FIELD} code "
+            f"{rules.groups[empty[0]]}); analysed per group: {analysed}; of {flow['records_exported']} records "
+            f"exported, excluded: {dropped}. Each group needs patients: check the export's {GROUP_FIELD} "
+            f"values and the codes of config key groups")
     kept = patients.loc[~excluded].reset_index(drop=True)
     groups = pd.Categorical(group[~excluded].to_numpy(), categories=list(rules.groups))
     if kept["record_id"].duplicated().any():
