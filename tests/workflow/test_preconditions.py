@@ -1,15 +1,12 @@
 """A config a colleague edited wrongly stops the workflow before any job runs, with one message naming the
-key and no traceback; any key can be set with --config, and a path with " #" too. An export whose patients
-all fall in one group stops at derivation, before any endpoint is computed."""
+key and no traceback; any key can be set with --config, and a path with " #" too. (An export whose patients
+all fall in one group stops at rule derive: tests/derive/test_derivation.py.)"""
 
 import json
 
-import pandas as pd
 import pytest
 
-from chartreview.derive.rules import DerivationError
 from support import EXAMPLE
-from support.pipeline import endpoint_results
 from support.workflow import Workflow
 
 # Written by the Snakefile of the test's checkout: the config as the rules read it.
@@ -57,18 +54,3 @@ def test_groups_and_a_path_with_a_hash_can_be_set_on_the_command_line(checkout):
     assert config["export"] == "site 3 #2.csv" and config["published"] == {}
     assert config["endpoints"]["pfs"] == {"landmarks": [6], "censor_at_new_therapy": True}
     assert not (checkout.workdir / "results").exists()
-
-
-def test_every_patient_in_one_group_stops_at_derivation_before_any_endpoint(tmp_path):
-    export = pd.read_csv(EXAMPLE / "export_raw.csv", dtype=str, keep_default_na=False)
-    export.loc[export["redcap_repeat_instrument"] == "", "fusion_gene"] = "1"  # every patient ALK
-    path = tmp_path / "export.csv"
-    export.to_csv(path, index=False)
-    with pytest.raises(DerivationError) as error:
-        endpoint_results(path, tmp_path)
-    assert str(error.value) == (
-        "config groups: no patient is analysed in group 'ROS1' (fusion_gene code 2); analysed per group: "
-        "ROS1 0, ALK 68; of 68 records exported, excluded: none. Each group needs patients: check the "
-        "export's fusion_gene values and the codes of config key groups")
-    assert not (tmp_path / "results" / "derived").exists() or not any((tmp_path / "results" / "derived").iterdir())
-    assert not (tmp_path / "results" / "endpoints").exists()
