@@ -3,10 +3,12 @@ in its own Python with a ``snakemake`` object of the rule's named files. A failu
 message in the log and on the terminal, a non-zero exit, no traceback and no output left behind."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from chartreview.core.catalog import extracted_files
@@ -112,3 +114,84 @@ def test_a_bug_keeps_its_traceback_in_the_log_and_leaves_no_output(tmp_path):
     assert done.returncode != 0
     assert "Traceback" in log and "KeyError: 'a bug'" in log
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- errors of the operating system
+DEV_FULL = Path("/dev/full")  # every write to it fails with ENOSPC, as on a full disk
+needs_dev_full = pytest.mark.skipif(not DEV_FULL.exists(), reason="no /dev/full on this system")
+
+
+def _one_line_no_traceback(done, log, expected):
+    assert done.returncode == 1
+    assert done.stderr == expected + "\n", done.stderr
+    assert "Traceback" not in done.stderr and "Traceback" not in log and "Exception ignored" not in done.stderr
+    assert log == done.stderr
+
+
+def test_a_full_disk_is_one_line_naming_the_files_and_leaves_no_output(tmp_path):
+    out = tmp_path / "results" / "out.json"
+    out.parent.mkdir()
+    step = ("import errno, os\nfrom pathlib import Path\n"
+            "def step(inputs, outputs):\n"
+            "    Path(outputs['out']).write_text('half')\n"
+            "    raise OSError(errno.ENOSPC, 'No space left writing SYNTHETIC Patient 001')\n")
+    done, log = run_script(tmp_path, "full", {}, {"out": out}, step=step)
+    _one_line_no_traceback(done, log, f"test step: No space left on device (writing {out})")
+    assert not out.exists()
+
+
+def test_a_permission_error_names_the_path_and_the_reason_never_the_library_text(tmp_path):
+    out = tmp_path / "results" / "table.html"
+    out.parent.mkdir()
+    step = ("import errno\nfrom pathlib import Path\n"
+            "def step(inputs, outputs):\n"
+            "    Path(outputs['out']).write_text('half')\n"
+            "    raise PermissionError(errno.EACCES, 'cannot write SYNTHETIC Patient 001', outputs['out'])\n")
+    done, log = run_script(tmp_path, "denied", {}, {"out": out}, step=step)
+    _one_line_no_traceback(done, log, f"test step: Permission denied: {out}")
+    assert "SYNTHETIC" not in done.stderr and not out.exists()
+
+
+@needs_dev_full
+def test_a_figure_on_a_full_disk_ends_with_one_line_and_no_matplotlib_traceback(tmp_path):
+    panels = tmp_path / "results" / "figures" / "panels"
+    panels.mkdir(parents=True)
+    outputs = {kind: panels / f"flow.{kind}" for kind in ("pdf", "png")}
+    outputs["png"].symlink_to(DEV_FULL)
+    step = ("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+            "def step(inputs, outputs):\n"
+            "    figure = plt.figure()\n"
+            "    for kind in ('pdf', 'png'):\n"
+            "        figure.savefig(outputs[kind])\n")
+    done, log = run_script(tmp_path, "figure", {}, outputs, step=step)
+    _one_line_no_traceback(done, log, "test step: No space left on device (writing "
+                                      + ", ".join(map(str, outputs.values())) + ")")
+    assert not outputs["pdf"].exists() and outputs["png"].is_symlink()
+
+
+@needs_dev_full
+def test_a_parquet_table_on_a_full_disk_ends_with_one_line_and_no_pyarrow_text(tmp_path):
+    outputs = extracted_files(tmp_path / "results" / "extracted", FORMS)
+    Path(outputs["patients"]).parent.mkdir(parents=True)
+    Path(outputs["patients"]).symlink_to(DEV_FULL)
+    done, log = run_script(tmp_path, "extract", {"export": FIXTURE, "dictionary": DICTIONARY}, outputs,
+                           extract_params())
+    _one_line_no_traceback(done, log, "Extraction failed: No space left on device (writing the files under "
+                                      f"{tmp_path / 'results' / 'extracted'})")
+    assert not any(Path(path).is_file() for path in outputs.values())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to a read-only directory")
+def test_a_read_only_output_directory_is_one_line_naming_the_path(tmp_path):
+    outputs = extracted_files(tmp_path / "results" / "extracted", FORMS)
+    directory = Path(outputs["patients"]).parent
+    directory.mkdir(parents=True)
+    directory.chmod(0o555)
+    try:
+        done, log = run_script(tmp_path, "extract", {"export": FIXTURE, "dictionary": DICTIONARY}, outputs,
+                               extract_params())
+    finally:
+        directory.chmod(0o755)
+    assert done.returncode == 1 and "Traceback" not in done.stderr + log
+    assert done.stderr.startswith("Extraction failed: Permission denied") and str(directory) in done.stderr
+    assert done.stderr.count("\n") == 1

@@ -138,3 +138,19 @@ def test_git_version_reports_a_dirty_checkout(tmp_path):
     (tmp_path / "f").write_text("2")
     assert report.git_version(tmp_path)["dirty"] is True
     assert report.git_version(tmp_path / "nonexistent") is None
+
+
+def test_a_rate_that_is_not_estimable_reads_n_a_and_agrees_with_nothing(results, config):
+    results["response"]["groups"]["ALK"]["orr"] = None  # no patient to divide by
+    assert "ORR: 69% vs. n/a, P=0.987" in report.results_paragraph(results, GROUPS)
+    rows = {c.name: c for c in report.compare_published(config["published"], results, GROUPS)}
+    assert rows["objective_response_rate"].reproduced == {"ROS1": pytest.approx(100 * 18 / 26), "ALK": None}
+    assert rows["objective_response_rate"].agrees is False
+
+
+def test_a_published_key_no_result_has_is_one_message_naming_the_config_key(results, config):
+    config["published"]["median_pfs"]["key"] = "medain"
+    with pytest.raises(report.PublishedError) as error:
+        report.compare_published(config["published"], results, GROUPS)
+    assert str(error.value) == ("config key 'published.median_pfs.key': 'medain' is no result of endpoint pfs "
+                                "(its results: median)")

@@ -3,8 +3,8 @@ import os
 import sys
 from pathlib import Path
 
+from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 # the rules read the names of this checkout's package, not of one installed elsewhere
@@ -30,11 +30,27 @@ from chartreview.core.catalog import (
     extracted_files,
     settings_of,
 )
+from chartreview.core.config import (
+    ConfigError,
+    apply_overrides,
+    check_preconditions,
+    check_schema,
+    command_line_config,
+)
 from chartreview.core.dictionary import DictionaryError, load_dictionary
 from chartreview.core.escaping import UnsafeConfigText, check_config_shown
 from chartreview.core.modules import closure, modules
 
-validate(config, schema="../schemas/config.schema.yaml")
+# Every check of the config runs here, before any job: a failure is one message naming the key.
+try:
+    apply_overrides(
+        config,
+        [load_configfile(f) for f in workflow.config_settings.configfiles]
+        + [command_line_config(workflow.config_settings.config_args or [])],
+    )
+    check_schema(config)
+except ConfigError as _error:
+    raise WorkflowError(str(_error)) from None
 
 # Snakemake shows config text as it is: in its report's captions and data, and on the terminal.
 try:
@@ -49,18 +65,16 @@ for _key in ("export", "dictionary"):
             f"(set it in config/config.yaml or with --config {_key}=path)"
         )
 
-if config["reference_group"] not in config["groups"]:
-    raise WorkflowError(
-        f"config key 'reference_group': {config['reference_group']!r} is none of the groups "
-        f"{list(config['groups'])} (set it in config/config.yaml or with --config reference_group=<group>)"
-    )
-
 # The forms of the data dictionary name files of rules extract and validate. The catalog and
 # core.dictionary are standard library only, so Snakemake's own environment can read them.
 try:
-    FORMS = load_dictionary(config["dictionary"]).forms
+    _dictionary = load_dictionary(config["dictionary"])
+    check_preconditions(config, _dictionary)
 except DictionaryError as _error:
     raise WorkflowError(f"config key 'dictionary': {_error}") from None
+except ConfigError as _error:
+    raise WorkflowError(str(_error)) from None
+FORMS = _dictionary.forms
 
 
 # Cheap steps run on the submitting host under a cluster executor.

@@ -137,6 +137,8 @@ PANEL_CATEGORIES = {
 # ------------------------------------------------------------------ codes of the data dictionary
 # The study's data dictionary (resources/data_dictionary.csv) states these codes; the derivation's
 # rules are written against them (tests check the two agree).
+# The field whose code puts a patient in a group (config key groups: group label -> code).
+GROUP_FIELD = "fusion_gene"
 # RECIST time-point responses, best first; ta_response codes 1 to 5 in this order.
 RESPONSES = ("CR", "PR", "SD", "PD", "NE")
 RESPONSE_CODES = {response: str(code) for code, response in enumerate(RESPONSES, start=1)}

@@ -1,14 +1,31 @@
-"""The workflow config's schema, the one place its defaults are stated (workflow/schemas/config.schema.yaml).
+"""The workflow config's schema, the one place its defaults are stated (workflow/schemas/config.schema.yaml),
+and the checks a config passes before any job runs.
 
 Snakemake fills the defaults when the workflow validates its config; `with_defaults` fills them the same way
-for code that calls the package without the workflow (tests, notebooks)."""
+for code that calls the package without the workflow (tests, notebooks). The workflow reads the command
+line's config with `command_line_config` and `apply_overrides`, validates with `check_schema` and checks
+what the schema cannot say with `check_preconditions`: each failure is one `ConfigError` naming the key."""
+
+from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
 
+import yaml
 from snakemake.utils import validate
 
+from chartreview.core.catalog import FORM_TABLES, GROUP_FIELD
+from chartreview.core.errors import InputError
+
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+# A config error quotes the value it refuses; a long value is cut to keep the message one readable line.
+MESSAGE_LIMIT = 300
+
+
+class ConfigError(InputError):
+    """A config value the workflow cannot run with; the message names the key, the value and the rule."""
 
 
 def with_defaults(config: dict | None = None) -> dict:
@@ -16,3 +33,176 @@ def with_defaults(config: dict | None = None) -> dict:
     complete = copy.deepcopy(config or {})
     validate(complete, str(SCHEMA))
     return complete
+
+
+@cache
+def schema() -> dict:
+    return yaml.safe_load(SCHEMA.read_text(encoding="utf-8"))
+
+
+def _resolved(node: dict) -> dict:
+    """``node`` with a local ``$ref`` ("#/$defs/name") merged in."""
+    ref = node.get("$ref", "")
+    if not ref.startswith("#/$defs/"):
+        return node
+    return {**schema()["$defs"][ref.removeprefix("#/$defs/")], **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def _is_map(node: dict) -> bool:
+    """A mapping of names the user chooses (groups, figures, published, a published entry's values), not an
+    object of fixed keys."""
+    return node.get("type") == "object" and "properties" not in node and isinstance(
+        node.get("additionalProperties"), dict)
+
+
+# ------------------------------------------------------------------------------ the command line's config
+
+def command_line_config(arguments: Iterable[str]) -> dict:
+    """``--config key=value`` arguments as typed values. Snakemake reads every scalar in them as a string
+    (``groups={ROS1: 2}`` gives the code "2") and cuts a value at `` #`` (a YAML comment); here a value
+    is YAML (``groups={ROS1: 2, ALK: 1}``, ``repeating_forms=[a, b]``), except a key whose value is text
+    (a path, an encoding, a group label), which is read as written unless quoted."""
+    properties = schema()["properties"]
+    typed = {}
+    for argument in arguments:
+        key, sep, text = argument.partition("=")
+        if not sep:
+            continue  # Snakemake itself refuses an argument without "="
+        if properties.get(key, {}).get("type") == "string" and not text.startswith(("'", '"')):
+            typed[key] = text
+            continue
+        try:
+            typed[key] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or "unreadable"
+            at = f" at character {mark.column + 1}" if mark is not None else ""
+            raise ConfigError(f"--config {key}: {text!r} is not a YAML value ({problem}{at}); write a mapping as "
+                              f"{key}='{{name: value, ...}}' and a list as {key}='[a, b]', or set it in a file "
+                              "passed with --configfile") from None
+    return typed
+
+
+def apply_overrides(config: dict, layers: Iterable[Mapping]) -> None:
+    """Set each layer (a --configfile's content, then the command line's) over ``config`` in place.
+
+    Snakemake merges them key by key at every level, so a mapping of names could only gain entries (new
+    ``groups`` added to the configured ones). Here such a mapping (groups, figures, published) is replaced
+    as a whole; an object of fixed keys (validation, endpoints, statistics) is still merged key by key."""
+    for layer in layers:
+        _override(config, layer, schema())
+
+
+def _override(target: dict, layer: Mapping, node: dict) -> None:
+    properties = node.get("properties", {})
+    for key, value in layer.items():
+        sub = _resolved(properties.get(key, {}))
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict) and not _is_map(sub):
+            _override(target[key], value, sub)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+# ------------------------------------------------------------------------------------------ the schema
+
+def check_schema(config: dict) -> None:
+    """Validate ``config`` against the schema in place, filling every default; a ``ConfigError`` names the
+    first key that breaks it, in one line (Snakemake's own message spans a screen)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        raise ConfigError(_schema_message(error))
+    validate(config, str(SCHEMA))
+
+
+def _schema_message(error) -> str:
+    path = [str(part) for part in error.absolute_path]
+    key, about = ".".join(path), ""
+    if error.validator == "additionalProperties" and not error.validator_value:
+        known = list(error.schema.get("properties", {}))
+        unknown = [name for name in error.instance if name not in known]
+        key, message = ".".join(path + [str(unknown[0])]), "unknown key"
+        about = f"the keys here: {', '.join(known)}"
+    elif error.validator == "pattern":
+        message = f"{error.instance!r} is not allowed"
+    else:
+        message = error.message
+    if len(message) > MESSAGE_LIMIT:
+        message = message[:MESSAGE_LIMIT] + "…"
+    about = about or error.schema.get("description") or _description(path)
+    about = f" ({about})" if about else ""
+    return f"config key '{key or '(top level)'}': {message}{about}; see config/README.md"
+
+
+def _description(path: list[str]) -> str:
+    """The description of the deepest key of ``path`` the schema describes."""
+    node, found = schema(), ""
+    for part in path:
+        node = _resolved(node)
+        if part in node.get("properties", {}):
+            node = node["properties"][part]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        elif isinstance(node.get("items"), dict):
+            node = node["items"]
+        else:
+            break
+        node = _resolved(node)
+        found = node.get("description", found)
+    return found
+
+
+# ------------------------------------------------------------------------- what the schema cannot say
+
+def check_preconditions(config: Mapping, dictionary) -> None:
+    """What a colleague's edit of a valid config can still break, against the data dictionary
+    (``core.dictionary.DataDictionary``): each failure is a ``ConfigError`` naming the key and the values
+    allowed."""
+    groups, where = config["groups"], f"the data dictionary {dictionary.path}"
+    if config["reference_group"] not in groups:
+        raise ConfigError(
+            f"config key 'reference_group': {config['reference_group']!r} is none of the groups "
+            f"{list(groups)} (set it in config/config.yaml or with --config reference_group=<group>)")
+    if GROUP_FIELD not in dictionary:
+        raise ConfigError(f"config key 'groups': {where} has no field {GROUP_FIELD}, whose code puts a patient "
+                          "in a group")
+    choices = dictionary[GROUP_FIELD].choices
+    allowed = ", ".join(f"{code} = {label}" for code, label in choices.items())
+    for group, code in groups.items():
+        if str(code) not in choices:
+            raise ConfigError(f"config key 'groups': {group!r} maps to {GROUP_FIELD} code {code}, which {where} "
+                              f"does not define; its {GROUP_FIELD} codes are {allowed}")
+    by_code: dict[str, list[str]] = {}
+    for group, code in groups.items():
+        by_code.setdefault(str(code), []).append(group)
+    for code, named in by_code.items():
+        if len(named) > 1:
+            raise ConfigError(f"config key 'groups': {' and '.join(map(repr, named))} map to the same "
+                              f"{GROUP_FIELD} code {code}; each group needs its own code ({allowed})")
+
+    forms = dictionary.forms
+    for form in config["repeating_forms"]:
+        if form not in forms:
+            raise ConfigError(f"config key 'repeating_forms': {form!r} is not a form of {where} "
+                              f"(its forms: {', '.join(forms)})")
+    if forms and forms[0] in config["repeating_forms"]:
+        raise ConfigError(f"config key 'repeating_forms': {forms[0]!r} holds the record id, one row per "
+                          "record; it cannot be a repeating form")
+    missing = [form for form in FORM_TABLES if form in forms and form not in config["repeating_forms"]]
+    if missing:
+        raise ConfigError(f"config key 'repeating_forms': the analysis reads {', '.join(FORM_TABLES)} one row "
+                          f"per instance; missing from {config['repeating_forms']}: {', '.join(missing)}")
+
+    low, high = config["validation"]["age_range"]
+    if low > high:
+        raise ConfigError(f"config key 'validation.age_range': [{low}, {high}] has its lower limit second; "
+                          f"write [{high}, {low}]")
+
+    for name, entry in config["published"].items():
+        unknown = [label for label in entry["values"] if label not in groups]
+        if unknown:
+            raise ConfigError(
+                f"config key 'published.{name}.values': {unknown[0]!r} is none of the groups {list(groups)}; "
+                "published values are set beside the reproduced ones group by group: name the groups, or "
+                "leave published values out (published: {} in a config file, or --config 'published={}')")

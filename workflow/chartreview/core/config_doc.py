@@ -22,8 +22,10 @@ INTRO = """\
 `config/config.yaml` holds every setting of the workflow. It is checked against
 `workflow/schemas/config.schema.yaml` before any job runs: an unknown key, a wrong type or a missing input file
 stops the run with a message naming the key. A key left out takes its default, stated once, in the schema.
-Override a key on the command line with `--config key=value`, or pass another file with
-`--configfile my.yaml`.
+Override a key on the command line with `--config key=value`, the value in YAML
+(`--config 'groups={EGFR: 2, KRAS: 1}'`; a mapping of names given there replaces the configured one), or pass
+another file with `--configfile my.yaml`. A group code or a repeating form the data dictionary does not define,
+or two groups with one code, stop the run before any job too.
 """
 
 # Heading and fixed prose of each section; a top-level key without a section of its own is an input.

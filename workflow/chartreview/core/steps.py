@@ -1,5 +1,6 @@
 """How a rule's script runs its step: the log, the exit status and the outputs of a failed step, in one place."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,10 +15,14 @@ def run_step(snakemake, step, label: str | None = None, **arguments) -> None:
     code digest (a param only so that changed code reruns the rule). Standard error goes to the rule's log,
     and so does a line the step returns. An ``InputError`` ends the step with its message (after
     ``label: ``; control characters escaped) in the log and on the terminal, exit status 1 and no traceback;
-    any failure removes what the step wrote of its outputs, so a failed step leaves nothing that looks
+    so does an error of the operating system (a full disk, a permission), as one line naming the path and the
+    reason. Any failure removes what the step wrote of its outputs, so a failed step leaves nothing that looks
     finished.
     """
-    sys.stderr = open(snakemake.log[0], "w")  # left open: a traceback of a bug goes there too
+    try:
+        sys.stderr = open(snakemake.log[0], "w")  # left open: a traceback of a bug goes there too
+    except OSError as exc:
+        stop_on_os_error(exc, snakemake.log, label)
     params = {name: value for name, value in snakemake.params.items() if name != "code"}
     try:
         note = step(inputs=dict(snakemake.input.items()), outputs=dict(snakemake.output.items()),
@@ -28,14 +33,58 @@ def run_step(snakemake, step, label: str | None = None, **arguments) -> None:
         print(message, file=sys.stderr)
         print(message, file=sys.__stderr__)
         sys.exit(1)
+    except OSError as exc:
+        remove_files(snakemake.output)
+        if exc.errno is None:  # not the operating system's (a library's own error): a bug, traceback to the log
+            raise
+        stop_on_os_error(exc, snakemake.output, label)
     except BaseException:
         remove_files(snakemake.output)
         raise
-    if note:
-        print(terminal(note), file=sys.stderr)
+    try:
+        if note:
+            print(terminal(note), file=sys.stderr)
+        sys.stderr.flush()
+    except OSError as exc:  # the log's disk is full: the step is not finished without its log
+        remove_files(snakemake.output)
+        stop_on_os_error(exc, snakemake.log, label)
+
+
+def io_message(exc: OSError, paths) -> str:
+    """The path and the operating system's reason, in one line: the text of the error number, never the
+    error's own message (a library's may quote what it was writing). A write to a full disk names no file:
+    then the message names the paths being written (``paths``)."""
+    reason = os.strerror(exc.errno) if exc.errno is not None else "input/output error"
+    if exc.filename is not None:
+        return f"{reason}: {os.fsdecode(exc.filename)}"
+    paths = [str(p) for p in paths]
+    where = ", ".join(paths) if len(paths) <= 3 else f"the files under {os.path.commonpath(paths) or '.'}"
+    return f"{reason} (writing {where})"
+
+
+def stop_on_os_error(exc: OSError, paths, label: str | None) -> None:
+    """Exit status 1 with ``io_message`` on the terminal and in the log. The log may be on the full disk
+    itself: the terminal gets the line first, and a log that cannot take it is closed quietly (its full
+    buffer would otherwise be flushed again, noisily, at exit)."""
+    message = terminal(f"{label}: {io_message(exc, paths)}" if label else io_message(exc, paths))
+    print(message, file=sys.__stderr__)
+    log, sys.stderr = sys.stderr, sys.__stderr__
+    if log is not sys.__stderr__:
+        try:
+            print(message, file=log)
+            log.close()
+        except OSError:
+            try:
+                log.close()
+            except OSError:
+                pass
+    sys.exit(1)
 
 
 def remove_files(paths) -> None:
     for path in map(Path, paths):
-        if path.is_file():
-            path.unlink()
+        try:
+            if path.is_file():
+                path.unlink()
+        except OSError:  # e.g. a read-only directory: the step's own message says why it failed
+            pass

@@ -47,6 +47,7 @@ from chartreview.core.catalog import (
     BASELINE_INTRATHORACIC,
     EXISTING_LESION,
     EXTRACTED_TABLES,
+    GROUP_FIELD,
     NEW_LESION,
     PROGRESSION_BRAIN,
     PROGRESSION_EXTRATHORACIC,
@@ -282,10 +283,25 @@ def read_extracted(paths: Mapping[str, str | Path]) -> ExtractedTables:
         raise DerivationError(f"cannot read the extracted tables ({exc})") from None
 
 
+def require_every_group(flow: dict, groups: Mapping[str, int]) -> None:
+    """Every comparison sets one group against the other: a group without an analysed patient stops the
+    run here, before any endpoint is computed (the derivation itself works on one group, as its tests do)."""
+    empty = [g for g, n in flow["analysed"].items() if n == 0]
+    if empty:
+        analysed = ", ".join(f"{g} {n}" for g, n in flow["analysed"].items())
+        dropped = "; ".join(f"{x['reason']}: {x['n']}" for x in flow["excluded"]) or "none"
+        raise DerivationError(
+            f"config groups: no patient is analysed in group {empty[0]!r} ({GROUP_FIELD} code "
+            f"{groups[empty[0]]}); analysed per group: {analysed}; of {flow['records_exported']} records "
+            f"exported, excluded: {dropped}. Each group needs patients: check the export's {GROUP_FIELD} "
+            f"values and the codes of config key groups")
+
+
 def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], **config) -> str:
     """What rule ``derive`` runs: the extracted tables and the dictionary of ``inputs`` -> the files of
     ``outputs`` (names as in ``write_derived``); ``config``: the config keys derivation reads. Nothing is
     written on an error. Returns the line for the log."""
     derived = derive(read_extracted(inputs), load_dictionary(inputs["dictionary"]), config)
+    require_every_group(derived.flow, config["groups"])
     write_derived(derived, outputs)
     return f"derive: {derived.flow}"

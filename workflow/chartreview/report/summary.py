@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from chartreview import __version__
+from chartreview.core.errors import InputError
 from chartreview.core.escaping import html, markdown, markdown_inline
 from chartreview.core.result_files import read_json, write_json
 from chartreview.core.rounding import format_p, round_half_up
@@ -51,6 +52,16 @@ def _decimals(value: float | str) -> int:
 
 # ---------------------------------------------------------------- published against reproduced
 
+class PublishedError(InputError):
+    """A published entry of the config names no result its endpoint reports."""
+
+
+# The response rates a published value can be compared with (fractions in the result, percent published).
+RESPONSE_RATES = ("orr", "dcr")
+# The survival value a published value can be compared with (months).
+SURVIVAL_VALUES = ("median",)
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One published result beside its reproduction."""
@@ -73,12 +84,26 @@ def reproduced_values(endpoint: str, key: str, result: dict, groups: list[str]
         block = result["sites" if endpoint == "metastases" else "patterns"][key]
         return {g: block[g]["percent"] for g in groups}, block["p"]
     if endpoint == "response":
-        return {g: 100 * result["groups"][g][key] for g in groups}, result["p"]
+        rates = {g: result["groups"][g][key] for g in groups}
+        return {g: None if rate is None else 100 * rate for g, rate in rates.items()}, result["p"]
     if endpoint in ("pfs", "os"):
         return {g: result["groups"][g][key] for g in groups}, result["logrank"]["p"]
     if endpoint == "cns":
         return {g: None for g in groups}, result[key]["p"]
     raise ValueError(f"published entry names an endpoint without a comparison rule: {endpoint!r}")
+
+
+def comparable_keys(endpoint: str, result: dict) -> list[str]:
+    """The keys a published entry of ``endpoint`` can name (``reproduced_values`` reads them)."""
+    if endpoint in ("metastases", "progression"):
+        return list(result["sites" if endpoint == "metastases" else "patterns"])
+    if endpoint == "response":
+        return list(RESPONSE_RATES)
+    if endpoint in ("pfs", "os"):
+        return list(SURVIVAL_VALUES)
+    if endpoint == "cns":
+        return [key for key, value in result.items() if isinstance(value, dict) and "p" in value]
+    return []
 
 
 NOT_REACHED = "not reached"
@@ -102,6 +127,10 @@ def compare_published(published: dict, results: dict[str, dict], groups: list[st
     """Each published value rounded as published, set against the reproduced value."""
     rows = []
     for name, entry in published.items():
+        keys = comparable_keys(entry["endpoint"], results[entry["endpoint"]])
+        if entry["key"] not in keys:
+            raise PublishedError(f"config key 'published.{name}.key': {entry['key']!r} is no result of endpoint "
+                                 f"{entry['endpoint']} (its results: {', '.join(keys)})")
         values, p = reproduced_values(entry["endpoint"], entry["key"], results[entry["endpoint"]], groups)
         checks = [_agrees(entry["values"].get(g), values[g]) for g in groups] + [_agrees(entry["p"], p)]
         checks = [c for c in checks if c is not None]
@@ -148,7 +177,8 @@ def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
         f"({pct(brain)}, P={format_p(brain['p'])}), and the proportion of extrathoracic metastases, "
         f"including CNS metastases, {did(extra)} ({pct(extra)}, P={format_p(extra['p'])}).",
         f"Regarding the response to crizotinib ({ref} vs. {other}), ORR: "
-        + vs.join(format_percent(100 * response["groups"][g]["orr"]) for g in groups)
+        + vs.join(format_percent(None if response["groups"][g]["orr"] is None else 100 * response["groups"][g]["orr"])
+                  for g in groups)
         + f", P={format_p(response['p'])}; PFS: median "
         + vs.join(format_months(pfs["groups"][g]["median"]) for g in groups)
         + f" months, P={format_p(pfs['logrank']['p'])}; median OS: "

@@ -1,0 +1,118 @@
+"""What a colleague's edit of the config can break is refused before any job runs, each time with one line
+naming the key, the value and the rule; values given on the command line are typed as in a config file."""
+
+import pytest
+import yaml
+
+from chartreview.core.config import (
+    ConfigError,
+    apply_overrides,
+    check_preconditions,
+    check_schema,
+    command_line_config,
+    with_defaults,
+)
+from support import CONFIG_FILE, DICTIONARY
+
+
+@pytest.fixture
+def config() -> dict:
+    return with_defaults(yaml.safe_load(CONFIG_FILE.read_text()))
+
+
+# --------------------------------------------------------------------------------------- the command line
+def test_command_line_values_are_typed_as_yaml_and_text_keys_are_read_as_written():
+    assert command_line_config([
+        "groups={ROS1: 2, ALK: 1}", "repeating_forms=[a, b]", "time_unit_days=30",
+        "endpoints={pfs: {landmarks: [6, 12]}}", "published={}",
+        "export=exports/site 3 #2.csv", "reference_group=2", "export_encoding='cp932'", "dictionary=",
+    ]) == {
+        "groups": {"ROS1": 2, "ALK": 1}, "repeating_forms": ["a", "b"], "time_unit_days": 30,
+        "endpoints": {"pfs": {"landmarks": [6, 12]}}, "published": {},
+        # text keys: not cut at " #" (a YAML comment), a label of digits stays a label, quotes are YAML's
+        "export": "exports/site 3 #2.csv", "reference_group": "2", "export_encoding": "cp932", "dictionary": "",
+    }
+
+
+def test_a_command_line_value_that_is_not_yaml_is_one_message():
+    with pytest.raises(ConfigError) as error:
+        command_line_config(["groups={ROS1: 2, ALK: 1"])
+    message = str(error.value)
+    assert message.startswith("--config groups: '{ROS1: 2, ALK: 1' is not a YAML value (")
+    assert "--configfile" in message and "\n" not in message
+
+
+def test_a_mapping_of_names_is_replaced_and_an_object_of_settings_merged(config):
+    # as Snakemake leaves it: the command line's groups merged into the configured ones
+    config["groups"] |= {"EGFR": "2", "KRAS": "1"}
+    apply_overrides(config, [{"groups": {"EGFR": 2, "KRAS": 1}, "figures": {"f": {"layout": [["km_os"]]}}},
+                             {"endpoints": {"pfs": {"landmarks": [6]}}}])
+    assert config["groups"] == {"EGFR": 2, "KRAS": 1}
+    assert config["figures"] == {"f": {"layout": [["km_os"]]}}
+    assert config["endpoints"]["pfs"] == {"censor_at_new_therapy": True, "landmarks": [6]}
+    assert config["endpoints"]["os"]["landmarks"] == [12, 24, 36]
+
+
+# -------------------------------------------------------------------------------------------- the schema
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"groups": {"ROS1": 2}}, "config key 'groups': {'ROS1': 2} does not have enough properties (group label "
+                              "to `fusion_gene` code, exactly two groups"),
+    ({"groups": {}}, "config key 'groups': {} does not have enough properties"),
+    ({"groups": {"ROS1": "2", "ALK": 1}}, "config key 'groups.ROS1': '2' is not of type 'integer' (a "
+                                          "`fusion_gene` code of the data dictionary"),
+    ({"groups": {"RO\nS1": 2, "ALK": 1}}, "config key 'groups': 'RO\\nS1' is not allowed (a group label, "
+                                          "printable text without control characters or surrounding spaces)"),
+    ({"time_unit_days": "abc"}, "config key 'time_unit_days': 'abc' is not of type 'number' (days per month"),
+    ({"repeating_forms": ["progression", "progression"]}, "config key 'repeating_forms': ['progression', "
+                                                          "'progression'] has non-unique elements"),
+    ({"endpoints": {"pfs": {"landmark": [6]}}}, "config key 'endpoints.pfs.landmark': unknown key (the keys "
+                                                "here: censor_at_new_therapy, landmarks)"),
+    ({"figures": {"fig(1)": {"layout": [["km_os"]]}}}, "config key 'figures': 'fig(1)' is not allowed (a figure "
+                                                       "name (letters, digits, `_` and `-`)"),
+])
+def test_a_value_the_schema_refuses_is_one_line_naming_the_key(edit, message):
+    with pytest.raises(ConfigError) as error:
+        check_schema(edit)
+    assert str(error.value).startswith(message), str(error.value)
+    assert "\n" not in str(error.value) and str(error.value).endswith("; see config/README.md")
+
+
+# ------------------------------------------------------------------------- what the schema cannot say
+WHERE = f"the data dictionary {DICTIONARY}"
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ({"groups": {"ROS1": 2, "ALK": 2}},
+     "config key 'groups': 'ROS1' and 'ALK' map to the same fusion_gene code 2; each group needs its own code "
+     "(1 = ALK, 2 = ROS1)"),
+    ({"groups": {"ROS1": 3, "ALK": 1}},
+     f"config key 'groups': 'ROS1' maps to fusion_gene code 3, which {WHERE} does not define; its fusion_gene "
+     "codes are 1 = ALK, 2 = ROS1"),
+    ({"reference_group": "EGFR"},
+     "config key 'reference_group': 'EGFR' is none of the groups ['ROS1', 'ALK']"),
+    ({"repeating_forms": ["tumor_assessment", "progression", "subsequent_therapy", "foo"]},
+     f"config key 'repeating_forms': 'foo' is not a form of {WHERE} (its forms: demographics, treatment, "
+     "baseline, tumor_assessment, progression, followup, subsequent_therapy)"),
+    ({"repeating_forms": ["tumor_assessment"]},
+     "config key 'repeating_forms': the analysis reads tumor_assessment, progression, subsequent_therapy one "
+     "row per instance; missing from ['tumor_assessment']: progression, subsequent_therapy"),
+    ({"repeating_forms": ["demographics", "tumor_assessment", "progression", "subsequent_therapy"]},
+     "config key 'repeating_forms': 'demographics' holds the record id, one row per record; it cannot be a "
+     "repeating form"),
+    ({"validation": {"age_range": [100, 18], "max_assessment_gap_days": 180}},
+     "config key 'validation.age_range': [100, 18] has its lower limit second; write [18, 100]"),
+    ({"groups": {"EGFR": 2, "KRAS": 1}, "reference_group": "EGFR"},
+     "config key 'published.baseline_cns_metastases.values': 'ROS1' is none of the groups ['EGFR', 'KRAS']"),
+])
+def test_a_config_the_dictionary_or_the_analysis_refuses_is_one_line_naming_the_key(config, dictionary, edit,
+                                                                                      message):
+    with pytest.raises(ConfigError) as error:
+        check_preconditions({**config, **edit}, dictionary)
+    assert str(error.value).startswith(message), str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_the_study_config_and_other_groups_without_published_values_pass(config, dictionary):
+    check_preconditions(config, dictionary)
+    check_preconditions({**config, "groups": {"EGFR": 2, "KRAS": 1}, "reference_group": "KRAS", "published": {}},
+                        dictionary)
