@@ -67,6 +67,9 @@ RULES = {
     # fields
     "identifier": Rule("error", "holds a patient identifier (a name, MRN or birth date), masked here: remove "
                                 "it from this field in REDCap"),
+    # free text is not analysed: the masked entry is lost, no number is, so the run goes on
+    "identifier_in_text": Rule("warning", "free text holding a patient identifier (a name, MRN or birth date): "
+                                          "the entry was masked and not read; remove the identifier in REDCap"),
     "date": Rule("error", "not a real calendar date written YYYY-MM-DD"),
     "number": Rule("error", "not a number"),
     "code": Rule("error", "not one of the data dictionary's codes for this field"),
@@ -87,7 +90,7 @@ RULES = {
     "form_incomplete": Rule("warning", "form not marked Complete"),
     "missing_data_code": Rule("warning", "a missing-data code: read as missing"),
 }
-TYPE_RULES = ("identifier", "date", "number", "code")
+TYPE_RULES = ("identifier", "identifier_in_text", "date", "number", "code")
 
 
 # --- the settings the checks read ------------------------------------------------------------------------
@@ -201,6 +204,7 @@ def _one_of(allowed: list[str], name: str) -> pa.Check:
 
 
 _NOT_MASKED = pa.Check(lambda text: text != MASKED, name="identifier")
+_NOT_MASKED_TEXT = pa.Check(lambda text: text != MASKED, name="identifier_in_text")
 
 
 def _or_code(check, codes: list[str]):
@@ -240,7 +244,7 @@ def exported_schema(form: str, dictionary: DataDictionary,
                                    name="missing_data_code"))
         # an identifier typed into another field was masked by the extraction: one query, not also its type's
         if not (f is not None and f.identifier):
-            checks.append(_NOT_MASKED)
+            checks.append(_NOT_MASKED if check is not None else _NOT_MASKED_TEXT)
         columns[column] = pa.Column(checks=checks, nullable=False)
     return pa.DataFrameSchema(columns, name=form)
 
