@@ -55,7 +55,9 @@ def run_script(tmp_path, script, inputs, outputs, params=None, wildcards=None, s
 
 
 def extract_params(encoding="utf-8-sig"):
-    return {"encoding": encoding, "repeating_forms": CONFIG["repeating_forms"]}
+    return {"encoding": encoding, "repeating_forms": CONFIG["repeating_forms"], "delimiter": CONFIG["export_delimiter"],
+            "xlsx_max_inflated_mb": CONFIG["xlsx_max_inflated_mb"],
+            "xlsx_max_compression_ratio": CONFIG["xlsx_max_compression_ratio"]}
 
 
 def test_a_step_writes_its_named_outputs_and_its_line_in_the_log(tmp_path):

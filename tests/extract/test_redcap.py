@@ -46,7 +46,9 @@ def tables(dictionary):
 
 STUDY = yaml.safe_load(CONFIG_FILE.read_text())
 # what rule extract passes from the config
-READING = {"encoding": STUDY["export_encoding"], "repeating_forms": STUDY["repeating_forms"]}
+READING = {"encoding": STUDY["export_encoding"], "repeating_forms": STUDY["repeating_forms"],
+           "delimiter": STUDY["export_delimiter"], "xlsx_max_inflated_mb": STUDY["xlsx_max_inflated_mb"],
+           "xlsx_max_compression_ratio": STUDY["xlsx_max_compression_ratio"]}
 
 
 def assert_same_tables(a, b):

@@ -40,6 +40,8 @@ def endpoint_results(export, workdir, *, dictionary=DICTIONARY, config: dict | N
                  extracted_files("results/extracted", load_dictionary(dictionary).forms).items()}
     redcap.run({"export": str(export), "dictionary": str(dictionary)}, extracted,
                encoding=config["export_encoding"], repeating_forms=config["repeating_forms"],
+               delimiter=config["export_delimiter"], xlsx_max_inflated_mb=config["xlsx_max_inflated_mb"],
+               xlsx_max_compression_ratio=config["xlsx_max_compression_ratio"],
                **(extract_options or {}))
     checked = {"queries": str(workdir / "results/validation/queries.csv"),
                "html": str(workdir / "results/validation/queries.html")}

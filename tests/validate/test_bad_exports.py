@@ -40,7 +40,9 @@ def run_workflow(export_path, results: Path, encoding="utf-8-sig"):
     extracted = extracted_files(results / "extracted", FORMS)
     try:
         export.run({"export": export_path, "dictionary": DICTIONARY}, extracted, encoding=encoding,
-                   repeating_forms=CONFIG["repeating_forms"])
+                   repeating_forms=CONFIG["repeating_forms"], delimiter=CONFIG["export_delimiter"],
+                   xlsx_max_inflated_mb=CONFIG["xlsx_max_inflated_mb"],
+                   xlsx_max_compression_ratio=CONFIG["xlsx_max_compression_ratio"])
     except InputError as exc:
         return 1, f"Extraction failed: {exc}"
     report = {"queries": results / "validation" / "queries.csv", "html": results / "validation" / "queries.html"}

@@ -20,6 +20,9 @@ rule extract:
         runtime=30,
     params:
         encoding=config["export_encoding"],
+        delimiter=config["export_delimiter"],
+        xlsx_max_inflated_mb=config["xlsx_max_inflated_mb"],
+        xlsx_max_compression_ratio=config["xlsx_max_compression_ratio"],
         repeating_forms=config["repeating_forms"],
         code=code_version("extract"),
     script:

@@ -22,6 +22,9 @@ DOCUMENT_CATEGORIES = {"queries": "Data quality", "audit": "Cohort", "summary": 
 FORM_TABLES = {"tumor_assessment": "tumor_assessments", "progression": "progression_sites",
                "subsequent_therapy": "subsequent_therapies"}
 EXTRACTED_TABLES = ("patients", *FORM_TABLES.values())
+# A patient's site in a multi-centre review: REDCap's data access group, a column of the extracted and
+# derived patients tables when the export has one (a Table 1 variable or a stratum).
+DATA_ACCESS_GROUP = "data_access_group"
 # Analysis datasets (results/derived/<table>.parquet).
 DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns")
 
