@@ -146,8 +146,10 @@ def test_a_wrong_delimiter_says_what_was_found(dictionary, tmp_path):
     with pytest.raises(ExportError) as failure:
         extract(path, dictionary, delimiter="comma")
     message = str(failure.value)
-    assert str(path) in message and "comma delimiter" in message and "1 column(s)" in message
-    assert "semicolon delimiter it would have 56" in message and "export_delimiter" in message
+    assert message.startswith(f"{path}: the header line is not comma-delimited as the config key "
+                              f"`export_delimiter` says (read so, it has 1 column(s), starting with")
+    assert message.endswith("but semicolon-delimited: set `export_delimiter` to auto or semicolon")
+    assert "no 'record_id' column" not in message
 
 
 # --- line breaks in values --------------------------------------------------------------------------------

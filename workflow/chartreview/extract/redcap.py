@@ -205,7 +205,7 @@ def _refuse_other_formats(path: Path) -> None:
     instead = "export the project from REDCap as 'CSV / Microsoft Excel (raw data)' or '(labels)' instead"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         feature, instead = "UTF-16 text (Excel's 'Unicode Text')", "save it from Excel as 'CSV UTF-8' instead"
-    elif text.startswith(b"<"):
+    elif text.startswith((b"<?xml", b"<ODM", b"<records")):  # not "<": a label header may start with a tag
         feature = "an XML file (CDISC ODM, or the API's XML format)"
     elif text[:1] in (b"{", b"["):
         feature = "a JSON file (the API's JSON format)"
@@ -327,28 +327,29 @@ def choose_delimiter(text: str, setting: str, dictionary: DataDictionary) -> str
 
 def _no_record_id(path: Path, header: list[str], dictionary: DataDictionary, text: str | None,
                   delimiter: str | None) -> ExportError:
-    """What was found where the record-id column was expected (the header holds names, never values)."""
+    """What was found where the record-id column was expected (the header holds names, never values): a
+    delimiter other than the configured one, a file REDCap writes for another purpose, or else the header."""
     rid = dictionary.record_id
-    label = dictionary[rid].label
+    if delimiter is not None:
+        fits = choose_delimiter(text, "auto", dictionary)
+        if fits != delimiter and rid in header_columns([h.strip() for h in _split_header(text, fits)], dictionary)[0]:
+            return ExportError(
+                f"{path}: the header line is not {DELIMITERS[delimiter]}-delimited as the config key "
+                f"`export_delimiter` says (read so, it has {len(header)} column(s), starting with {header[:2]}) "
+                f"but {DELIMITERS[fits]}-delimited: set `export_delimiter` to auto or {DELIMITERS[fits]}")
     found = f"its header starts with {header[:3]}"
     if delimiter is not None:
-        found = (f"read with the {DELIMITERS[delimiter]} delimiter, its header has {len(header)} column(s) "
+        found = (f"read as {DELIMITERS[delimiter]}-delimited, its header has {len(header)} column(s), "
                  f"starting with {header[:3]}")
-        wider = max(DELIMITERS, key=lambda d: len(_split_header(text, d)))
-        if wider != delimiter and len(_split_header(text, wider)) > len(header):
-            found += (f"; with the {DELIMITERS[wider]} delimiter it would have "
-                      f"{len(_split_header(text, wider))}: set the config key `export_delimiter` to auto or "
-                      f"{DELIMITERS[wider]}")
-    hint = ""
     if "NOHDRS" in path.name.upper():
-        hint = ("; REDCap's SPSS, SAS, R and Stata exports write their data without a header: export "
-                "'CSV / Microsoft Excel (raw data)' instead")
+        found += ("; REDCap's SPSS, SAS, R and Stata exports write their data without a header: export "
+                  "'CSV / Microsoft Excel (raw data)' instead")
     elif {"field_name", "value"} <= set(header):
-        hint = ("; this is an EAV export (one row per value, the API's type=eav): export the flat layout "
-                "(type=flat, or 'CSV / Microsoft Excel (raw data)') instead")
-    return ExportError(f"{path}: no {rid!r} column (the first column of a REDCap export; {label!r} where the "
-                       f"header holds field labels); is this the chart-review export? {found[0].upper()}"
-                       f"{found[1:]}{hint}")
+        found += ("; this is an EAV export (one row per value, the API's type=eav): export the flat layout "
+                  "(type=flat, or 'CSV / Microsoft Excel (raw data)') instead")
+    return ExportError(f"{path}: no {rid!r} column (the first column of a REDCap export; "
+                       f"{dictionary[rid].label!r} where the header holds field labels); is this the chart-review "
+                       f"export? {found[0].upper()}{found[1:]}")
 
 
 def _record_lines(path: Path) -> tuple[np.ndarray, bool] | None:
