@@ -327,20 +327,23 @@ def choose_delimiter(text: str, setting: str, dictionary: DataDictionary) -> str
 
 def _no_record_id(path: Path, header: list[str], dictionary: DataDictionary, text: str | None,
                   delimiter: str | None) -> ExportError:
-    """What was found where the record-id column was expected (the header holds names, never values): a
-    delimiter other than the configured one, a file REDCap writes for another purpose, or else the header."""
+    """What was found where the record-id column was expected: a delimiter other than the configured one,
+    a file REDCap writes for another purpose, or else the header's size and the dictionary columns it names
+    (only those: the first line of a file without a header is a patient's row)."""
     rid = dictionary.record_id
     if delimiter is not None:
         fits = choose_delimiter(text, "auto", dictionary)
         if fits != delimiter and rid in header_columns([h.strip() for h in _split_header(text, fits)], dictionary)[0]:
             return ExportError(
                 f"{path}: the header line is not {DELIMITERS[delimiter]}-delimited as the config key "
-                f"`export_delimiter` says (read so, it has {len(header)} column(s), starting with {header[:2]}) "
-                f"but {DELIMITERS[fits]}-delimited: set `export_delimiter` to auto or {DELIMITERS[fits]}")
-    found = f"its header starts with {header[:3]}"
-    if delimiter is not None:
-        found = (f"read as {DELIMITERS[delimiter]}-delimited, its header has {len(header)} column(s), "
-                 f"starting with {header[:3]}")
+                f"`export_delimiter` says (read so, it has {len(header)} column(s)) but "
+                f"{DELIMITERS[fits]}-delimited: set `export_delimiter` to auto or {DELIMITERS[fits]}")
+    names = header_columns(header, dictionary)[0]
+    known = [written for written, name in zip(header, names) if name is not None and name in
+             {column for column, _, _ in export_layout(dictionary)}]
+    found = (f"{'read as ' + DELIMITERS[delimiter] + '-delimited, ' if delimiter else ''}its header has "
+             f"{len(header)} column(s), {len(known)} of them known to the data dictionary"
+             f"{': ' + str(known[:3]) if known else ''}")
     if "NOHDRS" in path.name.upper():
         found += ("; REDCap's SPSS, SAS, R and Stata exports write their data without a header: export "
                   "'CSV / Microsoft Excel (raw data)' instead")
