@@ -12,9 +12,8 @@ import pytest
 import yaml
 
 from chartreview.core.catalog import extracted_files
-from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
-from support import ROOT
+from support import ROOT, extraction_params
 
 SCRIPTS = ROOT / "workflow" / "scripts"
 DICTIONARY = ROOT / "resources" / "data_dictionary.csv"
@@ -58,10 +57,7 @@ def run_script(tmp_path, script, inputs, outputs, params=None, wildcards=None, s
 
 
 def extract_params(encoding="utf-8-sig"):
-    return {"encoding": encoding, "repeating_forms": CONFIG["repeating_forms"],
-            "missing_data_codes": with_defaults(CONFIG)["missing_data_codes"],
-            "record_id_pseudonym": CONFIG["record_id_pseudonym"],
-            "record_id_pseudonym_key": CONFIG["record_id_pseudonym_key"]}
+    return {**extraction_params(CONFIG), "encoding": encoding}
 
 
 def test_a_step_writes_its_named_outputs_and_its_line_in_the_log(tmp_path):

@@ -16,7 +16,7 @@ from chartreview.core.errors import InputError
 from chartreview.extract import deidentify, redcap
 from chartreview.extract.deidentify import MASKED, IdentifierError
 from chartreview.validate import queries
-from support import DICTIONARY, EXAMPLE
+from support import DICTIONARY, EXAMPLE, extraction_params
 from support.bad_exports import read_raw, to_label, write_raw
 
 NAME, MRN, BIRTH = "Maria O'Brien-Tanaka", "48213377", "1951-12-27"
@@ -71,10 +71,8 @@ def hostile(clean: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 def run_extraction(export, workdir, **options):
     dictionary = load_dictionary(DICTIONARY)
     extracted = {k: str(Path(workdir) / v) for k, v in extracted_files("results/extracted", dictionary.forms).items()}
-    settings = {"record_id_pseudonym": False, "record_id_pseudonym_key": "",
-                "missing_data_codes": CONFIG["missing_data_codes"], **options}
     line = redcap.run({"export": str(export), "dictionary": str(DICTIONARY)}, extracted,
-                      encoding=CONFIG["export_encoding"], repeating_forms=CONFIG["repeating_forms"], **settings)
+                      **{**extraction_params(CONFIG), **options})
     return extracted, line
 
 
@@ -171,10 +169,15 @@ def test_the_label_export_and_the_workbook_are_masked_alike(clean, tmp_path, for
     export = (to_label(raw, dictionary, tmp_path / "export_label.csv") if form == "label" else
               text_workbook(frame, dictionary, tmp_path / "export.xlsx"))
     raw.unlink()
+    if form == "xlsx":   # a sheet named by the name is not a form: refused, naming the sheet by position
+        with pytest.raises(InputError) as refused:
+            run_extraction(export, tmp_path / "out")
+        assert re.search(r"sheet \d+ of \d+: its name is not a form", str(refused.value))
+        assert_no_identifier(str(refused.value).lower(), "the workbook's refusal")
+        assert not (tmp_path / "out").exists()
+        return
     extracted, line = run_extraction(export, tmp_path / "out")
     assert_no_identifier(all_text(tmp_path / "out") + line.lower(), f"the {form} export's extraction")
-    if form == "xlsx":   # the sheet named by the name: the source of its rows keeps their row number
-        assert "sheet [masked], row 2" in set(pd.read_parquet(extracted["rows"])["source"])
 
 
 def test_entries_without_an_identifier_are_kept(clean, tmp_path):

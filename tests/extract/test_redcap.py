@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from chartreview.core.catalog import extracted_files
-from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
 from chartreview.extract import redcap as export
 from chartreview.extract.redcap import (
@@ -21,7 +20,7 @@ from chartreview.extract.redcap import (
     whole_years,
     write_tables,
 )
-from support import CONFIG_FILE, DICTIONARY, ROOT
+from support import CONFIG_FILE, DICTIONARY, ROOT, extraction_params
 from support.bad_exports import (
     JAPANESE_AGENT,
     JAPANESE_PARTNER,
@@ -47,9 +46,7 @@ def tables(dictionary):
 
 STUDY = yaml.safe_load(CONFIG_FILE.read_text())
 # what rule extract passes from the config
-READING = {key: STUDY[key] for key in ("repeating_forms", "record_id_pseudonym", "record_id_pseudonym_key")}
-READING["encoding"] = STUDY["export_encoding"]
-READING["missing_data_codes"] = with_defaults(STUDY)["missing_data_codes"]
+READING = extraction_params(STUDY)
 
 
 def assert_same_tables(a, b):

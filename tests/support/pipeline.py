@@ -22,7 +22,7 @@ from chartreview.endpoints import analyses
 from chartreview.extract import redcap
 from chartreview.validate import queries
 
-from . import DICTIONARY
+from . import DICTIONARY, extraction_params
 
 
 def endpoint_results(export, workdir, *, dictionary=DICTIONARY, config: dict | None = None,
@@ -40,11 +40,7 @@ def endpoint_results(export, workdir, *, dictionary=DICTIONARY, config: dict | N
     extracted = {k: str(workdir / v) for k, v in
                  extracted_files("results/extracted", load_dictionary(dictionary).forms).items()}
     redcap.run({"export": str(export), "dictionary": str(dictionary)}, extracted,
-               encoding=config["export_encoding"], repeating_forms=config["repeating_forms"],
-               missing_data_codes=config["missing_data_codes"],
-               record_id_pseudonym=config["record_id_pseudonym"],
-               record_id_pseudonym_key=config["record_id_pseudonym_key"],
-               **(extract_options or {}))
+               **{**extraction_params(config), **(extract_options or {})})
     checked = {"queries": str(workdir / "results/validation/queries.csv"),
                "html": str(workdir / "results/validation/queries.html")}
     queries.run({**extracted, "dictionary": str(dictionary)}, checked, repeating_forms=config["repeating_forms"],

@@ -18,7 +18,7 @@ from chartreview.core.dictionary import load_dictionary
 from chartreview.core.errors import InputError
 from chartreview.extract import redcap as export
 from chartreview.validate import queries
-from support import CONFIG_FILE, DICTIONARY, EXAMPLE, FIXTURES
+from support import CONFIG_FILE, DICTIONARY, EXAMPLE, FIXTURES, extraction_params
 from support.bad_exports import JAPANESE_AGENT, JAPANESE_PARTNER, derive, read_raw
 
 FIXTURE = FIXTURES / "exports" / "export_raw.csv"
@@ -40,10 +40,8 @@ def run_workflow(export_path, results: Path, encoding="utf-8-sig"):
     that stops, as chartreview.core.steps shows it (test_steps runs the scripts themselves)."""
     extracted = extracted_files(results / "extracted", FORMS)
     try:
-        export.run({"export": export_path, "dictionary": DICTIONARY}, extracted, encoding=encoding,
-                   repeating_forms=CONFIG["repeating_forms"], missing_data_codes=CONFIG["missing_data_codes"],
-                   record_id_pseudonym=CONFIG["record_id_pseudonym"],
-                   record_id_pseudonym_key=CONFIG["record_id_pseudonym_key"])
+        export.run({"export": export_path, "dictionary": DICTIONARY}, extracted,
+                   **{**extraction_params(CONFIG), "encoding": encoding})
     except InputError as exc:
         return 1, f"Extraction failed: {exc}"
     report = {"queries": results / "validation" / "queries.csv", "html": results / "validation" / "queries.html"}

@@ -19,11 +19,7 @@ rule extract:
         mem_mb=mem_mb(1000, 3),  # about 4 GB for a million patients (a 1.1 GB export)
         runtime=30,
     params:
-        encoding=config["export_encoding"],
-        repeating_forms=config["repeating_forms"],
-        missing_data_codes=config["missing_data_codes"],
-        record_id_pseudonym=config["record_id_pseudonym"],
-        record_id_pseudonym_key=config["record_id_pseudonym_key"],
+        **{param: config[key] for param, key in EXTRACTION_SETTINGS.items()},
         code=code_version("extract"),
     script:
         "../scripts/extract.py"

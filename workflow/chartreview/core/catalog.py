@@ -22,6 +22,9 @@ DOCUMENT_CATEGORIES = {"queries": "Data quality", "audit": "Cohort", "summary": 
 FORM_TABLES = {"tumor_assessment": "tumor_assessments", "progression": "progression_sites",
                "subsequent_therapy": "subsequent_therapies"}
 EXTRACTED_TABLES = ("patients", *FORM_TABLES.values())
+# A patient's site in a multi-centre review: REDCap's data access group, a column of the extracted and
+# derived patients tables when the export has one (a Table 1 variable or a stratum).
+DATA_ACCESS_GROUP = "data_access_group"
 # Analysis datasets (results/derived/<table>.parquet).
 DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns")
 
@@ -72,6 +75,14 @@ ENDPOINT_SETTINGS = {
     "os": (*_SURVIVAL, "endpoints.os.landmarks", "time_unit_days"),
     "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days"),
 }
+# The config rule extract reads: the name of each of its params (the keyword of ``extract.redcap.run``) -> its
+# config key.
+EXTRACTION_SETTINGS = {"encoding": "export_encoding", "delimiter": "export_delimiter",
+                       "xlsx_max_inflated_mb": "xlsx_max_inflated_mb",
+                       "xlsx_max_compression_ratio": "xlsx_max_compression_ratio",
+                       "repeating_forms": "repeating_forms", "missing_data_codes": "missing_data_codes",
+                       "record_id_pseudonym": "record_id_pseudonym",
+                       "record_id_pseudonym_key": "record_id_pseudonym_key"}
 # The config the derivation reads: e.g. the PFS landmarks are not in it, so changing them does not
 # rerun the derivation.
 DERIVATION_SETTINGS = ("groups", "time_unit_days", "endpoints.response", "endpoints.pfs.censor_at_new_therapy",

@@ -45,6 +45,7 @@ import pyarrow as pa
 from chartreview.core.catalog import (
     BASELINE_EXTRATHORACIC,
     BASELINE_INTRATHORACIC,
+    DATA_ACCESS_GROUP,
     EXISTING_LESION,
     EXTRACTED_TABLES,
     GROUP_FIELD,
@@ -186,6 +187,8 @@ def patient_table(patients, group, dictionary, rules: Rules, index_day, death_da
         if column not in patients:
             raise DerivationError(f"patients table: the column {column} is missing")
         cols[column] = patients[column].array
+    if DATA_ACCESS_GROUP in patients:  # the site, when the export has data access groups
+        cols[DATA_ACCESS_GROUP] = patients[DATA_ACCESS_GROUP].array
     met_labels = dictionary["met_site"].choices
     for code, label in met_labels.items():
         cols[met_flag(label)] = _flag(patients, f"met_site___{code}")

@@ -32,7 +32,7 @@ import pyarrow
 import pyarrow.compute
 from pandera.typing import Series
 
-from chartreview.core.catalog import EXTRACTED_TABLES, FORM_TABLES
+from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES
 from chartreview.core.datasets import ExtractedTables
 from chartreview.core.dictionary import DataDictionary
 from chartreview.extract.events import EVENT_CONFLICTS
@@ -314,6 +314,8 @@ class Patients(_Table):
     death_date: Date = optional()                           # exactly when Dead
     death_cause: Category = optional()                      # 1 Lung cancer, 2 Other, 3 Unknown
     followup_complete: Status = optional()
+    # the site (REDCap's data access group; only in an export that has them)
+    data_access_group: Category | None = pa.Field(nullable=True, alias=DATA_ACCESS_GROUP)
 
     @pa.check("pack_years", "criz_dose_mg", name="range")
     def in_dictionary_range(cls, value: Series) -> Series[bool]:
