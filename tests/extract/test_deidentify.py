@@ -68,11 +68,13 @@ def hostile(clean: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return frame, {"a": a, "b": b}
 
 
-def run_extraction(export, workdir, **options):
+def run_extraction(export, workdir, pseudonym_key=None, **options):
     dictionary = load_dictionary(DICTIONARY)
     extracted = {k: str(Path(workdir) / v) for k, v in extracted_files("results/extracted", dictionary.forms).items()}
-    line = redcap.run({"export": str(export), "dictionary": str(DICTIONARY)}, extracted,
-                      **{**extraction_params(CONFIG), **options})
+    inputs = {"export": str(export), "dictionary": str(DICTIONARY)}
+    if pseudonym_key is not None:
+        inputs["pseudonym_key"] = str(pseudonym_key)
+    line = redcap.run(inputs, extracted, **{**extraction_params(CONFIG), **options})
     return extracted, line
 
 
@@ -252,8 +254,7 @@ def test_a_pseudonym_replaces_every_record_id_the_same_at_every_run(clean, tmp_p
     key.write_text("4f1c0d2e9b8a7f6e5d4c3b2a19081716\n")
     results = []
     for run in ("first", "second"):
-        extracted, line = run_extraction(export, tmp_path / run, record_id_pseudonym=True,
-                                         record_id_pseudonym_key=str(key))
+        extracted, line = run_extraction(export, tmp_path / run, record_id_pseudonym=True, pseudonym_key=key)
         assert "pseudonym" in line
         results.append({Path(p).name: Path(p).read_bytes() for p in extracted.values()})
     assert results[0] == results[1]

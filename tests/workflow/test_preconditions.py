@@ -28,6 +28,9 @@ def checkout(tmp_path_factory) -> Workflow:
     (["repeating_forms=[tumor_assessment, progression, subsequent_therapy, foo]"],
      "config key 'repeating_forms': 'foo' is not a form of the data dictionary resources/data_dictionary.csv "
      "(its forms: demographics, treatment, baseline, tumor_assessment, progression, followup, subsequent_therapy)"),
+    (["record_id_pseudonym=true"],
+     "config key 'record_id_pseudonym_key': the file '' does not exist (set it in config/config.yaml or with "
+     "--config record_id_pseudonym_key=path)"),
     (["time_unit_days=abc"],
      "config key 'time_unit_days': 'abc' is not of type 'number' (days per month for every duration reported "
      "in months); see config/README.md"),
@@ -54,3 +57,13 @@ def test_groups_and_a_path_with_a_hash_can_be_set_on_the_command_line(checkout):
     assert config["export"] == "site 3 #2.csv" and config["published"] == {}
     assert config["endpoints"]["pfs"] == {"landmarks": [6], "censor_at_new_therapy": True}
     assert not (checkout.workdir / "results").exists()
+
+
+def test_the_pseudonyms_key_is_an_input_of_the_extraction(make_workflow):
+    """A new key gives new pseudonyms: Snakemake must rerun the extraction when the key file changes."""
+    workflow = make_workflow(rule_files=("extract",))
+    (workflow.workdir / "pseudonym.key").write_text("4f1c0d2e9b8a7f6e5d4c3b2a19081716\n")
+    done = workflow.run("--dry-run", "results/extracted/patients.parquet", "--config", "record_id_pseudonym=true",
+                        "record_id_pseudonym_key=pseudonym.key")
+    planned = done.stdout + done.stderr
+    assert "pseudonym.key" in planned and "4f1c0d2e" not in planned

@@ -59,7 +59,9 @@ try:
 except UnsafeConfigText as _error:
     raise WorkflowError(str(_error)) from None
 
-for _key in ("export", "dictionary"):
+# the key of the pseudonyms is read only when they are asked for
+_FILE_KEYS = ("export", "dictionary") + (("record_id_pseudonym_key",) if config["record_id_pseudonym"] else ())
+for _key in _FILE_KEYS:
     if not Path(config[_key]).is_file():
         raise WorkflowError(
             f"config key '{_key}': the file {config[_key]!r} does not exist "
@@ -97,6 +99,11 @@ GROUPS = list(GROUP_CODES)
 EXTRACTED_FILES = extracted_files("results/extracted", FORMS)
 DERIVED_FILES = derived_files("results/derived")
 FIGURES = list(config["figures"])
+
+
+def pseudonym_key_input():
+    """Rule extract's input of the pseudonyms' key file when record_id_pseudonym is set (none otherwise)."""
+    return {"pseudonym_key": config["record_id_pseudonym_key"]} if config["record_id_pseudonym"] else {}
 
 
 def code_version(*names):

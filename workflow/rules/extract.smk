@@ -3,6 +3,7 @@
 
 rule extract:
     input:
+        **pseudonym_key_input(),
         export=config["export"],
         dictionary=config["dictionary"],
     output:

@@ -76,13 +76,13 @@ ENDPOINT_SETTINGS = {
     "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days"),
 }
 # The config rule extract reads: the name of each of its params (the keyword of ``extract.redcap.run``) -> its
-# config key.
+# config key. The key file of the pseudonyms (config key record_id_pseudonym_key) is an input, not a param:
+# a new key reruns the extraction.
 EXTRACTION_SETTINGS = {"encoding": "export_encoding", "delimiter": "export_delimiter",
                        "xlsx_max_inflated_mb": "xlsx_max_inflated_mb",
                        "xlsx_max_compression_ratio": "xlsx_max_compression_ratio",
                        "repeating_forms": "repeating_forms", "missing_data_codes": "missing_data_codes",
-                       "record_id_pseudonym": "record_id_pseudonym",
-                       "record_id_pseudonym_key": "record_id_pseudonym_key"}
+                       "record_id_pseudonym": "record_id_pseudonym"}
 # The config the derivation reads: e.g. the PFS landmarks are not in it, so changing them does not
 # rerun the derivation.
 DERIVATION_SETTINGS = ("groups", "time_unit_days", "endpoints.response", "endpoints.pfs.censor_at_new_therapy",

@@ -912,12 +912,13 @@ def read_tables(paths: Mapping[str, str | Path], *, exported: bool = True) -> Ex
 
 def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, encoding: str,
         repeating_forms, delimiter: str, xlsx_max_inflated_mb: float, xlsx_max_compression_ratio: float,
-        missing_data_codes: Mapping[str, str], record_id_pseudonym: bool, record_id_pseudonym_key: str) -> str:
+        missing_data_codes: Mapping[str, str], record_id_pseudonym: bool) -> str:
     """What rule ``extract`` runs: the export (``inputs["export"]``, read with ``inputs["dictionary"]``) ->
-    the files of ``outputs`` (names as in ``core.catalog.extracted_files``). Returns the line for the log; an unreadable
+    the files of ``outputs`` (names as in ``core.catalog.extracted_files``). With ``record_id_pseudonym``, the
+    key of the pseudonyms is the file ``inputs["pseudonym_key"]``. Returns the line for the log; an unreadable
     export or dictionary raises (ExportError, DictionaryError) before anything is written."""
     dictionary = load_dictionary(inputs["dictionary"])
-    key = read_pseudonym_key(record_id_pseudonym_key) if record_id_pseudonym else None
+    key = read_pseudonym_key(inputs.get("pseudonym_key", "")) if record_id_pseudonym else None
     tables = extract(inputs["export"], dictionary, encoding=encoding, repeating_forms=repeating_forms,
                      delimiter=delimiter, xlsx_max_inflated_mb=xlsx_max_inflated_mb,
                      xlsx_max_compression_ratio=xlsx_max_compression_ratio,

@@ -1,0 +1,61 @@
+"""The whole workflow on exports seeded with hostile values in every field: identifiers typed where they
+do not belong, markup, spreadsheet formulas and control characters. Nothing identifying a patient, no markup
+that runs, no live formula and no raw control character may reach any file written, any log or the
+terminal; the run that must stop stops with a message and leaves no result behind it."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from support.hostile import (
+    Identifiers,
+    read_export,
+    scan,
+    seeded_for_a_full_run,
+    seeded_to_stop,
+    write_export,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _hostile_published(config_path):
+    config = yaml.safe_load(config_path.read_text())
+    for i, entry in enumerate(config["published"].values()):
+        entry["label"] = ["<img src=x onerror=alert(1)> ORR", "=HYPERLINK(1)", "*bold* [click](javascript:alert(3))",
+                          "<script>alert(2)"][i % 4] + f" {entry['label']}"
+        entry["note"] = "@SUM(A1) <b>note `x`_"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def test_a_full_run_on_hostile_free_text_leaks_and_runs_nothing(make_workflow):
+    header, rows = read_export()
+    needles = Identifiers.of(rows).needles(rows)
+    run = make_workflow(copy=True)
+    export = write_export(run.workdir / "resources" / "hostile.csv", header, seeded_for_a_full_run(rows))
+    _hostile_published(run.workdir / "config" / "config.yaml")
+    done = run.run("--config", f"export={export.relative_to(run.workdir)}")
+    report = run.run("--report", "results/report.html")
+    assert (run.workdir / "results" / "report.html").is_file()
+    printed = done.stdout + done.stderr + report.stdout + report.stderr
+    findings = scan(run.workdir / "results", needles, printed) + scan(run.workdir / "logs", needles) \
+        + scan(run.workdir / ".snakemake" / "log", needles)
+    assert not findings, "\n".join(findings[:30])
+
+
+def test_a_run_stopped_by_hostile_typed_values_leaks_and_runs_nothing(make_workflow):
+    header, rows = read_export()
+    needles = Identifiers.of(rows).needles(rows)
+    run = make_workflow(copy=True)
+    export = write_export(run.workdir / "resources" / "hostile.csv", header, seeded_to_stop(rows))
+    done = run.run("--config", f"export={export.relative_to(run.workdir)}", check=False)
+    assert done.returncode != 0
+    printed = done.stdout + done.stderr
+    assert "Validation of the export found" in printed, printed[-3000:]
+    assert "Traceback" not in printed
+    assert not (run.workdir / "results" / "derived").exists()
+    assert not (run.workdir / "results" / "endpoints").exists()
+    findings = scan(run.workdir / "results", needles, printed) + scan(run.workdir / "logs", needles) \
+        + scan(run.workdir / ".snakemake" / "log", needles)
+    assert not findings, "\n".join(findings[:30])
