@@ -8,6 +8,7 @@ the imports the same way.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -38,6 +39,13 @@ def _imported(node: ast.Import | ast.ImportFrom, module: str, is_package: bool, 
 def imports(package: Path = PACKAGE) -> list[tuple[str, str, str | None, int]]:
     """(importing module, imported module, enclosing function or None at module level, line) for every
     package-internal import; an import under an ``if`` or ``try`` at module level counts as not at the top."""
+    return list(_imports(Path(package)))
+
+
+# Read once per process: the rules ask for the closure of each step, and Snakemake parses the workflow once
+# per run (and per cluster job).
+@functools.cache
+def _imports(package: Path) -> tuple[tuple[str, str, str | None, int], ...]:
     found = modules(package)
     known = set(found)
     result = []
@@ -55,7 +63,7 @@ def imports(package: Path = PACKAGE) -> list[tuple[str, str, str | None, int]]:
                 visit(child, inner, module, path, top)
 
         visit(tree, None)
-    return result
+    return tuple(result)
 
 
 def closure(names, package: Path = PACKAGE) -> set[str]:
