@@ -109,9 +109,17 @@ def seeded_to_stop(rows: list[dict[str, str]]) -> list[dict[str, str]]:
                  "birth_slash": date_spellings(own["birth_date"])[1],
                  "birth_dots": date_spellings(own["birth_date"])[4]}[what]
         first[record][column] = value
-    for record, text in zip(records[6:], [*MARKUP, *FORMULAS, *CONTROL]):
-        column = ("sex", "criz_dose_mg", "death_date", "ecog_ps")[len(text) % 4]
-        first[record][column] = text
+    # markup, formulas and control characters in a field of every kind (code, checkbox, yes/no, number, date)
+    kinds = ("sex", "fusion_method___1", "brain_met_symptomatic", "criz_dose_mg", "death_date", "ecog_ps",
+             "criz_line", "measurable_disease")
+    for i, (record, text) in enumerate(zip(records[6:], [*MARKUP, *FORMULAS, *CONTROL])):
+        first[record][kinds[i % len(kinds)]] = text
+    repeating = [r for r in seeded if r["redcap_repeat_instrument"] in ("tumor_assessment", "progression",
+                                                                          "subsequent_therapy")]
+    for row, text in zip(repeating[::40], [*MARKUP, *FORMULAS, *CONTROL]):
+        column = {"tumor_assessment": "ta_response", "progression": "pd_site",
+                  "subsequent_therapy": "st_start_date"}[row["redcap_repeat_instrument"]]
+        row[column] = text
     # an identifier in a repeating row's instrument and date
     victim = records[-1]
     assessments[victim]["ta_date"] = ids.by_record[victim]["mrn"]

@@ -17,8 +17,6 @@ from support.hostile import (
     write_export,
 )
 
-pytestmark = pytest.mark.slow
-
 
 def _hostile_published(config_path):
     config = yaml.safe_load(config_path.read_text())
@@ -29,6 +27,7 @@ def _hostile_published(config_path):
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
+@pytest.mark.slow
 def test_a_full_run_on_hostile_free_text_leaks_and_runs_nothing(make_workflow):
     header, rows = read_export()
     needles = Identifiers.of(rows).needles(rows)
@@ -44,6 +43,7 @@ def test_a_full_run_on_hostile_free_text_leaks_and_runs_nothing(make_workflow):
     assert not findings, "\n".join(findings[:30])
 
 
+@pytest.mark.slow
 def test_a_run_stopped_by_hostile_typed_values_leaks_and_runs_nothing(make_workflow):
     header, rows = read_export()
     needles = Identifiers.of(rows).needles(rows)
@@ -59,3 +59,20 @@ def test_a_run_stopped_by_hostile_typed_values_leaks_and_runs_nothing(make_workf
     findings = scan(run.workdir / "results", needles, printed) + scan(run.workdir / "logs", needles) \
         + scan(run.workdir / ".snakemake" / "log", needles)
     assert not findings, "\n".join(findings[:30])
+
+
+@pytest.mark.parametrize(("name", "content", "finding"), [
+    ("a.html", "<p><img src=x onerror=alert(1)></p>", "live markup"),
+    ("report.html", "<script>var d = '<!--';</script>", "'<!--' in a script block"),
+    ("b.md", "[click](javascript:alert(3))", "live Markdown link"),
+    ("c.csv", 'record_id\n"=HYPERLINK(""x"")"\n', "live formula"),
+    ("d.log", "record \x1b[31m1", "raw control character"),
+    ("e.parquet", "SYN-0000001", "identifier"),
+])
+def test_the_scan_finds_each_kind_of_leak(tmp_path, name, content, finding):
+    (tmp_path / name).write_text(content)
+    found = scan(tmp_path, {"SYN-0000001"})
+    assert any(finding in f for f in found), found
+    # and nothing in the escaped forms
+    (tmp_path / name).write_text("&lt;img src=x&gt; \\[click\\](javascript:x) '=HYPERLINK(1) \\x1b -0.5")
+    assert scan(tmp_path, {"SYN-0000001"}) == []
