@@ -27,37 +27,42 @@ def _hostile_published(config_path):
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
+def _run_on(make_workflow, seeded, *arguments, check=True, edit_config=None):
+    """The workflow on the example seeded by ``seeded``, in a copy of the checkout: its run and what any
+    scan of it must not find (every identifier of the example)."""
+    header, rows = read_export()
+    run = make_workflow(copy=True)
+    export = write_export(run.workdir / "resources" / "hostile.csv", header, seeded(rows))
+    if edit_config:
+        edit_config(run.workdir / "config" / "config.yaml")
+    done = run.run("--config", f"export={export.relative_to(run.workdir)}", *arguments, check=check)
+    return run, done, Identifiers.of(rows).needles(rows)
+
+
+def _scan_run(run, needles, printed):
+    return scan(run.workdir / "results", needles, printed) + scan(run.workdir / "logs", needles) \
+        + scan(run.workdir / ".snakemake" / "log", needles)
+
+
 @pytest.mark.slow
 def test_a_full_run_on_hostile_free_text_leaks_and_runs_nothing(make_workflow):
-    header, rows = read_export()
-    needles = Identifiers.of(rows).needles(rows)
-    run = make_workflow(copy=True)
-    export = write_export(run.workdir / "resources" / "hostile.csv", header, seeded_for_a_full_run(rows))
-    _hostile_published(run.workdir / "config" / "config.yaml")
-    done = run.run("--config", f"export={export.relative_to(run.workdir)}")
+    run, done, needles = _run_on(make_workflow, seeded_for_a_full_run, edit_config=_hostile_published)
     report = run.run("--report", "results/report.html")
     assert (run.workdir / "results" / "report.html").is_file()
-    printed = done.stdout + done.stderr + report.stdout + report.stderr
-    findings = scan(run.workdir / "results", needles, printed) + scan(run.workdir / "logs", needles) \
-        + scan(run.workdir / ".snakemake" / "log", needles)
+    findings = _scan_run(run, needles, done.stdout + done.stderr + report.stdout + report.stderr)
     assert not findings, "\n".join(findings[:30])
 
 
 @pytest.mark.slow
 def test_a_run_stopped_by_hostile_typed_values_leaks_and_runs_nothing(make_workflow):
-    header, rows = read_export()
-    needles = Identifiers.of(rows).needles(rows)
-    run = make_workflow(copy=True)
-    export = write_export(run.workdir / "resources" / "hostile.csv", header, seeded_to_stop(rows))
-    done = run.run("--config", f"export={export.relative_to(run.workdir)}", check=False)
+    run, done, needles = _run_on(make_workflow, seeded_to_stop, check=False)
     assert done.returncode != 0
     printed = done.stdout + done.stderr
     assert "Validation of the export found" in printed, printed[-3000:]
     assert "Traceback" not in printed
     assert not (run.workdir / "results" / "derived").exists()
     assert not (run.workdir / "results" / "endpoints").exists()
-    findings = scan(run.workdir / "results", needles, printed) + scan(run.workdir / "logs", needles) \
-        + scan(run.workdir / ".snakemake" / "log", needles)
+    findings = _scan_run(run, needles, printed)
     assert not findings, "\n".join(findings[:30])
 
 
