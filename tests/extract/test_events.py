@@ -7,7 +7,8 @@ import pytest
 
 from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
-from chartreview.extract.redcap import ExportError, extract
+from chartreview.extract.reading import ExportError
+from chartreview.extract.redcap import extract
 from chartreview.validate.queries import ValidationFailed
 from support import DICTIONARY, EXAMPLE
 from support import corpus_events as corpus

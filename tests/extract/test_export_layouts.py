@@ -14,7 +14,8 @@ import pytest
 from chartreview.core.catalog import DATA_ACCESS_GROUP
 from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
-from chartreview.extract.redcap import ExportError, extract, header_columns
+from chartreview.extract.reading import ExportError, header_columns
+from chartreview.extract.redcap import extract
 from chartreview.validate.contracts import validate
 from support import DICTIONARY, EXAMPLE
 from support import corpus_layouts as layouts

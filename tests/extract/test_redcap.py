@@ -11,15 +11,10 @@ import yaml
 from chartreview.core.catalog import extracted_files
 from chartreview.core.dictionary import load_dictionary
 from chartreview.extract import redcap as export
-from chartreview.extract.redcap import (
-    MASKED,
-    ExportError,
-    extract,
-    parse_dates,
-    read_tables,
-    whole_years,
-    write_tables,
-)
+from chartreview.extract.deidentify import MASKED
+from chartreview.extract.reading import ExportError
+from chartreview.extract.redcap import extract, read_tables, write_tables
+from chartreview.extract.text import parse_dates, whole_years
 from support import CONFIG_FILE, DICTIONARY, ROOT, extraction_params
 from support.bad_exports import (
     JAPANESE_AGENT,

@@ -9,7 +9,7 @@ imports point down this list only (tests/workflow/test_architecture.py holds the
   script runs its step), ``result_files``, ``numbers`` and ``rounding`` (one rounding, one P formatter);
 - ``stats``: the statistical kernels, checked against R, arrays in and small records out, no file I/O:
   ``counting`` (the input check and risk-set counts), ``survival``, ``competing_risks``, ``categorical``;
-- ``extract`` (``redcap``): the export into typed, de-identified tables;
+- ``extract`` (``reading``, ``text``, ``redcap``): the export into typed, de-identified tables;
 - ``validate``: ``contracts`` (pandera models of every table) and ``queries`` (the report and the gate);
 - ``derive``: ``texts`` and ``response`` -> ``rows`` -> ``events`` -> ``rules`` -> ``audit`` ->
   ``derivation``: the analysis datasets and their audit;

@@ -35,9 +35,10 @@ from pandera.typing import Series
 from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES
 from chartreview.core.datasets import ExtractedTables
 from chartreview.core.dictionary import DataDictionary
+from chartreview.extract.deidentify import MASKED
 from chartreview.extract.events import EVENT_CONFLICTS
 from chartreview.extract.missing_codes import codes_of, is_code
-from chartreview.extract.redcap import MASKED, STRING, field_choices, parse_dates, parse_instances, parse_numbers
+from chartreview.extract.text import STRING, field_choices, parse_dates, parse_instances, parse_numbers
 
 QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]
 
