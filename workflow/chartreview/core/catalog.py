@@ -22,6 +22,9 @@ DOCUMENT_CATEGORIES = {"queries": "Data quality", "audit": "Cohort", "summary": 
 FORM_TABLES = {"tumor_assessment": "tumor_assessments", "progression": "progression_sites",
                "subsequent_therapy": "subsequent_therapies"}
 EXTRACTED_TABLES = ("patients", *FORM_TABLES.values())
+# The column of the exported text and rows that says where a row is in the export ("line 12", "sheet
+# treatment, row 5"): queries cite it.
+SOURCE = "source"
 # A patient's site in a multi-centre review: REDCap's data access group, a column of the extracted and
 # derived patients tables when the export has one (a Table 1 variable or a stratum).
 DATA_ACCESS_GROUP = "data_access_group"

@@ -45,6 +45,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chartreview.core.catalog import SOURCE
 from chartreview.core.dictionary import DataDictionary
 from chartreview.core.errors import InputError
 
@@ -58,7 +59,6 @@ ODD = r"[^\pL\pN ]"   # a character that is not a letter, digit or space
 PSEUDONYM_KEY_MIN_BYTES = 16
 PSEUDONYM_DIGITS = 16      # 64 bits: no two of a million records alike (checked)
 # columns of the export's rows and form texts that are not an abstractor's entry
-SOURCE = "source"
 NOT_ENTERED = ("record_id", SOURCE, "stray")
 SHEET = r"^sheet .*, row "   # a workbook row's source: "sheet <name>, row <n>"
 

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from chartreview.core.catalog import SOURCE
 from chartreview.core.dictionary import DataDictionary
 from chartreview.core.errors import InputError
 from chartreview.extract.events import EVENT
@@ -52,7 +53,6 @@ SCAN_CHUNK = 1 << 26    # bytes per step of the scan for line breaks inside valu
 COUNT_CHUNK = 1 << 24   # bytes per step of counting the lines
 NEWLINE, QUOTE, CARRIAGE_RETURN = ord("\n"), ord('"'), ord("\r")
 ZIP, OLE2 = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xlsx; encrypted workbook or .xls
-SOURCE = "source"  # where a row is in the export: "line 12" or "sheet treatment, row 5"
 
 
 class ExportError(InputError):

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES
+from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES, SOURCE
 from chartreview.core.datasets import ExportInfo, ExtractedTables
 from chartreview.core.dictionary import DataDictionary, load_dictionary
 from chartreview.extract import events, missing_codes
@@ -38,7 +38,6 @@ from chartreview.extract.reading import (
     INSTANCE,
     INSTRUMENT,
     REDCAP_DATA_ACCESS_GROUP,
-    SOURCE,
     SURVEY_IDENTIFIER,
     TIMESTAMP,
     ExportError,
