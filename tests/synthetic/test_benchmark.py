@@ -32,3 +32,10 @@ def test_scaling_plot_is_written(tmp_path):
                             "max_rss_mb": [1.0, 2.0], "jobs": [None, None]})
     benchmark.plot_scaling(summary, tmp_path / "scaling")
     assert (tmp_path / "scaling.png").stat().st_size > 1000 and (tmp_path / "scaling.pdf").exists()
+
+
+def test_the_workflow_it_runs_is_this_checkouts():
+    from support import ROOT
+    assert benchmark.ROOT == ROOT
+    for path in ("Snakefile", "config/config.yaml", "resources/data_dictionary.csv"):
+        assert (benchmark.ROOT / path).is_file(), path

@@ -22,7 +22,7 @@ import pandas as pd
 
 from chartreview.stats import competing_risks, survival
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # the checkout: workflow/chartreview/synthetic/ is three below
 
 
 def run_workflow(patients: int, workdir: Path, cores: int, seed: int) -> dict:
