@@ -134,6 +134,14 @@ def test_without_data_access_groups_the_tables_have_no_such_column(raw_tables):
     assert DATA_ACCESS_GROUP not in raw_tables.patients.columns
 
 
+def test_a_second_byte_order_mark_is_not_part_of_the_first_column(dictionary, raw_tables, tmp_path):
+    path = tmp_path / "saved_twice.csv"
+    path.write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + RAW.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+    tables = extract(path, dictionary)
+    pd.testing.assert_frame_equal(tables.patients, raw_tables.patients)
+    pd.testing.assert_frame_equal(tables.tumor_assessments, raw_tables.tumor_assessments)
+
+
 # --- delimiters ---------------------------------------------------------------------------------------------
 
 def test_a_delimiter_can_be_set(dictionary, raw_tables, tmp_path):

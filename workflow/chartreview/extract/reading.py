@@ -123,7 +123,8 @@ def _first_record(path: Path, encoding: str) -> str:
 
 
 def _split_header(text: str, delimiter: str) -> list[str]:
-    return next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    # a byte-order mark left at the start (a file saved twice with one) is not part of the first name
+    return next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter), [])
 
 
 def read_header(path: Path, encoding: str, setting: str, dictionary: DataDictionary) -> tuple[str, str, list[str]]:
