@@ -22,13 +22,14 @@ run: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES)
 	$(SNAKEMAKE) --cores 1 --report results/report.html
 
-# Everything CI runs before the SLURM check: lint, a dry run of the whole DAG and every test.
+# Everything CI runs before the SLURM check: lint, a dry run of the whole DAG and every test, on one worker
+# per core (pytest-xdist); a test file's tests run on one worker, so its shared fixtures are built once.
 test: lint dryrun $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The fast tests only (minutes less): leaves out those marked slow, which run the whole workflow.
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not slow"
 
 # Snakemake's linter, ruff and snakefmt; silent when all three are clean.
 lint: $(STAMP)
