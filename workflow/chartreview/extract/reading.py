@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import html
 import io
 import re
 import zipfile
@@ -26,7 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from chartreview.core.catalog import SOURCE
-from chartreview.core.dictionary import DataDictionary
+from chartreview.core.dictionary import DataDictionary, plain_text
 from chartreview.core.errors import InputError
 from chartreview.extract.events import EVENT
 
@@ -43,7 +42,6 @@ REDCAP_COLUMN_LABELS = {EVENT: "Event Name", INSTRUMENT: "Repeat Instrument", IN
                         REDCAP_DATA_ACCESS_GROUP: "Data Access Group", SURVEY_IDENTIFIER: "Survey Identifier"}
 TIMESTAMP_LABEL = "Survey Timestamp"
 COMPLETE_LABEL = "Complete?"
-TAG = re.compile(r"<[^>]*>")
 QUOTED_CHOICE = re.compile(r"(.*) \(choice='(.*)'\)")
 # The CSV delimiters REDCap writes (the API's csvDelimiter), and their names in the config and messages.
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -141,10 +139,10 @@ def read_header(path: Path, encoding: str, setting: str, dictionary: DataDiction
 
 
 def header_key(text: str) -> str:
-    """A header's text as compared with the dictionary: HTML tags and entities removed (REDCap strips them),
-    white space collapsed, case folded; an older server's quoted checkbox choice (``(choice='FISH')``)
-    read as a newer one's (``(choice=FISH)``)."""
-    text = " ".join(TAG.sub("", html.unescape(text)).split())
+    """A header's text as compared with the dictionary: made plain text as the dictionary's labels are
+    (REDCap strips their tags and entities), case folded; an older server's quoted checkbox choice
+    (``(choice='FISH')``) read as a newer one's (``(choice=FISH)``)."""
+    text = plain_text(text)
     quoted = QUOTED_CHOICE.fullmatch(text)
     if quoted:
         text = f"{quoted[1]} (choice={quoted[2]})"
