@@ -1,5 +1,6 @@
 """How a rule's script runs its step: the log, the exit status and the outputs of a failed step, in one place."""
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -29,10 +30,7 @@ def run_step(snakemake, step, label: str | None = None, **arguments) -> None:
                     **params, **arguments)
     except InputError as exc:
         remove_files(snakemake.output)
-        message = terminal(f"{label}: {exc}" if label else exc)
-        print(message, file=sys.stderr)
-        print(message, file=sys.__stderr__)
-        sys.exit(1)
+        stop(f"{label}: {exc}" if label else str(exc))
     except OSError as exc:
         remove_files(snakemake.output)
         if exc.errno is None:  # not the operating system's (a library's own error): a bug, traceback to the log
@@ -63,21 +61,22 @@ def io_message(exc: OSError, paths) -> str:
 
 
 def stop_on_os_error(exc: OSError, paths, label: str | None) -> None:
-    """Exit status 1 with ``io_message`` on the terminal and in the log. The log may be on the full disk
-    itself: the terminal gets the line first, and a log that cannot take it is closed quietly (its full
-    buffer would otherwise be flushed again, noisily, at exit)."""
-    message = terminal(f"{label}: {io_message(exc, paths)}" if label else io_message(exc, paths))
+    """``stop`` with ``io_message``."""
+    stop(f"{label}: {io_message(exc, paths)}" if label else io_message(exc, paths))
+
+
+def stop(message: str) -> None:
+    """Exit status 1 with ``message`` (control characters escaped) on the terminal and in the log. The log
+    may be on a full disk: the terminal gets the line first, and a log that cannot take it is closed quietly
+    (its full buffer would otherwise be flushed again, noisily, at exit)."""
+    message = terminal(message)
     print(message, file=sys.__stderr__)
     log, sys.stderr = sys.stderr, sys.__stderr__
     if log is not sys.__stderr__:
-        try:
+        with contextlib.suppress(OSError):
             print(message, file=log)
+        with contextlib.suppress(OSError):
             log.close()
-        except OSError:
-            try:
-                log.close()
-            except OSError:
-                pass
     sys.exit(1)
 
 
