@@ -56,17 +56,13 @@ _MARKDOWN_ENTITIES = {"<": "&lt;", "&": "&amp;"}
 _MARKDOWN_BLOCK_START = re.compile(r"^(\s*)(?:(#{1,6}(?=\s|$)|>|[-+](?=\s|$)|([-=])\3)|\d{1,9}([.)])(?=\s|$))")
 
 
-def _markdown_inline(text) -> str:
-    printable = terminal(text, newlines=False)  # a line break would end the table row or start a block
-    return _MARKDOWN_INLINE.sub(lambda m: _MARKDOWN_ENTITIES.get(m.group(), "\\" + m.group()), printable)
-
-
 def markdown_inline(text) -> str:
     """Text for a cell of a Markdown (GitHub) table: inline markup escaped (backslash before
     ``\\ ` * [ ] | ~`` and a ``_`` not between letters or digits; ``&lt;`` for a ``<`` that could open raw
     HTML, ``&amp;`` for an ``&`` that would start a character reference) and control characters, line
     breaks included, written as escapes. What starts a block means nothing inside a cell."""
-    return _markdown_inline(text)
+    printable = terminal(text, newlines=False)  # a line break would end the table row or start a block
+    return _MARKDOWN_INLINE.sub(lambda m: _MARKDOWN_ENTITIES.get(m.group(), "\\" + m.group()), printable)
 
 
 def markdown(text) -> str:
@@ -74,7 +70,7 @@ def markdown(text) -> str:
     ``markdown_inline``, and a leading ``#``, ``>``, ``-``, ``+``, ``=`` or list number that would start a
     block backslash-escaped. The other punctuation (``( ) { } . ! # + -`` inside a line) means nothing
     there and is left as it is."""
-    inline = _markdown_inline(text)
+    inline = markdown_inline(text)
 
     def block(m: re.Match) -> str:
         if m.group(4):  # an ordered list number: escape the "." or ")" after it
