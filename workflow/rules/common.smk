@@ -42,7 +42,8 @@ from chartreview.core.dictionary import DictionaryError, load_dictionary
 from chartreview.core.escaping import UnsafeConfigText, check_config_shown
 from chartreview.core.modules import closure, modules
 
-# Every check of the config runs here, before any job: a failure is one message naming the key.
+# Every check of the config runs here, before any job: a failure is one message naming the key. Snakemake
+# shows config text as it is (its report's captions and data, the terminal): check_config_shown.
 try:
     apply_overrides(
         config,
@@ -50,13 +51,8 @@ try:
         + [command_line_config(workflow.config_settings.config_args or [])],
     )
     check_schema(config)
-except ConfigError as _error:
-    raise WorkflowError(str(_error)) from None
-
-# Snakemake shows config text as it is: in its report's captions and data, and on the terminal.
-try:
     check_config_shown(config, workflow.configfiles)
-except UnsafeConfigText as _error:
+except (ConfigError, UnsafeConfigText) as _error:
     raise WorkflowError(str(_error)) from None
 
 # the key of the pseudonyms is read only when they are asked for
