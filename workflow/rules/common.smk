@@ -119,12 +119,14 @@ def code_version(*names):
 
 def mem_mb(base, per_input_mb, of=None):
     """Memory request that grows with the input size (for cluster executors); ``of``: the named inputs
-    that count (default all)."""
-    if of is None:
-        return lambda wildcards, input: int(base + per_input_mb * input.size_mb)
-    return lambda wildcards, input: int(
-        base + per_input_mb * sum(os.path.getsize(input[n]) for n in of if os.path.exists(input[n])) / 2**20
-    )
+    that count (default all). The sizes are read from the files: Snakemake's ``input.size_mb`` is a
+    coroutine when it builds a report, which then warns once per job."""
+
+    def request(wildcards, input):
+        files = list(input) if of is None else [input[n] for n in of]
+        return int(base + per_input_mb * sum(os.path.getsize(f) for f in files if os.path.exists(f)) / 2**20)
+
+    return request
 
 
 def all_outputs():
