@@ -145,7 +145,8 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
                  {"site": ("pd_site", site_labels), "lesion": ("pd_lesion", lesion_labels)})
     # an export without a field of the treatment endpoints (TREATMENT_ENDPOINT_FIELDS) derives the others:
     # that endpoint gets no rows and its result says "not available"
-    available = {"ttd": "criz_end_date" in patients, "ttnt": "st_start_date" in tables.subsequent_therapies}
+    available = {"ttd": TREATMENT_ENDPOINT_FIELDS["ttd"] in patients,
+                 "ttnt": TREATMENT_ENDPOINT_FIELDS["ttnt"] in tables.subsequent_therapies}
     st = rows_of(tables.subsequent_therapies if available["ttnt"] else
                  pd.DataFrame({"record_id": [], "st_start_date": pd.Series([], dtype="datetime64[ns]")}),
                  "st_start_date", cohort, {})
