@@ -329,7 +329,7 @@ def test_output_dtypes_follow_the_contract():
     t = d.time_to_event
     assert list(t.columns) == ["record_id", "group", "endpoint", "days", "months", "status", "date", "reason"]
     assert str(t["record_id"].dtype) == "string" and str(t["reason"].dtype) == "string"
-    assert list(t["endpoint"].cat.categories) == ["pfs", "os", "cns"]
+    assert list(t["endpoint"].cat.categories) == ["pfs", "os", "cns", "dor", "ttd", "ttnt"]
     assert t["days"].dtype == np.int64 and t["status"].dtype == np.int8 and t["months"].dtype == np.float64
     assert t["date"].dtype == "datetime64[ns]"
     assert (t["months"] == t["days"] / 30.4375).all()
@@ -356,7 +356,8 @@ def test_write_derived_is_deterministic_and_complete(tmp_path):
     flow = json.loads((tmp_path / "a" / "flow.json").read_text())
     assert flow["records_exported"] == 300 and sum(flow["analysed"].values()) == 300
     back = pd.read_parquet(tmp_path / "a" / "time_to_event.parquet")
-    assert len(back) == 900 and str(back["endpoint"].dtype) == "category"
+    responders = int(pd.read_parquet(tmp_path / "a" / "patients.parquet")["responder"].sum())
+    assert len(back) == 5 * 300 + responders and str(back["endpoint"].dtype) == "category"
     audit = pd.read_csv(tmp_path / "a" / "audit.csv")
     assert len(audit) == 300 and {"pfs_source", "bor_decided_by", "cns_source"} <= set(audit.columns)
     html = (tmp_path / "a" / "audit.html").read_text()

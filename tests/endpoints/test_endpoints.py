@@ -159,8 +159,11 @@ def test_baseline_table_one(derived):
 
 def test_every_endpoint_names_its_test(derived):
     for name in ENDPOINTS:
-        text = json.dumps(run(name, derived))
-        assert '"test' in text, name
+        result = run(name, derived)
+        if result.get("available") is False:  # no rows of it (these derived tables have no ttd rows)
+            assert result["reason"].startswith("not available"), name
+            continue
+        assert '"test' in json.dumps(result), name
 
 
 # ---------------------------------------------------------------------------------- bad input

@@ -53,9 +53,12 @@ ENDPOINT_RESULT = "results/endpoints/{endpoint}.json"
 
 # ------------------------------------------------------------------------------------- endpoints
 # The time-to-event endpoints of the derivation, in the row order of time_to_event.parquet.
-TIME_TO_EVENT_ENDPOINTS = ("pfs", "os", "cns")
+TIME_TO_EVENT_ENDPOINTS = ("pfs", "os", "cns", "dor", "ttd", "ttnt")
+# Endpoints of the treatment course whose rows exist only when the export holds their field (an export without
+# it gets a result saying "not available"); duration of response has rows for responders only.
+TREATMENT_ENDPOINT_FIELDS = {"ttd": "criz_end_date", "ttnt": "st_start_date"}
 # The endpoint analyses (results/endpoints/<endpoint>.json).
-ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline")
+ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline", "dor", "ttd", "ttnt")
 ENDPOINT_CATEGORIES = {
     "metastases": "Cohort",
     "baseline": "Cohort",
@@ -64,6 +67,9 @@ ENDPOINT_CATEGORIES = {
     "os": "Survival",
     "cns": "CNS",
     "progression": "Progression patterns",
+    "dor": "Response",
+    "ttd": "Survival",
+    "ttnt": "Survival",
 }
 # The config each endpoint analysis reads, and nothing else, as key paths: the rule passes only these
 # as a param, so a change reruns only the endpoints that read it.
@@ -77,6 +83,10 @@ ENDPOINT_SETTINGS = {
     "pfs": (*_SURVIVAL, "endpoints.pfs.landmarks", "time_unit_days"),
     "os": (*_SURVIVAL, "endpoints.os.landmarks", "time_unit_days"),
     "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days"),
+    "dor": ("groups", "statistics.conf_level", "endpoints.dor.landmarks"),
+    "ttd": ("groups", "statistics.conf_level", "endpoints.ttd.landmarks",
+            "endpoints.ttd.beyond_progression_grace_days"),
+    "ttnt": ("groups", "statistics.conf_level", "endpoints.ttnt.landmarks"),
 }
 # The config rule extract reads: the name of each of its params (the keyword of ``extract.redcap.run``) -> its
 # config key. The key file of the pseudonyms (config key record_id_pseudonym_key) is an input, not a param:
@@ -106,7 +116,7 @@ def settings_of(config: Mapping[str, Any], paths: Iterable[str]) -> dict[str, An
 
 
 # ------------------------------------------------------------------------------ manuscript tables
-MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression")
+MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression", "treatment")
 MANUSCRIPT_TABLE_FORMATS = ("csv", "md", "html")  # the files of each manuscript table
 MANUSCRIPT_TABLE_CATEGORIES = {
     "baseline": "Cohort",
@@ -115,14 +125,17 @@ MANUSCRIPT_TABLE_CATEGORIES = {
     "survival": "Survival",
     "cns": "CNS",
     "progression": "Progression patterns",
+    "treatment": "Survival",
 }
 
 # ---------------------------------------------------------------------------------------- figures
-PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow")
+PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow", "km_dor", "km_ttd",
+          "km_ttnt")
 FIGURE_FORMATS = ("pdf", "svg", "png")
 # The file behind each named input of a panel (the named inputs of the figure rules).
 FIGURE_INPUT_FILES = {
-    **{name: ENDPOINT_RESULT.format(endpoint=name) for name in ("pfs", "os", "cns", "metastases", "progression")},
+    **{name: ENDPOINT_RESULT.format(endpoint=name) for name in ("pfs", "os", "cns", "metastases", "progression",
+                                                                    "dor", "ttd", "ttnt")},
     **{name: derived_files("results/derived")[name] for name in ("patients", "flow")},
 }
 # Which inputs each panel reads.
@@ -135,6 +148,9 @@ PANEL_INPUTS: dict[str, tuple[str, ...]] = {
     "swimmer": ("patients",),
     "forest": ("pfs",),
     "flow": ("flow",),
+    "km_dor": ("dor",),
+    "km_ttd": ("ttd",),
+    "km_ttnt": ("ttnt",),
 }
 # An assembled figure takes the category of its first panel.
 PANEL_CATEGORIES = {
@@ -146,6 +162,9 @@ PANEL_CATEGORIES = {
     "metastases": "Cohort",
     "flow": "Cohort",
     "patterns": "Progression patterns",
+    "km_dor": "Response",
+    "km_ttd": "Survival",
+    "km_ttnt": "Survival",
 }
 
 # ------------------------------------------------------------------ codes of the data dictionary

@@ -44,10 +44,13 @@ def _describe(form: str, rows: Rows, which: np.ndarray, values: pa.Array | None)
 
 
 def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs, os_, cns,
-                patterns, tte, site_text, prog, *, categories: tuple) -> pd.DataFrame:
+                patterns, tte, site_text, prog, *, categories: tuple, treatment: dict,
+                end_reason: pa.Array) -> pd.DataFrame:
     """One row per analysed patient: each derived value, its date and reason, and its source rows.
 
-    ``categories``: the progression pattern categories, as derivation names the boolean columns of ``prog``.
+    ``categories``: the progression pattern categories, as derivation names the boolean columns of ``prog``;
+    ``treatment``: duration of response, time to treatment discontinuation and to next treatment, each as
+    (endpoint, start day, which patients have a row); ``end_reason``: criz_end_reason's labels (null without).
     """
     n = len(out)
     response = tx.labels_of(ta.codes["response"], RESPONSES)
@@ -97,10 +100,27 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
     met_labels = list(dictionary["met_site"].choices.values())
     met = np.column_stack([out[met_flag(label)].to_numpy(dtype=bool) for label in met_labels])
     ongoing = end_day == tx.NEVER
-    status = {e: tte["status"].to_numpy()[i * n:(i + 1) * n] for i, e in enumerate(TIME_TO_EVENT_ENDPOINTS)}
-    reason = {e: pa.array(tte["reason"].array, type=pa.string())[i * n:(i + 1) * n]
-              for i, e in enumerate(TIME_TO_EVENT_ENDPOINTS)}
+    # each endpoint's rows of the long table, spread over the patients ('' and -1 where a patient has none)
+    which = tte["endpoint"].cat.codes.to_numpy()
+    position = {e: np.full(n, -1, dtype=np.int64) for e in TIME_TO_EVENT_ENDPOINTS}
+    for i, e in enumerate(TIME_TO_EVENT_ENDPOINTS):
+        position[e][np.flatnonzero(treatment[e][2]) if e in treatment else np.arange(n)] = np.flatnonzero(which == i)
+    tte_reason = pa.array(tte["reason"].array, type=pa.string())
+    status = {e: np.where(position[e] >= 0, tte["status"].to_numpy()[np.maximum(position[e], 0)], -1)
+              if len(tte) else np.full(n, -1) for e in TIME_TO_EVENT_ENDPOINTS}
+    reason = {e: tx.at_rows(tte_reason, position[e]) for e in TIME_TO_EVENT_ENDPOINTS}
     endpoint = {"pfs": (pfs, pfs_source), "os": (os_, os_source), "cns": (cns, cns_source)}
+    dor, onset_day, _ = treatment["dor"]
+    ttd, ttnt = treatment["ttd"][0], treatment["ttnt"][0]
+    with_reason = pc.if_else(pc.is_null(end_reason), "", tx.cat(" (criz_end_reason ", end_reason.fill_null(""), ")"))
+    sources = {
+        "dor": pfs_source,
+        "ttd": tx.choose([ttd.kind == ev.TTD_END, ttd.kind == ev.TTD_DEATH],
+                         [tx.cat(tx.cat("treatment criz_end_date ", tx.iso(end_day)), with_reason),
+                          followup("death_date", death_day)], followup("last_contact_date", last_contact)),
+        "ttnt": tx.choose([ttnt.kind == ev.TTNT_THERAPY, ttnt.kind == ev.TTNT_DEATH],
+                          [therapy, followup("death_date", death_day)], followup("last_contact_date", last_contact)),
+    }
 
     cols = {
         "record_id": pa.array(out["record_id"].array, type=pa.string()),
@@ -123,6 +143,15 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
         cols[f"{e}_date"] = tx.iso(result.day)
         cols[f"{e}_reason"] = reason[e]
         cols[f"{e}_source"] = source
+    for e, (result, start, has_row) in treatment.items():
+        # a patient without a row (not a responder; a field the export lacks): status -1, no days, no date
+        cols[f"{e}_status"] = status[e]
+        days = pd.array(np.where(has_row, result.day - start, 0), dtype="Int64")
+        days[~has_row] = pd.NA
+        cols[f"{e}_days"] = days
+        cols[f"{e}_date"] = pc.if_else(pa.array(has_row), tx.iso(result.day), "")
+        cols[f"{e}_reason"] = reason[e]
+        cols[f"{e}_source"] = pc.if_else(pa.array(has_row), sources[e], "")
     cols["progression_sites"] = pc.if_else(pa.array(patterns.progressed), site_text, "")
     cols["progression_categories"] = tx.flags_text(flags, categories)
     cols["progression_source"] = pattern_source
@@ -167,6 +196,8 @@ PATIENT_ITEMS = (
     ("Confirmed by", None, "bor_confirmed_by", ""),
     ("Response onset", None, "response_onset", ""),
     ("PFS", "pfs", "pfs_source", ""), ("OS", "os", "os_source", ""), ("CNS progression", "cns", "cns_source", ""),
+    ("Duration of response", "dor", "dor_source", ""), ("Time to treatment discontinuation", "ttd", "ttd_source", ""),
+    ("Time to next treatment or death", "ttnt", "ttnt_source", ""),
     ("Progression pattern", "progression_categories", "progression_source", ""),
     ("Progression sites", "progression_sites", None, ""),
     ("Crizotinib months", "criz_months", "criz_source", ""),
@@ -177,8 +208,9 @@ def _patient_block(row: dict, endpoints: list) -> str:
     lines = []
     for title, value, source, words in PATIENT_ITEMS:
         if value in TIME_TO_EVENT_ENDPOINTS:
-            shown = (f"status {row[value + '_status']}, day {row[value + '_days']} ({row[value + '_date']}): "
-                     f"{row[value + '_reason']}")
+            shown = "" if row[value + "_status"] < 0 else (
+                f"status {row[value + '_status']}, day {row[value + '_days']} ({row[value + '_date']}): "
+                f"{row[value + '_reason']}")
         elif value == "criz_months":
             shown = f"{row[value]:.2f}"
         else:
@@ -212,8 +244,8 @@ def audit_html(derived) -> str:
         index=list(RESPONSES), columns=list(flow["analysed"]), fill_value=0)
     bor.index.name = "Best overall response"
     status = pd.DataFrame({e: audit[f"{e}_status"].value_counts().reindex([0, 1, 2], fill_value=0)
-                           for e in TIME_TO_EVENT_ENDPOINTS}).rename(index={0: "0 censored", 1: "1 event",
-                                                                  2: "2 competing event"})
+                           for e in TIME_TO_EVENT_ENDPOINTS if f"{e}_status" in audit}).rename(
+        index={0: "0 censored", 1: "1 event", 2: "2 competing event"})
     status.index.name = "Status"
     shown = audit.head(HTML_MAX_PATIENTS)
     note = ""

@@ -56,6 +56,7 @@ from chartreview.core.catalog import (
     PROGRESSION_PATTERNS,
     RESPONSES,
     TIME_TO_EVENT_ENDPOINTS,
+    TREATMENT_ENDPOINT_FIELDS,
 )
 from chartreview.core.datasets import DerivedTables, ExtractedTables
 from chartreview.core.dictionary import load_dictionary
@@ -67,16 +68,22 @@ from chartreview.derive.events import (
     at,
     cns_reasons,
     derive_cns,
+    derive_dor,
     derive_os,
     derive_patterns,
     derive_pfs,
+    derive_ttd,
+    derive_ttnt,
+    dor_reasons,
     os_reasons,
     pfs_reasons,
+    ttd_reasons,
+    ttnt_reasons,
 )
 from chartreview.derive.response import PR, SD, BestOverallResponse, best_overall_response, first_per_patient
 from chartreview.derive.rows import Rows, choice_labels, days_of, label_codes, met_flag, rows_of
 from chartreview.derive.rules import DerivationError, Rules
-from chartreview.derive.texts import NEVER, bits_text
+from chartreview.derive.texts import NEVER, bits_text, labels_of
 
 # The audit lists the patterns with CNS first, the one the CNS endpoint reads; then the catalog's order.
 AUDIT_PATTERNS = ("cns", *(pattern for pattern in PROGRESSION_PATTERNS if pattern != "cns"))
@@ -136,11 +143,17 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     ta = rows_of(tables.tumor_assessments, "ta_date", cohort, {"response": ("ta_response", response_labels)})
     pr = rows_of(tables.progression_sites, "pd_date", cohort,
                  {"site": ("pd_site", site_labels), "lesion": ("pd_lesion", lesion_labels)})
-    st = rows_of(tables.subsequent_therapies, "st_start_date", cohort, {})
+    # an export without a field of the treatment endpoints (TREATMENT_ENDPOINT_FIELDS) derives the others:
+    # that endpoint gets no rows and its result says "not available"
+    available = {"ttd": TREATMENT_ENDPOINT_FIELDS["ttd"] in patients,
+                 "ttnt": TREATMENT_ENDPOINT_FIELDS["ttnt"] in tables.subsequent_therapies}
+    st = rows_of(tables.subsequent_therapies if available["ttnt"] else
+                 pd.DataFrame({"record_id": [], "st_start_date": pd.Series([], dtype="datetime64[ns]")}),
+                 "st_start_date", cohort, {})
     index_day = days_of(patients["criz_start_date"])
     death_day = days_of(patients["death_date"])
     last_contact = days_of(patients["last_contact_date"])
-    end_day = days_of(patients["criz_end_date"])
+    end_day = days_of(patients["criz_end_date"]) if available["ttd"] else np.full(n, NEVER)
     # the first subsequent therapy started after the index date (an earlier one is a prior line)
     therapy_row = first_per_patient(st.patient, st.day > index_day[st.patient], n)
     therapy_day = at(st.day, therapy_row, NEVER)
@@ -164,15 +177,34 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     existing = _positions(dictionary, "pd_lesion", (EXISTING_LESION,))[0]
     patterns = derive_patterns(n, pfs, pr, window_days=rules.window_days, new=new, existing=existing)
 
+    onset_day = at(ta.day, bor.onset, NEVER)
+    dor = derive_dor(onset_day, pfs)
+    ttd = derive_ttd(end_day, death_day, last_contact)
+    ttnt = derive_ttnt(therapy_day, therapy_row, death_day, last_contact)
+
     out = patient_table(patients, group, dictionary, rules, index_day, death_day, last_contact, end_day,
                         ta, bor, pfs, os_, patterns)
+    end_reason = labels_of(label_codes(patients["criz_end_reason"], choice_labels(dictionary, "criz_end_reason")),
+                           choice_labels(dictionary, "criz_end_reason")) \
+        if "criz_end_reason" in patients and "criz_end_reason" in dictionary else pa.nulls(n, pa.string())
     reasons = {"pfs": pfs_reasons(pfs, therapy_day, censor_at_new_therapy=rules.censor_at_new_therapy),
                "os": os_reasons(os_), "cns": cns_reasons(cns)}
-    tte = time_to_event_table(out, index_day, {"pfs": pfs, "os": os_, "cns": cns}, reasons, rules.time_unit_days)
+    reasons["dor"] = dor_reasons(dor, onset_day, reasons["pfs"])
+    reasons["ttd"] = ttd_reasons(ttd, end_reason.fill_null(""))
+    reasons["ttnt"] = ttnt_reasons(ttnt)
+    everyone = np.ones(n, dtype=bool)
+    rows = {"pfs": everyone, "os": everyone, "cns": everyone, "dor": out["responder"].to_numpy(dtype=bool),
+            "ttd": everyone & available["ttd"], "ttnt": everyone & available["ttnt"]}
+    starts = {e: onset_day if e == "dor" else index_day for e in TIME_TO_EVENT_ENDPOINTS}
+    tte = time_to_event_table(out, starts, {"pfs": pfs, "os": os_, "cns": cns, "dor": dor, "ttd": ttd,
+                                            "ttnt": ttnt}, reasons, rows, rules.time_unit_days)
     site_text = bits_text(patterns.site_bits, site_labels)
     prog = pattern_table(out, dictionary, pfs, patterns, site_text, brain)
     audit = build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,
-                        os_, cns, patterns, tte, site_text, prog, categories=AUDIT_PATTERNS)
+                        os_, cns, patterns, tte, site_text, prog, categories=AUDIT_PATTERNS,
+                        treatment={"dor": (dor, onset_day, rows["dor"]), "ttd": (ttd, index_day, rows["ttd"]),
+                                   "ttnt": (ttnt, index_day, rows["ttnt"])},
+                        end_reason=end_reason)
     return DerivedTables(out, tte, prog, audit, flow, rules.as_dict())
 
 
@@ -187,6 +219,8 @@ def patient_table(patients, group, dictionary, rules: Rules, index_day, death_da
         if column not in patients:
             raise DerivationError(f"patients table: the column {column} is missing")
         cols[column] = patients[column].array
+    if "criz_end_reason" in patients:  # the ttd result tabulates it ("not available" without it)
+        cols["criz_end_reason"] = patients["criz_end_reason"].array
     if DATA_ACCESS_GROUP in patients:  # the site, when the export has data access groups
         cols[DATA_ACCESS_GROUP] = patients[DATA_ACCESS_GROUP].array
     met_labels = dictionary["met_site"].choices
@@ -213,6 +247,11 @@ def patient_table(patients, group, dictionary, rules: Rules, index_day, death_da
     cols["response_onset_months"] = np.where(onset_day != NEVER, onset_day - index_day, np.nan) / unit
     cols["progression_months"] = np.where(patterns.progressed, pfs.day - index_day, np.nan) / unit
     cols["treatment_beyond_progression"] = patterns.progressed & (criz_stop > pfs.day)
+    # crizotinib after the first progression (to its end, or to last contact while ongoing): the ttd result
+    # counts treatment beyond progression past its configured grace
+    after = np.where(patterns.progressed, criz_stop - pfs.day, np.nan)
+    cols["criz_after_progression_days"] = after
+    cols["criz_after_progression_months"] = after / unit
     cols["death_months"] = np.where(death_day != NEVER, death_day - index_day, np.nan) / unit
     cols["followup_months"] = (os_.day - index_day) / unit
     return pd.DataFrame(cols)
@@ -244,21 +283,28 @@ def _flag(table: pd.DataFrame, column: str) -> np.ndarray:
     return table[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
-def time_to_event_table(out: pd.DataFrame, index_day, endpoints: dict, reasons: dict, unit: float) -> pd.DataFrame:
-    """Long form: one row per patient and endpoint, endpoints in TIME_TO_EVENT_ENDPOINTS order."""
-    n, k = len(out), len(TIME_TO_EVENT_ENDPOINTS)
-    day = np.concatenate([endpoints[e].day for e in TIME_TO_EVENT_ENDPOINTS])
-    days = day - np.tile(index_day, k)
+def time_to_event_table(out: pd.DataFrame, starts: dict, endpoints: dict, reasons: dict, rows: dict,
+                        unit: float) -> pd.DataFrame:
+    """Long form: one row per patient and endpoint, endpoints in TIME_TO_EVENT_ENDPOINTS order, patients in
+    cohort order; ``rows``: per endpoint, which patients have a row (duration of response: responders);
+    ``starts``: per endpoint, the day its time counts from (the index date; the response onset for DoR)."""
+    names = TIME_TO_EVENT_ENDPOINTS
+    keep = [np.flatnonzero(rows[e]) for e in names]
+    patient = np.concatenate(keep)
+    day = np.concatenate([endpoints[e].day[k] for e, k in zip(names, keep)])
+    days = day - np.concatenate([starts[e][k] for e, k in zip(names, keep)])
     ids = pa.array(out["record_id"].array, type=pa.string())
     return pd.DataFrame({
-        "record_id": pd.arrays.ArrowStringArray(ids.take(pa.array(np.tile(np.arange(n), k)))),
-        "group": pd.Categorical.from_codes(np.tile(out["group"].cat.codes.to_numpy(), k), dtype=out["group"].dtype),
-        "endpoint": pd.Categorical.from_codes(np.repeat(np.arange(k), n), categories=list(TIME_TO_EVENT_ENDPOINTS)),
+        "record_id": pd.arrays.ArrowStringArray(ids.take(pa.array(patient))),
+        "group": pd.Categorical.from_codes(out["group"].cat.codes.to_numpy()[patient], dtype=out["group"].dtype),
+        "endpoint": pd.Categorical.from_codes(np.repeat(np.arange(len(names)), [len(k) for k in keep]),
+                                              categories=list(names)),
         "days": days.astype(np.int64),
         "months": days / unit,
-        "status": np.concatenate([endpoints[e].status for e in TIME_TO_EVENT_ENDPOINTS]).astype(np.int8),
+        "status": np.concatenate([endpoints[e].status[k] for e, k in zip(names, keep)]).astype(np.int8),
         "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
-        "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([reasons[e] for e in TIME_TO_EVENT_ENDPOINTS])),
+        "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([reasons[e].take(pa.array(k))
+                                                               for e, k in zip(names, keep)])),
     })
 
 

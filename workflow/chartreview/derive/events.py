@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chartreview.derive.response import NE, PD, first_per_patient, last_per_patient
 from chartreview.derive.rows import Rows
@@ -61,6 +62,38 @@ def derive_os(death_day, last_contact_day) -> Endpoint:
     dead = death_day != NEVER
     return Endpoint(np.where(dead, death_day, last_contact_day), dead.astype(np.int8),
                     dead.astype(np.int8), np.full(len(dead), -1))
+
+
+def derive_dor(onset_day, pfs: Endpoint) -> Endpoint:
+    """Duration of response: from the response onset to the PFS event, censored as PFS is (the rows of
+    responders only are kept). A progression row dated before the onset ends the response on its first day."""
+    return Endpoint(np.maximum(pfs.day, onset_day), pfs.status, pfs.kind, pfs.row)
+
+
+# Time to treatment discontinuation kinds.
+TTD_CENSORED, TTD_END, TTD_DEATH = range(3)
+
+
+def derive_ttd(end_day, death_day, last_contact_day) -> Endpoint:
+    """Crizotinib end (any reason); a death without an end date ends it too; else censored at last contact."""
+    ended = end_day != NEVER
+    died = ~ended & (death_day != NEVER)
+    kind = np.select([ended, died], [TTD_END, TTD_DEATH], TTD_CENSORED).astype(np.int8)
+    day = np.select([ended, died], [end_day, death_day], last_contact_day)
+    return Endpoint(day, (kind != TTD_CENSORED).astype(np.int8), kind, np.full(len(day), -1))
+
+
+# Time to next treatment or death kinds.
+TTNT_CENSORED, TTNT_THERAPY, TTNT_DEATH = range(3)
+
+
+def derive_ttnt(therapy_day, therapy_row, death_day, last_contact_day) -> Endpoint:
+    """The first subsequent therapy after the index date or death, whichever first; else last contact."""
+    therapy = (therapy_day != NEVER) & (therapy_day <= death_day)
+    died = ~therapy & (death_day != NEVER)
+    kind = np.select([therapy, died], [TTNT_THERAPY, TTNT_DEATH], TTNT_CENSORED).astype(np.int8)
+    day = np.select([therapy, died], [therapy_day, death_day], last_contact_day)
+    return Endpoint(day, (kind != TTNT_CENSORED).astype(np.int8), kind, np.where(therapy, therapy_row, -1))
 
 
 # CNS kinds; the non-CNS progression is decided by a progression row or by a PD assessment.
@@ -152,3 +185,26 @@ def cns_reasons(cns: Endpoint) -> pa.Array:
          cat("non-CNS progression on ", date, " (competing)"),
          cat("censored: last contact on ", date, " (death without CNS progression does not compete)")],
         cat("censored: last contact on ", date))
+
+
+def dor_reasons(dor: Endpoint, onset_day: np.ndarray, pfs_reason: pa.Array) -> pa.Array:
+    """The PFS reason after the response onset ('response from 2014-03-02; PD on assessment of ...')."""
+    early = (dor.status == 1) & (dor.day == onset_day)
+    return cat("response from ", iso(onset_day), "; ",
+               choose([early], [cat(pfs_reason, " (on or before the response onset: duration 0)")], pfs_reason))
+
+
+def ttd_reasons(ttd: Endpoint, reason_label: pa.Array) -> pa.Array:
+    """'crizotinib ended 2015-04-01 (Toxicity)'; the reason label is '' when the export has none."""
+    date = iso(ttd.day)
+    label = pc.if_else(pc.equal(reason_label, ""), "", cat(" (", reason_label, ")"))
+    return choose([ttd.kind == TTD_END, ttd.kind == TTD_DEATH],
+                  [cat("crizotinib ended ", date, label), cat("death on ", date, " without a crizotinib end date")],
+                  cat("censored: on crizotinib at last contact on ", date))
+
+
+def ttnt_reasons(ttnt: Endpoint) -> pa.Array:
+    date = iso(ttnt.day)
+    return choose([ttnt.kind == TTNT_THERAPY, ttnt.kind == TTNT_DEATH],
+                  [cat("subsequent therapy started ", date), cat("death on ", date, " before any subsequent therapy")],
+                  cat("censored: no subsequent therapy at last contact on ", date))

@@ -71,4 +71,14 @@ def rules_in_force(config: dict) -> list[tuple[str, str]]:
                             + ", ".join(c.replace("_", " ") for c in rules.cns_competing)
                             + "; otherwise censored at last contact"),
         ("Progression pattern", f"progression rows from the first progression to {rules.window_days} days later"),
+        ("Duration of response", "responders (best overall response CR or PR"
+                                 + (", confirmed" if rules.confirmation else "")
+                                 + ") from the first CR/PR assessment in the response window to PD or death, "
+                                   "censored as PFS is: the response lasts until the PFS event"),
+        ("Time to treatment discontinuation", "criz_end_date, whatever criz_end_reason says (tabulated); a death "
+                                              "without an end date ends treatment; otherwise censored at last "
+                                              "contact while on crizotinib"),
+        ("Time to next treatment or death", "the first subsequent therapy started after the index date "
+                                            "(st_start_date) or death, whichever first; otherwise censored at "
+                                            "last contact: a next treatment is an event however crizotinib ended"),
     ]

@@ -18,11 +18,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chartreview.core.catalog import ENDPOINTS, METASTATIC_COMPOSITES, METASTATIC_SITES, PROGRESSION_PATTERNS, RESPONSES
+from chartreview.core.catalog import (
+    ENDPOINTS,
+    METASTATIC_COMPOSITES,
+    METASTATIC_SITES,
+    PROGRESSION_PATTERNS,
+    RESPONSES,
+    TREATMENT_ENDPOINT_FIELDS,
+)
 from chartreview.core.errors import InputError
 from chartreview.core.result_files import finite_or_none, time_key, write_json
-from chartreview.endpoints.time_to_event import summarise_time_to_event
+from chartreview.endpoints.time_to_event import follow_up, kaplan_meier_comparison, summarise_time_to_event
 from chartreview.stats import categorical, competing_risks
+from chartreview.stats.survival import kaplan_meier, km_median
 
 __all__ = [
     "EndpointError",
@@ -243,7 +251,102 @@ def analyse_survival(name: str, patients: pd.DataFrame, time_to_event: pd.DataFr
         subgroups=statistics["subgroups"],
         conf_level=statistics["conf_level"],
     )
+    if name == "os":
+        ordered = data.sort_values("months", kind="stable")
+        result["follow_up"] = follow_up(ordered["months"].to_numpy(dtype=float),
+                                        ordered["status"].to_numpy(dtype=float),
+                                        pd.Categorical(ordered["group"].astype(str), categories=labels), labels,
+                                        statistics["conf_level"])
     return {"endpoint": name, **result}
+
+
+# What each endpoint of the treatment course measures, in words (the result's ``definition``).
+TREATMENT_DEFINITIONS = {
+    "dor": "duration of response: among responders (best overall response CR or PR), from the first CR/PR "
+           "assessment to PD or death, censored as PFS is",
+    "ttd": "time to treatment discontinuation: from crizotinib start to criz_end_date (any reason; a death "
+           "without an end date counts), censored at last contact while on crizotinib",
+    "ttnt": "time to next treatment or death: from crizotinib start to the first subsequent therapy "
+            "(st_start_date) or death, censored at last contact",
+}
+
+
+def analyse_treatment_course(name: str, patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dict) -> dict:
+    """Duration of response, time to treatment discontinuation or time to next treatment or death:
+    Kaplan-Meier per group (median with CI, landmark rates), log-rank P; for ttd also the reasons of
+    discontinuation and the treatment beyond progression. An export without the endpoint's field
+    (TREATMENT_ENDPOINT_FIELDS) has no rows of it: the result says it is not available."""
+    labels = _labels(config)
+    conf_level = config["statistics"]["conf_level"]
+    settings = config["endpoints"][name]
+    _require(time_to_event, ["endpoint"], "time_to_event")
+    has_rows = bool((time_to_event["endpoint"].astype(str) == name).any())
+    if name in TREATMENT_ENDPOINT_FIELDS and not has_rows:
+        return {"endpoint": name, "available": False, "definition": TREATMENT_DEFINITIONS[name],
+                "reason": f"not available: the export has no {TREATMENT_ENDPOINT_FIELDS[name]} field"}
+    data = _time_to_event(name, patients, time_to_event).sort_values("months", kind="stable")
+    group = _group_codes(data, labels, "patients") if len(data) else \
+        pd.Series(pd.Categorical([], categories=labels))
+    time = data["months"].to_numpy(dtype=float)
+    result = {"endpoint": name, "available": True, "definition": TREATMENT_DEFINITIONS[name],
+              **kaplan_meier_comparison(time, data["status"].to_numpy(dtype=float),
+                                        pd.Categorical(group.astype(object), categories=labels), labels,
+                                        settings["landmarks"], conf_level)}
+    if name == "ttd":
+        result["end_reasons"] = _end_reasons(patients, labels)
+        result["beyond_progression"] = _beyond_progression(patients, labels, settings, conf_level)
+    return result
+
+
+def _end_reasons(patients: pd.DataFrame, labels: list[str]) -> dict:
+    """criz_end_reason per group (count and percent of the group's patients), labels as the dictionary's."""
+    if "criz_end_reason" not in patients:
+        return {"available": False, "reason": "not available: the export has no criz_end_reason field"}
+    group = _group_codes(patients, labels, "patients")
+    values = patients["criz_end_reason"]
+    levels = _categorical_levels(values)
+    codes = _level_codes(values, levels)
+    out: dict[str, Any] = {"available": True, "levels": levels, "groups": {}}
+    for g in labels:
+        sel = (group == g).to_numpy()
+        n = int(sel.sum())
+        counts = np.bincount(codes[sel & (codes >= 0)], minlength=len(levels))
+        out["groups"][g] = {"n": n, "missing": int((codes[sel] < 0).sum()),
+                            "counts": {lv: {"count": int(c), "percent": 100.0 * int(c) / n if n else None}
+                                       for lv, c in zip(levels, counts)}}
+    return out
+
+
+def _beyond_progression(patients: pd.DataFrame, labels: list[str], settings: dict, conf_level: float) -> dict:
+    """Patients treated with crizotinib beyond their first progression: crizotinib ended (or last contact while
+    on it) more than the grace days after the first progression; the median duration of crizotinib after
+    the first progression among them (Kaplan-Meier, ongoing censored; and the observed median)."""
+    grace = settings["beyond_progression_grace_days"]
+    _require(patients, ["group", "criz_after_progression_days", "criz_after_progression_months", "criz_ongoing"],
+             "patients")
+    group = _group_codes(patients, labels, "patients")
+    days = patients["criz_after_progression_days"].to_numpy(dtype=float)
+    months = patients["criz_after_progression_months"].to_numpy(dtype=float)
+    ongoing = patients["criz_ongoing"].to_numpy(dtype=bool)
+    progressed = ~np.isnan(days)
+    beyond = progressed & (np.nan_to_num(days, nan=-1.0) > grace)
+    groups = {}
+    for g in labels:
+        sel = (group == g).to_numpy()
+        n_progressed, n_beyond = int((sel & progressed).sum()), int((sel & beyond).sum())
+        treated = sel & beyond
+        km = kaplan_meier(months[treated], (~ongoing[treated]).astype(float), conf_level)
+        med = km_median(km)
+        groups[g] = {"progressed": n_progressed, "count": n_beyond,
+                     "percent": 100.0 * n_beyond / n_progressed if n_progressed else None,
+                     "ongoing": int((treated & ongoing).sum()),
+                     "median_months": med.estimate, "median_ci": [med.lower, med.upper],
+                     "median_observed_months": float(np.median(months[treated])) if n_beyond else None}
+    return {"grace_days": grace,
+            "definition": f"crizotinib ended (or still taken at last contact) more than {grace} days after the "
+                          "first progression (the PFS event); duration from the first progression to the end "
+                          "of crizotinib, Kaplan-Meier with patients still on crizotinib censored",
+            "groups": groups}
 
 
 def _cif_curve(cif: competing_risks.CumulativeIncidence) -> dict:
@@ -485,6 +588,8 @@ def analyse_endpoint(
         return analyse_progression(patients, progression_patterns, config)
     if name == "baseline":
         return analyse_baseline(patients, config)
+    if name in TREATMENT_DEFINITIONS:
+        return analyse_treatment_course(name, patients, time_to_event, config)
     raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
 
 

@@ -238,6 +238,61 @@ def _check_data(data: pd.DataFrame, labels: list[str]) -> None:
                          f"not among the configured groups {labels}")
 
 
+KM_METHOD = ("Kaplan-Meier (Greenwood variance, log-transformed CI); curve std_err on the cumulative-hazard scale "
+             "(R survfit std.err)")
+
+
+def kaplan_meier_comparison(time: np.ndarray, event: np.ndarray, group: pd.Categorical, labels: Sequence[str],
+                            landmarks: Sequence[float], conf_level: float) -> dict:
+    """Per group Kaplan-Meier (curve, median with CI, landmark rates) and the log-rank test: the part of
+    every time-to-event result that the Kaplan-Meier panels read (``time`` sorted ascending)."""
+    result: dict[str, Any] = {"unit": "months", "conf_level": conf_level, "method": KM_METHOD, "groups": {}}
+    for label in labels:
+        sel = np.asarray(group == label)
+        km = kaplan_meier(time[sel], event[sel], conf_level)
+        med = km_median(km)
+        reason = None
+        if km.n == 0:
+            reason = f"no {label} patients"
+        elif km.events == 0:
+            reason = f"no events in {label}: median not reached"
+        result["groups"][label] = {
+            "n": km.n, "events": km.events, "median": med.estimate,
+            "median_ci": [med.lower, med.upper],
+            "rates": {time_key(r.time): {"estimate": r.estimate, "ci": [r.lower, r.upper]}
+                      for r in km_at(km, landmarks)},
+            "curve": _curve(km), "reason": reason}
+
+    lr = logrank_test(time, event, group, levels=labels)
+    result["logrank"] = {"test": LOGRANK_TEST, "chisq": finite_or_none(lr.chisq), "df": lr.df,
+                         "p": finite_or_none(lr.p),
+                         "observed": {lab: finite_or_none(v) for lab, v in zip(labels, lr.observed)},
+                         "expected": {lab: finite_or_none(v) for lab, v in zip(labels, lr.expected)},
+                         "reason": lr.reason}
+    return result
+
+
+REVERSE_KM = ("reverse Kaplan-Meier (censoring as the event, survfit(Surv(time, 1 - status) ~ group)); "
+              "median with its log-transformed CI")
+
+
+def follow_up(time: np.ndarray, status: np.ndarray, group: pd.Categorical, labels: Sequence[str],
+              conf_level: float) -> dict:
+    """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith, Control Clin Trials 1996), per
+    group and overall, and the simple median of the observed follow-up of the patients alive (censored)."""
+    def block(sel: np.ndarray) -> dict:
+        km = kaplan_meier(time[sel], 1.0 - status[sel], conf_level)
+        med = km_median(km)
+        alive = time[sel & (status == 0)]
+        return {"n": int(sel.sum()), "censored": int(alive.size), "median": med.estimate,
+                "median_ci": [med.lower, med.upper],
+                "median_observed_alive": float(np.median(alive)) if alive.size else None,
+                "reason": None if alive.size else "no patient censored: follow-up not estimable"}
+    return {"method": REVERSE_KM, "unit": "months", "conf_level": conf_level,
+            "overall": block(np.ones(time.size, dtype=bool)),
+            "groups": {label: block(np.asarray(group == label)) for label in labels}}
+
+
 def summarise_time_to_event(data: pd.DataFrame, *, groups, landmarks: Sequence[float],
                             covariates: Sequence[str] = (), subgroups: Sequence[str] = (),
                             conf_level: float = 0.95) -> dict:
@@ -263,36 +318,9 @@ def summarise_time_to_event(data: pd.DataFrame, *, groups, landmarks: Sequence[f
     group = pd.Categorical(data["group"].astype(str), categories=labels)
     time = data["months"].to_numpy(dtype=float)
     event = data["status"].to_numpy(dtype=float)
+    result = kaplan_meier_comparison(time, event, group, labels, landmarks, conf_level)
     ref, other = labels[0], labels[1]
     contrast = f"{other} vs {ref}"
-
-    result: dict[str, Any] = {"unit": "months", "conf_level": conf_level,
-                              "method": "Kaplan-Meier (Greenwood variance, log-transformed CI); "
-                                        "curve std_err on the cumulative-hazard scale "
-                                        "(R survfit std.err)",
-                              "groups": {}}
-    for label in labels:
-        sel = np.asarray(group == label)
-        km = kaplan_meier(time[sel], event[sel], conf_level)
-        med = km_median(km)
-        reason = None
-        if km.n == 0:
-            reason = f"no {label} patients"
-        elif km.events == 0:
-            reason = f"no events in {label}: median not reached"
-        result["groups"][label] = {
-            "n": km.n, "events": km.events, "median": med.estimate,
-            "median_ci": [med.lower, med.upper],
-            "rates": {time_key(r.time): {"estimate": r.estimate, "ci": [r.lower, r.upper]}
-                      for r in km_at(km, landmarks)},
-            "curve": _curve(km), "reason": reason}
-
-    lr = logrank_test(time, event, group, levels=labels)
-    result["logrank"] = {"test": LOGRANK_TEST, "chisq": finite_or_none(lr.chisq), "df": lr.df,
-                         "p": finite_or_none(lr.p),
-                         "observed": {lab: finite_or_none(v) for lab, v in zip(labels, lr.observed)},
-                         "expected": {lab: finite_or_none(v) for lab, v in zip(labels, lr.expected)},
-                         "reason": lr.reason}
 
     dummies = np.column_stack([(group == lab).astype(float) for lab in labels[1:]])
     group_names = [f"{lab} vs {ref}" for lab in labels[1:]]

@@ -207,10 +207,17 @@ def _risk_table(table: Axes, curves: Mapping[str, Mapping], ticks: np.ndarray,
 
 
 def draw_km(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: Sequence[str],
-            *, endpoint: str, ylabel: str) -> Axes:
+            *, endpoint: str, ylabel: str, xlabel: str = TIME_LABEL) -> Axes:
     """Kaplan-Meier curves per group with censor marks (|), median lines, the numbers at risk under
-    the x-axis at every tick (as survminer's risk table), the medians, the Cox HR and the log-rank P."""
+    the x-axis at every tick (as survminer's risk table), the medians, the Cox HR and the log-rank P.
+    A result that is not available (an export without the endpoint's field) is an empty panel saying so."""
     result = data[endpoint]
+    if result.get("available") is False:
+        ax = fig.add_subplot(spec)
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, str(result.get("reason", "not available")), ha="center", va="center", wrap=True,
+                transform=ax.transAxes)
+        return ax
     colors = style.group_colors(groups)
     curves = {g: _curve(result, g, "curve", ("time", "n_risk", "n_censor", "survival")) for g in groups}
     max_time = max((c["time"].max() for c in curves.values() if c["time"].size), default=1.0)
@@ -251,7 +258,7 @@ def draw_km(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: S
     ax.set_yticks([0, 25, 50, 75, 100])
     ax.spines["left"].set_bounds(0, 100)
     ax.set_ylabel(ylabel)
-    ax.set_xlabel(TIME_LABEL)
+    ax.set_xlabel(xlabel)
     _time_axis(ax, ticks)
 
     _risk_table(table, curves, ticks, groups)
@@ -264,6 +271,19 @@ def draw_km_pfs(fig, spec, data, groups) -> Axes:
 
 def draw_km_os(fig, spec, data, groups) -> Axes:
     return draw_km(fig, spec, data, groups, endpoint="os", ylabel="Overall survival (%)")
+
+
+def draw_km_dor(fig, spec, data, groups) -> Axes:
+    return draw_km(fig, spec, data, groups, endpoint="dor", ylabel="Still responding (%)",
+                   xlabel="Months since response onset")
+
+
+def draw_km_ttd(fig, spec, data, groups) -> Axes:
+    return draw_km(fig, spec, data, groups, endpoint="ttd", ylabel="On crizotinib (%)")
+
+
+def draw_km_ttnt(fig, spec, data, groups) -> Axes:
+    return draw_km(fig, spec, data, groups, endpoint="ttnt", ylabel="Alive without next treatment (%)")
 
 
 def draw_cif_cns(fig, spec, data, groups) -> Axes:
@@ -681,6 +701,9 @@ PANEL_DRAWINGS: dict[str, Panel] = {p.name: p for p in (
     Panel("swimmer", draw_swimmer, "double", 200, "Crizotinib treatment course per patient"),
     Panel("forest", draw_forest, "single", 85, "Progression-free survival by subgroup"),
     Panel("flow", draw_flow, "single", 90, "Patient flow"),
+    Panel("km_dor", draw_km_dor, "single", 85, "Duration of response (Kaplan-Meier)"),
+    Panel("km_ttd", draw_km_ttd, "single", 85, "Time to crizotinib discontinuation (Kaplan-Meier)"),
+    Panel("km_ttnt", draw_km_ttnt, "single", 85, "Time to next treatment or death (Kaplan-Meier)"),
 )}
 
 

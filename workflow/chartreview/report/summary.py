@@ -191,7 +191,38 @@ def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
         "competing risk " + ("differed" if _differs(cns["gray"]["p"]) else "did not differ")
         + f" between the groups (Gray's test P={format_p(cns['gray']['p'])}).",
     ]
-    return " ".join(sentences)
+    return " ".join(sentences + treatment_sentences(results, groups))
+
+
+def treatment_sentences(results: dict[str, dict], groups: list[str]) -> list[str]:
+    """Follow-up, duration of response, time to treatment discontinuation and to next treatment or death, and
+    treatment beyond progression, each read from its result ("not available" where the export lacks it)."""
+    vs = " vs. "
+    out = []
+    fu = results["os"].get("follow_up")
+    if fu:
+        out.append(f"Median follow-up {format_months(fu['overall']['median'])} months (reverse Kaplan-Meier; "
+                   + vs.join(f"{g} {format_months(fu['groups'][g]['median'])}" for g in groups) + ").")
+    parts = []
+    for name, label in (("dor", "duration of response"), ("ttd", "time to treatment discontinuation"),
+                        ("ttnt", "time to next treatment or death")):
+        r = results.get(name)
+        if r is None:
+            continue
+        if r.get("available") is False:
+            parts.append(f"{label}: {r['reason']}")
+            continue
+        parts.append(f"{label}: median " + vs.join(format_months(r["groups"][g]["median"]) for g in groups)
+                     + f" months, P={format_p(r['logrank']['p'])}")
+    if parts:
+        out.append(f"Regarding the course of treatment ({vs.join(groups)}), " + "; ".join(parts) + ".")
+    beyond = (results.get("ttd") or {}).get("beyond_progression")
+    if beyond:
+        b = beyond["groups"]
+        out.append(f"Crizotinib was continued more than {beyond['grace_days']} days beyond the first progression in "
+                   + vs.join(f"{b[g]['count']}/{b[g]['progressed']} ({format_percent(b[g]['percent'])})"
+                             for g in groups) + " of the patients who progressed.")
+    return out
 
 
 def tests_used(results: dict[str, dict]) -> list[str]:
@@ -203,6 +234,10 @@ def tests_used(results: dict[str, dict]) -> list[str]:
         f"Progression patterns: {results['progression']['test']}",
         f"CNS progression: {results['cns']['gray'].get('test', 'Gray test')}",
     ]
+    treatment = [results[n] for n in ("dor", "ttd", "ttnt") if n in results and results[n].get("available", True)]
+    if treatment:
+        lines.append(f"Duration of response, time to treatment discontinuation and to next treatment: "
+                     f"{treatment[0]['logrank']['test']}")
     return lines
 
 

@@ -138,10 +138,16 @@ def _table_response(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.D
 
 def _table_survival(results: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     raw_rows, rows = [], []
-    for name, title in (("pfs", "Progression-free survival"), ("os", "Overall survival")):
+    for name, title in (("pfs", "Progression-free survival"), ("os", "Overall survival"),
+                        ("dor", "Duration of response"), ("ttd", "Time to treatment discontinuation"),
+                        ("ttnt", "Time to next treatment or death")):
         if name not in results:
             continue
         r = results[name]
+        if r.get("available") is False:
+            rows.append({"Endpoint": title, "Group": "", "n": "", "Events": "", "Median, months (95% CI)": r["reason"]})
+            raw_rows.append({"endpoint": name, "n": "", "events": "", "reason": r["reason"]})
+            continue
         cox, adj = r.get("cox", {}), r.get("cox_adjusted", {})
         adj_term = (adj.get("terms") or {}).get(cox.get("contrast"), {}) if adj else {}
         for i, g in enumerate(labels):
@@ -162,6 +168,11 @@ def _table_survival(results: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.
             line["Rates, % (95% CI)"] = "; ".join(cells)
             first = i == 0
             line["Log-rank P"] = format_p(r["logrank"]["p"]) if first else ""
+            if "cox" not in r:  # the endpoints of the treatment course have no hazard ratio
+                rows.append(line)
+                raw.update({"logrank_chisq": r["logrank"]["chisq"], "logrank_p": r["logrank"]["p"]})
+                raw_rows.append(raw)
+                continue
             line["HR (95% CI)"] = (f"{_hr(cox)}" if not first else "1 (reference)")
             line["P (Cox)"] = format_p(cox.get("p")) if not first else ""
             if first:
@@ -174,6 +185,58 @@ def _table_survival(results: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.
                         "adjusted_hr": adj_term.get("hr"), "adjusted_hr_p": adj_term.get("p")})
             rows.append(line)
             raw_rows.append(raw)
+        if name == "os" and "follow_up" in r:
+            _follow_up_rows(r["follow_up"], labels, rows, raw_rows)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows).fillna("")
+
+
+def _follow_up_rows(fu: dict, labels: list[str], rows: list, raw_rows: list) -> None:
+    """Median follow-up (reverse Kaplan-Meier) per group and overall, with the observed median among the alive."""
+    for i, (scope, b) in enumerate([*((g, fu["groups"][g]) for g in labels), ("Overall", fu["overall"])]):
+        lo, hi = b["median_ci"]
+        rows.append({"Endpoint": "Median follow-up (reverse Kaplan-Meier)" if i == 0 else "", "Group": scope,
+                     "n": b["n"], "Events": "",
+                     "Median, months (95% CI)": f"{format_number(b['median'])} ({format_ci(lo, hi)})",
+                     "Rates, % (95% CI)": f"observed median among the alive: "
+                                          f"{format_number(b['median_observed_alive'], missing='–')}"})
+        raw_rows.append({"endpoint": "follow_up", "group": scope, "n": b["n"], "events": "", "median": b["median"],
+                         "median_lower": lo, "median_upper": hi,
+                         "median_observed_alive": b["median_observed_alive"]})
+
+
+def _table_treatment(ttd: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reasons crizotinib ended, and treatment beyond progression, per group."""
+    raw_rows, rows = [], []
+    reasons = ttd.get("end_reasons") or {}
+    if ttd.get("available") is False or not reasons.get("available"):
+        why = ttd.get("reason") if ttd.get("available") is False else reasons.get("reason", "not available")
+        return pd.DataFrame([{"measure": "criz_end_reason", "reason": why}]), \
+            pd.DataFrame([{"Measure": "Reason crizotinib ended", **{g: why for g in labels}}])
+    head = {g: f"{g} (n = {reasons['groups'][g]['n']}), n (%)" for g in labels}
+    rows.append({"Measure": "Reason crizotinib ended", **{head[g]: "" for g in labels}})
+    for lv in reasons["levels"]:
+        line = {"Measure": f"  {lv}"}
+        raw = {"measure": "criz_end_reason", "level": lv}
+        for g in labels:
+            c = reasons["groups"][g]["counts"][lv]
+            line[head[g]] = f"{c['count']} ({format_percent(c['percent'])})"
+            raw.update({f"{g}_count": c["count"], f"{g}_percent": c["percent"]})
+        rows.append(line)
+        raw_rows.append(raw)
+    bp = ttd["beyond_progression"]
+    line = {"Measure": f"Treated beyond first progression (> {bp['grace_days']} days), n/progressed (%)"}
+    raw = {"measure": "beyond_progression", "level": f"grace {bp['grace_days']} days"}
+    dur = {"Measure": "  Crizotinib after first progression, median months (95% CI)"}
+    raw_dur = {"measure": "beyond_progression_duration", "level": "median months"}
+    for g in labels:
+        b = bp["groups"][g]
+        line[head[g]] = f"{b['count']}/{b['progressed']} ({format_percent(b['percent'])})"
+        lo, hi = b["median_ci"]
+        dur[head[g]] = "–" if not b["count"] else f"{format_number(b['median_months'])} ({format_ci(lo, hi)})"
+        raw.update({f"{g}_count": b["count"], f"{g}_n": b["progressed"], f"{g}_percent": b["percent"]})
+        raw_dur.update({f"{g}_median": b["median_months"], f"{g}_lower": lo, f"{g}_upper": hi})
+    rows += [line, dur]
+    raw_rows += [raw, raw_dur]
     return pd.DataFrame(raw_rows), pd.DataFrame(rows)
 
 
@@ -221,6 +284,7 @@ TABLE_TITLES = {
     "survival": "Progression-free and overall survival",
     "cns": "CNS progression with competing events",
     "progression": "Progression patterns at first progression",
+    "treatment": "Crizotinib discontinuation and treatment beyond progression",
 }
 
 
@@ -243,12 +307,20 @@ def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, p
     if "pfs" in results or "os" in results:
         raw, fmt = _table_survival(results, labels)
         tables["survival"] = (raw, fmt, "Kaplan-Meier medians and rates (log-transformed CI); log-rank test; "
-                                        "Cox hazard ratios (Efron ties, Wald CI) against the reference group.")
+                                        "Cox hazard ratios (Efron ties, Wald CI) against the reference group. "
+                                        "Duration of response counts from the response onset, among responders; "
+                                        "follow-up by the reverse Kaplan-Meier method.")
     if "cns" in results:
         raw, fmt = _table_cns(results["cns"], labels)
         competing = " and ".join(str(c).replace("_", "-") for c in results["cns"]["competing"])
         tables["cns"] = (raw, fmt, f"Competing events: {competing}. {results['cns']['method']}; Gray's test; "
                                    "Fine-Gray subdistribution hazard ratio (SHR) against the reference group.")
+    if "ttd" in results:
+        raw, fmt = _table_treatment(results["ttd"], labels)
+        tables["treatment"] = (raw, fmt, "Reasons as recorded (criz_end_reason), over all patients of the group; "
+                                         "treatment beyond progression among the patients whose PFS event is "
+                                         "progression, its duration by Kaplan-Meier (still on crizotinib: "
+                                         "censored).")
     if "progression" in results:
         p = results["progression"]
         raw, fmt = _table_counts(p["patterns"], labels, {k: v["label"] for k, v in p["patterns"].items()},

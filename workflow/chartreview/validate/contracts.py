@@ -635,7 +635,7 @@ def _course(tables: ExtractedTables) -> pd.DataFrame:
     latest = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     for name, fields in EVENT_DATES.items():
         table = getattr(tables, name)
-        for f in fields:
+        for f in (f for f in fields if f in table):  # a field the export lacks (st_start_date) bounds nothing
             per_record = table[f].groupby(_record_codes(tables, table)).max()
             latest[per_record.index] = np.fmax(latest[per_record.index], per_record.to_numpy())
     position = _record_codes(tables, p)
@@ -659,7 +659,7 @@ def _describe_latest(tables: ExtractedTables, course: pd.DataFrame, latest: np.n
     for name, fields in EVENT_DATES.items():
         table = getattr(tables, name)
         codes = _record_codes(tables, table)
-        for f in fields:
+        for f in (f for f in fields if f in table):
             dates = table[f].to_numpy()
             hits = np.flatnonzero(np.isin(codes, records) & (dates == latest[codes]))
             for i in hits:  # one per queried record
