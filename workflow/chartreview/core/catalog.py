@@ -29,7 +29,10 @@ SOURCE = "source"
 # derived patients tables when the export has one (a Table 1 variable or a stratum).
 DATA_ACCESS_GROUP = "data_access_group"
 # Analysis datasets (results/derived/<table>.parquet).
-DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns")
+DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns", "tumor_size_course")
+# Optional fields of the data dictionary an analysis reads: an export (or a dictionary) without one is
+# analysed, and that analysis says "not available" (a missing column of another field stops the run).
+OPTIONAL_ANALYSIS_FIELDS = {"ta_sld_mm": "tumor_size", "measurable_disease": "response"}
 
 
 # The files each step writes, by name (the named outputs of its rule, and what its code writes to).
@@ -55,7 +58,7 @@ ENDPOINT_RESULT = "results/endpoints/{endpoint}.json"
 # The time-to-event endpoints of the derivation, in the row order of time_to_event.parquet.
 TIME_TO_EVENT_ENDPOINTS = ("pfs", "os", "cns")
 # The endpoint analyses (results/endpoints/<endpoint>.json).
-ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline")
+ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline", "tumor_size")
 ENDPOINT_CATEGORIES = {
     "metastases": "Cohort",
     "baseline": "Cohort",
@@ -64,6 +67,7 @@ ENDPOINT_CATEGORIES = {
     "os": "Survival",
     "cns": "CNS",
     "progression": "Progression patterns",
+    "tumor_size": "Response",
 }
 # The config each endpoint analysis reads, and nothing else, as key paths: the rule passes only these
 # as a param, so a change reruns only the endpoints that read it.
@@ -73,10 +77,11 @@ ENDPOINT_SETTINGS = {
     "metastases": _CATEGORICAL,
     "progression": _CATEGORICAL,
     "baseline": _CATEGORICAL,
-    "response": ("groups", "statistics.categorical_test", "statistics.conf_level"),
+    "response": ("groups", "statistics.categorical_test", "statistics.conf_level", "endpoints.response.denominator"),
     "pfs": (*_SURVIVAL, "endpoints.pfs.landmarks", "time_unit_days"),
     "os": (*_SURVIVAL, "endpoints.os.landmarks", "time_unit_days"),
     "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days"),
+    "tumor_size": ("groups",),
 }
 # The config rule extract reads: the name of each of its params (the keyword of ``extract.redcap.run``) -> its
 # config key. The key file of the pseudonyms (config key record_id_pseudonym_key) is an input, not a param:
@@ -88,7 +93,8 @@ EXTRACTION_SETTINGS = {"encoding": "export_encoding", "delimiter": "export_delim
                        "record_id_pseudonym": "record_id_pseudonym"}
 # The config the derivation reads: e.g. the PFS landmarks are not in it, so changing them does not
 # rerun the derivation.
-DERIVATION_SETTINGS = ("groups", "time_unit_days", "endpoints.response", "endpoints.pfs.censor_at_new_therapy",
+DERIVATION_SETTINGS = ("groups", "time_unit_days", "endpoints.response.sd_min_days", "endpoints.response.confirmation",
+                       "endpoints.response.confirmation_min_days", "endpoints.pfs.censor_at_new_therapy",
                        "endpoints.cns.competing", "endpoints.progression.window_days")
 
 
@@ -118,12 +124,13 @@ MANUSCRIPT_TABLE_CATEGORIES = {
 }
 
 # ---------------------------------------------------------------------------------------- figures
-PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow")
+PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow", "waterfall", "spider")
 FIGURE_FORMATS = ("pdf", "svg", "png")
 # The file behind each named input of a panel (the named inputs of the figure rules).
 FIGURE_INPUT_FILES = {
-    **{name: ENDPOINT_RESULT.format(endpoint=name) for name in ("pfs", "os", "cns", "metastases", "progression")},
-    **{name: derived_files("results/derived")[name] for name in ("patients", "flow")},
+    **{name: ENDPOINT_RESULT.format(endpoint=name) for name in ("pfs", "os", "cns", "metastases", "progression",
+                                                                "tumor_size")},
+    **{name: derived_files("results/derived")[name] for name in ("patients", "flow", "tumor_size_course")},
 }
 # Which inputs each panel reads.
 PANEL_INPUTS: dict[str, tuple[str, ...]] = {
@@ -135,6 +142,8 @@ PANEL_INPUTS: dict[str, tuple[str, ...]] = {
     "swimmer": ("patients",),
     "forest": ("pfs",),
     "flow": ("flow",),
+    "waterfall": ("tumor_size", "tumor_size_course"),
+    "spider": ("tumor_size", "tumor_size_course"),
 }
 # An assembled figure takes the category of its first panel.
 PANEL_CATEGORIES = {
@@ -146,6 +155,8 @@ PANEL_CATEGORIES = {
     "metastases": "Cohort",
     "flow": "Cohort",
     "patterns": "Progression patterns",
+    "waterfall": "Response",
+    "spider": "Response",
 }
 
 # ------------------------------------------------------------------ codes of the data dictionary
