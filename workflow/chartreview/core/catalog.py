@@ -33,6 +33,15 @@ DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns", "tumor_si
 # Optional fields of the data dictionary an analysis reads: an export (or a dictionary) without one is
 # analysed, and that analysis says "not available" (a missing column of another field stops the run).
 OPTIONAL_ANALYSIS_FIELDS = {"ta_sld_mm": "tumor_size", "measurable_disease": "response"}
+# Why a patient has no best change in tumour size, by code (derived column tumor_size_excluded holds the words).
+TUMOR_SIZE_EXCLUSIONS = {
+    1: "no baseline assessment (none dated on or before criz_start_date)",
+    2: "no sum of diameters at the baseline assessment",
+    3: "baseline sum of diameters 0 mm (a percentage change is undefined)",
+    4: "no sum of diameters after criz_start_date in the response window",
+    5: "ta_sld_mm is not in the export",
+}
+TUMOR_SIZE_NOT_EXPORTED = 5
 
 
 # The files each step writes, by name (the named outputs of its rule, and what its code writes to).

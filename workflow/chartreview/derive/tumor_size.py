@@ -12,20 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chartreview.core.catalog import TUMOR_SIZE_EXCLUSIONS, TUMOR_SIZE_NOT_EXPORTED
 from chartreview.derive.response import first_per_patient, last_per_patient
 from chartreview.derive.rows import Rows
 
 SLD = "ta_sld_mm"
-# Why a patient has no best change, by code (0: included). The endpoint counts them by these words.
-INCLUDED = 0
-EXCLUSIONS = {
-    1: "no baseline assessment (none dated on or before criz_start_date)",
-    2: "no sum of diameters at the baseline assessment",
-    3: "baseline sum of diameters 0 mm (a percentage change is undefined)",
-    4: "no sum of diameters after criz_start_date in the response window",
-    5: "ta_sld_mm is not in the export",
-}
-NOT_EXPORTED = 5
+INCLUDED = 0  # the code of a patient with a best change; the others are EXCLUSIONS'
+EXCLUSIONS, NOT_EXPORTED = TUMOR_SIZE_EXCLUSIONS, TUMOR_SIZE_NOT_EXPORTED
 
 
 @dataclass(frozen=True)
