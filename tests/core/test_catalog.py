@@ -105,7 +105,10 @@ def test_the_derivation_reads_no_landmark():
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     picked = settings_of(config, DERIVATION_SETTINGS)
     assert "landmarks" not in picked["endpoints"].get("pfs", {}) and "os" not in picked["endpoints"]
-    assert picked["endpoints"]["response"] == config["endpoints"]["response"]
+    # the ORR/DCR denominator is the response endpoint's, not the derivation's
+    assert picked["endpoints"]["response"] == {k: v for k, v in config["endpoints"]["response"].items()
+                                               if k != "denominator"}
+    assert "endpoints.response.denominator" in ENDPOINT_SETTINGS["response"]
 
 
 def test_the_data_dictionary_states_the_catalog_codes():

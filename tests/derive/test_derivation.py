@@ -272,7 +272,8 @@ def test_groups_map_codes_through_the_dictionary_and_exclusions_are_counted():
     assert list(d.patients["group"]) == ["ROS1", "ALK", "ALK"]
     assert list(d.patients["group"].cat.categories) == ["ROS1", "ALK"]
     assert d.flow == {"records_exported": 4, "excluded": [{"reason": "fusion_gene blank", "n": 1}],
-                      "analysed": {"ROS1": 1, "ALK": 2}}
+                      "analysed": {"ROS1": 1, "ALK": 2}, "response_evaluable": {"ROS1": 0, "ALK": 0},
+                      "measurable_disease": {"ROS1": 1, "ALK": 2}, "tumor_size": {"ROS1": 0, "ALK": 0}}
     only = derive(build([Patient("A"), Patient("B", gene="ALK")]), DICTIONARY, {**config(), "groups": {"ROS1": 2}})
     assert only.flow["excluded"] == [{"reason": "fusion_gene ALK not among the configured groups", "n": 1}]
     assert set(only.time_to_event["record_id"]) == {"A"}
@@ -350,7 +351,7 @@ def test_write_derived_is_deterministic_and_complete(tmp_path):
         write_derived(derive(tables, DICTIONARY, config()), derived_files(out))
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == ["audit.csv", "audit.html", "flow.json", "patients.parquet", "progression_patterns.parquet",
-                     "time_to_event.parquet"]
+                     "time_to_event.parquet", "tumor_size_course.parquet"]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     flow = json.loads((tmp_path / "a" / "flow.json").read_text())
@@ -417,7 +418,7 @@ def test_rule_derive_writes_every_output_and_fails_cleanly_on_an_empty_group(mak
     derived = workflow.workdir / "results" / "derived"
     assert sorted(p.name for p in derived.iterdir()) == [
         "audit.csv", "audit.html", "flow.json", "patients.parquet", "progression_patterns.parquet",
-        "time_to_event.parquet"]
+        "time_to_event.parquet", "tumor_size_course.parquet"]
     assert json.loads((derived / "flow.json").read_text())["analysed"] == {"ROS1": 1, "ALK": 1}
     # Every patient in one group (a group code is checked before any job): non-zero exit, one message
     # with the counts, no traceback, no output left behind.

@@ -61,13 +61,22 @@ def test_invariants(specs, endpoints):
     d = derive(build(specs), DICTIONARY, config(**endpoints))
     t = d.time_to_event.merge(build(specs).patients[["record_id", "criz_start_date", "last_contact_date"]],
                               on="record_id")
-    assert len(t) == 3 * len(specs)
+    per_patient = t["endpoint"].value_counts()
+    for endpoint in ("pfs", "os", "cns", "ttd", "ttnt"):                   # one row each; DoR for responders
+        assert per_patient[endpoint] == len(specs)
+    responders = d.patients["best_overall_response"].isin(["CR", "PR"]).sum()
+    assert per_patient.get("dor", 0) == responders
     assert (t["date"] >= t["criz_start_date"]).all()                       # event or censoring on/after index
-    assert (t["days"] == (t["date"] - t["criz_start_date"]).dt.days).all()
+    from_index = t[t["endpoint"] != "dor"]                                 # DoR counts from the response onset
+    assert (from_index["days"] == (from_index["date"] - from_index["criz_start_date"]).dt.days).all()
     censored = t[t["status"] == 0]
     assert (censored["date"] <= censored["last_contact_date"]).all()       # censoring never after last contact
     wide = t.pivot(index="record_id", columns="endpoint", values="date")
     assert (wide["pfs"] <= wide["os"]).all()                               # PFS never beyond OS
+    assert (wide["ttnt"] <= wide["os"]).all()                              # nor the next treatment
+    if "dor" in wide:  # DoR ends as PFS does, or at its onset when a progression came before the response
+        assert (wide["dor"].dropna() >= wide.loc[wide["dor"].notna(), "pfs"]).all()
+        assert (t.loc[t["endpoint"] == "dor", "days"] >= 0).all()
     assert set(t.loc[t["endpoint"] != "cns", "status"]) <= {0, 1}
     assert set(t.loc[t["endpoint"] == "cns", "status"]) <= {0, 1, 2}
     assert d.patients["best_overall_response"].notna().all()

@@ -38,7 +38,7 @@ class Patient:
     id: str
     gene: str | None = "ROS1"
     start: str = "2013-01-01"
-    ta: list = field(default_factory=list)        # (day, response label)
+    ta: list = field(default_factory=list)        # (day, response label[, sum of diameters mm; 30])
     pd: list = field(default_factory=list)        # (day, site label, lesion label)
     st: list = field(default_factory=list)        # day of each subsequent therapy start
     last: int = 400                               # last contact
@@ -48,6 +48,7 @@ class Patient:
     ecog: str = "1"
     age: int = 60
     sex: str = "Female"
+    measurable: bool | None = True                # measurable_disease
 
 
 def _cat(values, name):
@@ -94,6 +95,7 @@ def build(specs: list[Patient]) -> Tables:
     patients["last_contact_date"] = pd.to_datetime([_date(st, s.last) for st, s in zip(starts, specs)])
     patients["death_date"] = pd.to_datetime([_date(st, s.death) for st, s in zip(starts, specs)])
     patients["vital_status"] = _cat(["Alive" if s.death is None else "Dead" for s in specs], "vital_status")
+    patients["measurable_disease"] = pd.array([s.measurable for s in specs], dtype="boolean")
     patients["death_cause"] = _cat([None if s.death is None else "Lung cancer" for s in specs], "death_cause")
 
     def repeating(rows, columns):
@@ -102,11 +104,12 @@ def build(specs: list[Patient]) -> Tables:
         frame["instance"] = frame["instance"].astype("Int64")
         return frame
 
-    ta = repeating([(s.id, i + 1, _date(st, d), r) for st, s in zip(starts, specs)
-                    for i, (d, r) in enumerate(s.ta)], ["ta_date", "ta_response"])
+    ta = repeating([(s.id, i + 1, _date(st, a[0]), a[1], a[2] if len(a) > 2 else 30.0)
+                    for st, s in zip(starts, specs) for i, a in enumerate(s.ta)],
+                   ["ta_date", "ta_response", "ta_sld_mm"])
     ta["ta_date"] = pd.to_datetime(ta["ta_date"])
     ta["ta_response"] = _cat(ta["ta_response"], "ta_response")
-    ta["ta_sld_mm"] = np.full(len(ta), 30.0)
+    ta["ta_sld_mm"] = ta["ta_sld_mm"].astype(float)
     ta["ta_modality"] = _cat(["CT"] * len(ta), "ta_modality")
     ta["tumor_assessment_complete"] = pd.array([2] * len(ta), dtype="Int64")
     pr = repeating([(s.id, i + 1, _date(st, d), site, lesion) for st, s in zip(starts, specs)

@@ -29,7 +29,19 @@ SOURCE = "source"
 # derived patients tables when the export has one (a Table 1 variable or a stratum).
 DATA_ACCESS_GROUP = "data_access_group"
 # Analysis datasets (results/derived/<table>.parquet).
-DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns")
+DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns", "tumor_size_course")
+# Optional fields of the data dictionary an analysis reads: an export (or a dictionary) without one is
+# analysed, and that analysis says "not available" (a missing column of another field stops the run).
+OPTIONAL_ANALYSIS_FIELDS = {"ta_sld_mm": "tumor_size", "measurable_disease": "response"}
+# Why a patient has no best change in tumour size, by code (derived column tumor_size_excluded holds the words).
+TUMOR_SIZE_EXCLUSIONS = {
+    1: "no baseline assessment (none dated on or before criz_start_date)",
+    2: "no sum of diameters at the baseline assessment",
+    3: "baseline sum of diameters 0 mm (a percentage change is undefined)",
+    4: "no sum of diameters after criz_start_date in the response window",
+    5: "ta_sld_mm is not in the export",
+}
+TUMOR_SIZE_NOT_EXPORTED = 5
 
 
 # The files each step writes, by name (the named outputs of its rule, and what its code writes to).
@@ -58,7 +70,8 @@ TIME_TO_EVENT_ENDPOINTS = ("pfs", "os", "cns", "dor", "ttd", "ttnt")
 # it gets a result saying "not available"); duration of response has rows for responders only.
 TREATMENT_ENDPOINT_FIELDS = {"ttd": "criz_end_date", "ttnt": "st_start_date"}
 # The endpoint analyses (results/endpoints/<endpoint>.json).
-ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline", "dor", "ttd", "ttnt")
+ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline", "dor", "ttd", "ttnt",
+             "tumor_size")
 ENDPOINT_CATEGORIES = {
     "metastases": "Cohort",
     "baseline": "Cohort",
@@ -70,6 +83,7 @@ ENDPOINT_CATEGORIES = {
     "dor": "Response",
     "ttd": "Survival",
     "ttnt": "Survival",
+    "tumor_size": "Response",
 }
 # The config each endpoint analysis reads, and nothing else, as key paths: the rule passes only these
 # as a param, so a change reruns only the endpoints that read it.
@@ -79,7 +93,7 @@ ENDPOINT_SETTINGS = {
     "metastases": _CATEGORICAL,
     "progression": _CATEGORICAL,
     "baseline": _CATEGORICAL,
-    "response": ("groups", "statistics.categorical_test", "statistics.conf_level"),
+    "response": ("groups", "statistics.categorical_test", "statistics.conf_level", "endpoints.response.denominator"),
     "pfs": (*_SURVIVAL, "endpoints.pfs.landmarks", "time_unit_days"),
     "os": (*_SURVIVAL, "endpoints.os.landmarks", "time_unit_days"),
     "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days"),
@@ -87,6 +101,7 @@ ENDPOINT_SETTINGS = {
     "ttd": ("groups", "statistics.conf_level", "endpoints.ttd.landmarks",
             "endpoints.ttd.beyond_progression_grace_days"),
     "ttnt": ("groups", "statistics.conf_level", "endpoints.ttnt.landmarks"),
+    "tumor_size": ("groups",),
 }
 # The config rule extract reads: the name of each of its params (the keyword of ``extract.redcap.run``) -> its
 # config key. The key file of the pseudonyms (config key record_id_pseudonym_key) is an input, not a param:
@@ -98,7 +113,8 @@ EXTRACTION_SETTINGS = {"encoding": "export_encoding", "delimiter": "export_delim
                        "record_id_pseudonym": "record_id_pseudonym"}
 # The config the derivation reads: e.g. the PFS landmarks are not in it, so changing them does not
 # rerun the derivation.
-DERIVATION_SETTINGS = ("groups", "time_unit_days", "endpoints.response", "endpoints.pfs.censor_at_new_therapy",
+DERIVATION_SETTINGS = ("groups", "time_unit_days", "endpoints.response.sd_min_days", "endpoints.response.confirmation",
+                       "endpoints.response.confirmation_min_days", "endpoints.pfs.censor_at_new_therapy",
                        "endpoints.cns.competing", "endpoints.progression.window_days")
 
 
@@ -130,13 +146,13 @@ MANUSCRIPT_TABLE_CATEGORIES = {
 
 # ---------------------------------------------------------------------------------------- figures
 PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow", "km_dor", "km_ttd",
-          "km_ttnt")
+          "km_ttnt", "waterfall", "spider")
 FIGURE_FORMATS = ("pdf", "svg", "png")
 # The file behind each named input of a panel (the named inputs of the figure rules).
 FIGURE_INPUT_FILES = {
     **{name: ENDPOINT_RESULT.format(endpoint=name) for name in ("pfs", "os", "cns", "metastases", "progression",
-                                                                    "dor", "ttd", "ttnt")},
-    **{name: derived_files("results/derived")[name] for name in ("patients", "flow")},
+                                                                    "dor", "ttd", "ttnt", "tumor_size")},
+    **{name: derived_files("results/derived")[name] for name in ("patients", "flow", "tumor_size_course")},
 }
 # Which inputs each panel reads.
 PANEL_INPUTS: dict[str, tuple[str, ...]] = {
@@ -151,6 +167,8 @@ PANEL_INPUTS: dict[str, tuple[str, ...]] = {
     "km_dor": ("dor",),
     "km_ttd": ("ttd",),
     "km_ttnt": ("ttnt",),
+    "waterfall": ("tumor_size", "tumor_size_course"),
+    "spider": ("tumor_size", "tumor_size_course"),
 }
 # An assembled figure takes the category of its first panel.
 PANEL_CATEGORIES = {
@@ -165,6 +183,8 @@ PANEL_CATEGORIES = {
     "km_dor": "Response",
     "km_ttd": "Survival",
     "km_ttnt": "Survival",
+    "waterfall": "Response",
+    "spider": "Response",
 }
 
 # ------------------------------------------------------------------ codes of the data dictionary

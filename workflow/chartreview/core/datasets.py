@@ -44,3 +44,4 @@ class DerivedTables:
     audit: pd.DataFrame
     flow: dict
     rules: dict = field(default_factory=dict)
+    tumor_size_course: pd.DataFrame = field(default_factory=pd.DataFrame)

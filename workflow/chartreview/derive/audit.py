@@ -3,7 +3,8 @@
 A reviewer checks a patient against the chart from one row: the group and its fusion_gene, the index
 date, the first subsequent therapy, the baseline sites, the best overall response with the deciding
 (and confirming) assessment, PFS, OS and CNS with the date, status, reason and the deciding row, and
-the progression pattern with every progression row in its window. Source rows are named by form,
+the progression pattern with every progression row in its window, and the tumour size's baseline
+assessment and best change with the reason in words. Source rows are named by form,
 REDCap instance, date and coded value (never an identifier; record_id is the study code).
 
 The CSV holds every patient. The HTML is self-contained and shows the rules, the flow, summary counts
@@ -25,6 +26,7 @@ from chartreview.core.catalog import RESPONSES, TIME_TO_EVENT_ENDPOINTS
 from chartreview.core.escaping import csv_frame, html
 from chartreview.derive import events as ev
 from chartreview.derive import texts as tx
+from chartreview.derive import tumor_size as tum
 from chartreview.derive.response import NE, SD
 from chartreview.derive.rows import Rows, choice_labels, days_of, met_flag
 from chartreview.derive.rules import rules_in_force
@@ -44,7 +46,7 @@ def _describe(form: str, rows: Rows, which: np.ndarray, values: pa.Array | None)
 
 
 def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs, os_, cns,
-                patterns, tte, site_text, prog, *, categories: tuple, treatment: dict,
+                patterns, tte, site_text, prog, size, *, categories: tuple, treatment: dict,
                 end_reason: pa.Array) -> pd.DataFrame:
     """One row per analysed patient: each derived value, its date and reason, and its source rows.
 
@@ -158,8 +160,33 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
     cols["criz_months"] = out["criz_months"].to_numpy()
     cols["criz_source"] = tx.choose([ongoing], [tx.cat("ongoing: followup last_contact_date ", tx.iso(last_contact))],
                                     tx.cat("treatment criz_end_date ", tx.iso(end_day)))
+    cols.update(_tumor_size(ta, size))
     return pd.DataFrame({k: pd.arrays.ArrowStringArray(v) if isinstance(v, pa.Array) else v
                          for k, v in cols.items()})
+
+
+def _formatted(values: np.ndarray, template: str) -> pa.Array:
+    """Numbers in words through ``template`` ('' for NaN), formatting each distinct value once."""
+    unique, inverse = np.unique(np.round(values, 1), return_inverse=True)
+    texts = ["" if np.isnan(u) else template.format(u) for u in unique]
+    return pa.array(texts, type=pa.string()).take(pa.array(inverse.reshape(-1).astype(np.int64)))
+
+
+def _tumor_size(ta, size) -> dict:
+    """The tumour size's baseline assessment, best assessment, change and the reason in words."""
+    n = len(size.reason)
+    mm = ta.numbers.get(tum.SLD)
+    values = _formatted(mm, "{:g} mm") if mm is not None else None
+    baseline = _describe("tumor_assessment", ta, size.baseline, values)
+    best = _describe("tumor_assessment", ta, size.best, values)
+    change = _formatted(size.change, "{:+.1f}%")
+    reasons = pa.array([""] + [tum.EXCLUSIONS[code] for code in sorted(tum.EXCLUSIONS)], type=pa.string())
+    excluded = tx.cat("excluded from the tumour size: ", reasons.take(pa.array(size.reason.astype(np.int64))))
+    included = tx.cat("best change ", change, ": the smallest sum in the response window (", best,
+                      ") against the baseline (", baseline, ", the last assessment on or before the index date)")
+    return {"tumor_size_baseline": baseline if n else pa.array([], pa.string()),
+            "best_sld_change_percent": size.change,
+            "tumor_size_reason": pc.if_else(pa.array(size.reason == tum.INCLUDED), included, excluded)}
 
 
 def _bor_decided(ta, bor, response, rules) -> pa.Array:
@@ -201,6 +228,8 @@ PATIENT_ITEMS = (
     ("Progression pattern", "progression_categories", "progression_source", ""),
     ("Progression sites", "progression_sites", None, ""),
     ("Crizotinib months", "criz_months", "criz_source", ""),
+    ("Tumour size baseline", None, "tumor_size_baseline", ""),
+    ("Best change in tumour size", "best_sld_change_percent", "tumor_size_reason", ""),
 )
 
 
@@ -213,6 +242,8 @@ def _patient_block(row: dict, endpoints: list) -> str:
                 f"{row[value + '_reason']}")
         elif value == "criz_months":
             shown = f"{row[value]:.2f}"
+        elif value == "best_sld_change_percent":
+            shown = "" if pd.isna(row[value]) else f"{row[value]:+.1f}%"
         else:
             shown = "" if value is None else str(row[value])
         src = "" if source is None or row[source] == "" else words + str(row[source])

@@ -25,6 +25,12 @@ Rules (every switch is a key under ``endpoints`` in the config; the defaults are
 - Progression patterns: for patients whose PFS event is progression, the sites of the progression rows
   dated from the first progression to ``endpoints.progression.window_days`` later.
 - Baseline: each ``met_site`` flag, and the composites extrathoracic (brain included) and intrathoracic.
+- Tumour size: the baseline is the last tumor assessment dated on or before the index date (not a
+  response assessment); the best percentage change of ``ta_sld_mm`` from it to the smallest sum in the
+  response window (``tumor_size``). A patient without either sum is excluded from it with the reason.
+- Flow: records exported, excluded with the reasons, analysed per group, and per group the patients
+  evaluable for response (best overall response not NE), with measurable disease at baseline
+  (``measurable_disease`` = Yes; null when the export lacks the field) and with a tumour size change.
 
 Vectorised: the repeating forms become numpy arrays sorted by patient, date and instance; each rule is
 a handful of array operations, so a million patients take seconds. This module holds the cohort, the
@@ -41,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chartreview.core.catalog import (
     BASELINE_EXTRATHORACIC,
@@ -84,6 +91,7 @@ from chartreview.derive.response import PR, SD, BestOverallResponse, best_overal
 from chartreview.derive.rows import Rows, choice_labels, days_of, label_codes, met_flag, rows_of
 from chartreview.derive.rules import DerivationError, Rules
 from chartreview.derive.texts import NEVER, bits_text, labels_of
+from chartreview.derive.tumor_size import EXCLUSIONS, INCLUDED, SLD, TumorSize, best_change
 
 # The audit lists the patterns with CNS first, the one the CNS endpoint reads; then the catalog's order.
 AUDIT_PATTERNS = ("cns", *(pattern for pattern in PROGRESSION_PATTERNS if pattern != "cns"))
@@ -140,7 +148,8 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     site_labels, lesion_labels = choice_labels(dictionary, "pd_site"), choice_labels(dictionary, "pd_lesion")
     # ta_response codes 1..5 are CR, PR, SD, PD, NE (input contract): positions follow the codes
     response_labels = tuple(dictionary["ta_response"].choices[str(code)] for code in range(1, 6))
-    ta = rows_of(tables.tumor_assessments, "ta_date", cohort, {"response": ("ta_response", response_labels)})
+    ta = rows_of(tables.tumor_assessments, "ta_date", cohort, {"response": ("ta_response", response_labels)},
+                 numbers=(SLD,))
     pr = rows_of(tables.progression_sites, "pd_date", cohort,
                  {"site": ("pd_site", site_labels), "lesion": ("pd_lesion", lesion_labels)})
     # an export without a field of the treatment endpoints (TREATMENT_ENDPOINT_FIELDS) derives the others:
@@ -176,6 +185,7 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     new = _positions(dictionary, "pd_lesion", (NEW_LESION,))[0]
     existing = _positions(dictionary, "pd_lesion", (EXISTING_LESION,))[0]
     patterns = derive_patterns(n, pfs, pr, window_days=rules.window_days, new=new, existing=existing)
+    size = best_change(n, index_day, therapy_day, ta)
 
     onset_day = at(ta.day, bor.onset, NEVER)
     dor = derive_dor(onset_day, pfs)
@@ -183,7 +193,8 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     ttnt = derive_ttnt(therapy_day, therapy_row, death_day, last_contact)
 
     out = patient_table(patients, group, dictionary, rules, index_day, death_day, last_contact, end_day,
-                        ta, bor, pfs, os_, patterns)
+                        ta, bor, pfs, os_, patterns, size)
+    flow.update(flow_of_analysed(out, rules))
     end_reason = labels_of(label_codes(patients["criz_end_reason"], choice_labels(dictionary, "criz_end_reason")),
                            choice_labels(dictionary, "criz_end_reason")) \
         if "criz_end_reason" in patients and "criz_end_reason" in dictionary else pa.nulls(n, pa.string())
@@ -201,17 +212,19 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     site_text = bits_text(patterns.site_bits, site_labels)
     prog = pattern_table(out, dictionary, pfs, patterns, site_text, brain)
     audit = build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,
-                        os_, cns, patterns, tte, site_text, prog, categories=AUDIT_PATTERNS,
+                        os_, cns, patterns, tte, site_text, prog, size, categories=AUDIT_PATTERNS,
                         treatment={"dor": (dor, onset_day, rows["dor"]), "ttd": (ttd, index_day, rows["ttd"]),
                                    "ttnt": (ttnt, index_day, rows["ttnt"])},
                         end_reason=end_reason)
-    return DerivedTables(out, tte, prog, audit, flow, rules.as_dict())
+    course = tumor_size_course(out, index_day, ta, size, rules.time_unit_days)
+    return DerivedTables(out, tte, prog, audit, flow, rules.as_dict(), course)
 
 
 def patient_table(patients, group, dictionary, rules: Rules, index_day, death_day, last_contact, end_day,
                   ta: Rows, bor: BestOverallResponse, pfs: Endpoint, os_: Endpoint,
-                  patterns: Patterns) -> pd.DataFrame:
-    """One row per analysed patient: characteristics, baseline sites, response, covariates, swimmer."""
+                  patterns: Patterns, size: TumorSize) -> pd.DataFrame:
+    """One row per analysed patient: characteristics, baseline sites, response, covariates, swimmer,
+    tumour size."""
     unit = rules.time_unit_days
     cols: dict = {"record_id": patients["record_id"].astype("string").array, "group": group.array,
                   "age": patients["age"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)}
@@ -254,7 +267,52 @@ def patient_table(patients, group, dictionary, rules: Rules, index_day, death_da
     cols["criz_after_progression_months"] = after / unit
     cols["death_months"] = np.where(death_day != NEVER, death_day - index_day, np.nan) / unit
     cols["followup_months"] = (os_.day - index_day) / unit
+    if "measurable_disease" in patients:  # optional: the response endpoint says when it is not available
+        cols["measurable_disease"] = patients["measurable_disease"].astype("boolean").array
+    cols["baseline_sld_mm"] = size.baseline_mm
+    cols["best_sld_change_percent"] = size.change
+    reasons = pa.array([""] + [EXCLUSIONS[code] for code in sorted(EXCLUSIONS)], type=pa.string())
+    excluded = reasons.take(pa.array(size.reason.astype(np.int64)))
+    cols["tumor_size_excluded"] = pd.arrays.ArrowStringArray(
+        pc.if_else(pa.array(size.reason == INCLUDED), pa.scalar(None, pa.string()), excluded))
     return pd.DataFrame(cols)
+
+
+def flow_of_analysed(out: pd.DataFrame, rules: Rules) -> dict:
+    """The flow's stages after the analysed patients, per group: evaluable for response (best overall
+    response not NE), with measurable disease at baseline (None when the export lacks the field) and
+    with a tumour size change (a baseline and a post-baseline sum)."""
+    group = out["group"]
+
+    def per_group(flags) -> dict:
+        return {g: int(np.asarray(flags)[(group == g).to_numpy()].sum()) for g in rules.groups}
+
+    measurable = (per_group(out["measurable_disease"].fillna(False).to_numpy(dtype=bool))
+                  if "measurable_disease" in out else None)
+    return {"response_evaluable": per_group(out["best_overall_response"].astype(str) != "NE"),
+            "measurable_disease": measurable,
+            "tumor_size": per_group(out["tumor_size_excluded"].isna())}
+
+
+def tumor_size_course(out: pd.DataFrame, index_day, ta: Rows, size: TumorSize, unit: float) -> pd.DataFrame:
+    """One row per sum of diameters shown over time (patients with a best change): the baseline and the
+    response window's measured assessments, with the percentage change from the baseline."""
+    rows = np.flatnonzero(size.course)
+    who = ta.patient[rows]
+    days = ta.day[rows] - index_day[who]
+    mm = ta.numbers[SLD][rows] if SLD in ta.numbers else np.empty(0)
+    ids = pa.array(out["record_id"].array, type=pa.string())
+    return pd.DataFrame({
+        "record_id": pd.arrays.ArrowStringArray(ids.take(pa.array(who))),
+        "group": pd.Categorical.from_codes(out["group"].cat.codes.to_numpy()[who], dtype=out["group"].dtype),
+        "best_overall_response": out["best_overall_response"].array.take(who),
+        "days": days.astype(np.int64),
+        "months": days / unit,
+        "sld_mm": mm,
+        "change_percent": (mm - size.baseline_mm[who]) / size.baseline_mm[who] * 100.0,
+        "baseline": rows == size.baseline[who],
+        "best": rows == size.best[who],
+    })
 
 
 def pattern_table(out: pd.DataFrame, dictionary, pfs: Endpoint, patterns: Patterns, site_text: pa.Array,
@@ -311,12 +369,13 @@ def time_to_event_table(out: pd.DataFrame, starts: dict, endpoints: dict, reason
 # --------------------------------------------------------------------------- files
 def write_derived(derived: DerivedTables, paths: Mapping[str, str | Path]) -> None:
     """Each derived file to its named path: patients, time_to_event, progression_patterns (parquet),
-    audit_csv, audit_html and flow (JSON) (the outputs of rule ``derive``)."""
+    tumor_size_course, audit_csv, audit_html and flow (JSON) (the outputs of rule ``derive``)."""
     for path in paths.values():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     derived.patients.to_parquet(paths["patients"], index=False)
     derived.time_to_event.to_parquet(paths["time_to_event"], index=False)
     derived.progression_patterns.to_parquet(paths["progression_patterns"], index=False)
+    derived.tumor_size_course.to_parquet(paths["tumor_size_course"], index=False)
     write_audit(derived, paths["audit_csv"], paths["audit_html"])
     write_json(derived.flow, paths["flow"])
 

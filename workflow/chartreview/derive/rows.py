@@ -6,7 +6,7 @@ read the source rows through these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ class Rows:
     day: np.ndarray       # days since 1970-01-01
     instance: np.ndarray  # REDCap repeat instance (-1 when blank)
     codes: dict           # column -> int16 positions in that field's dictionary labels (-1 blank)
+    numbers: dict = field(default_factory=dict)  # number column -> float64 (NaN blank); absent if not exported
 
 
 def days_of(values) -> np.ndarray:
@@ -42,8 +43,9 @@ def label_codes(series: pd.Series, labels: tuple) -> np.ndarray:
     return pd.Categorical(series, categories=list(labels)).codes.astype(np.int16)
 
 
-def rows_of(table: pd.DataFrame, date_column: str, cohort: pd.Index, coded: dict) -> Rows:
-    """The rows of analysed patients with a date, sorted by patient, date, instance."""
+def rows_of(table: pd.DataFrame, date_column: str, cohort: pd.Index, coded: dict, numbers: tuple = ()) -> Rows:
+    """The rows of analysed patients with a date, sorted by patient, date, instance; ``numbers``: number
+    columns to carry (one the table lacks is left out)."""
     pos = cohort.get_indexer(table["record_id"]) if len(table) else np.empty(0, np.int64)
     day = days_of(table[date_column]) if len(table) else np.empty(0, np.int64)
     instance = (table["instance"].astype("Float64").fillna(-1).to_numpy(dtype=np.int64)
@@ -53,7 +55,9 @@ def rows_of(table: pd.DataFrame, date_column: str, cohort: pd.Index, coded: dict
         keep[np.lexsort((instance[keep], day[keep], pos[keep]))]
     codes = {name: (label_codes(table[column], labels)[rows] if len(table) else np.empty(0, np.int16))
              for name, (column, labels) in coded.items()}
-    return Rows(pos[rows].astype(np.int64), day[rows], instance[rows], codes)
+    carried = {name: table[name].to_numpy(dtype=float, na_value=np.nan)[rows] if len(table) else np.empty(0)
+               for name in numbers if name in table}
+    return Rows(pos[rows].astype(np.int64), day[rows], instance[rows], codes, carried)
 
 
 def _is_sorted(*keys: np.ndarray) -> bool:

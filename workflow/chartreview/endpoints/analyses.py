@@ -25,6 +25,8 @@ from chartreview.core.catalog import (
     PROGRESSION_PATTERNS,
     RESPONSES,
     TREATMENT_ENDPOINT_FIELDS,
+    TUMOR_SIZE_EXCLUSIONS,
+    TUMOR_SIZE_NOT_EXPORTED,
 )
 from chartreview.core.errors import InputError
 from chartreview.core.result_files import finite_or_none, time_key, write_json
@@ -54,6 +56,9 @@ PATTERN_ASSUMPTION = (
     "The published label of the 11/16 vs 17/37 comparison is lost; this workflow reads it as "
     "intrathoracic-only progression at first progression (an assumption)."
 )
+
+
+NOT_EXPORTED_REASON = TUMOR_SIZE_EXCLUSIONS[TUMOR_SIZE_NOT_EXPORTED]
 
 
 class EndpointError(InputError):
@@ -156,14 +161,51 @@ def analyse_metastases(patients: pd.DataFrame, config: dict) -> dict:
     }
 
 
+DENOMINATORS = {
+    "all": "all patients of the group (non-evaluable patients count as non-responders)",
+    "measurable": "patients of the group with measurable disease at baseline (measurable_disease = Yes; "
+                  "non-evaluable patients among them count as non-responders)",
+}
+
+
 def analyse_response(patients: pd.DataFrame, config: dict) -> dict:
-    """Best overall response distribution; ORR and DCR over all patients of the group with
-    Clopper-Pearson CIs; P of the ORR comparison (and of DCR and the BOR distribution)."""
+    """Best overall response distribution; ORR and DCR with Clopper-Pearson CIs; P of the ORR comparison
+    (and of DCR and the BOR distribution), over the primary denominator (``endpoints.response.denominator``:
+    all treated patients or those with measurable disease); the other denominator under ``secondary``."""
+    _require(patients, ["group", "best_overall_response", "responder", "disease_control"], "patients")
+    chosen = config.get("endpoints", {}).get("response", {}).get("denominator", "all")
+    measurable = "measurable_disease" in patients.columns
+    not_available = ("measurable_disease is not in the export (or the data dictionary): the rates over the "
+                     "patients with measurable disease are not available")
+    primary = chosen if measurable else "all"
+    result = _response_over(patients, config, primary)
+    result["primary_denominator"] = primary
+    if chosen != primary:
+        result["note"] = f"the configured denominator is {chosen!r}, but {not_available}"
+    other = "measurable" if primary == "all" else "all"
+    if other == "measurable" and not measurable:
+        result["secondary"] = {"denominator_key": other, "available": False, "reason": not_available}
+    else:
+        result["secondary"] = {"denominator_key": other, "available": True,
+                               **_response_over(patients, config, other)}
+    return result
+
+
+def _response_over(patients: pd.DataFrame, config: dict, denominator: str) -> dict:
+    """The response result over one denominator: all patients, or those with measurable disease."""
     labels = _labels(config)
     statistics = config["statistics"]
     test, conf_level = statistics["categorical_test"], statistics["conf_level"]
-    _require(patients, ["group", "best_overall_response", "responder", "disease_control"], "patients")
     group = _group_codes(patients, labels, "patients")
+    excluded = None
+    if denominator == "measurable":
+        kept = _flag(patients["measurable_disease"]).fillna(False).to_numpy(dtype=bool)
+        excluded = {g: {"not measurable": int(((group == g).to_numpy() & ~kept
+                                                & patients["measurable_disease"].notna().to_numpy()).sum()),
+                        "measurable_disease blank": int(((group == g).to_numpy()
+                                                         & patients["measurable_disease"].isna().to_numpy()).sum())}
+                    for g in labels}
+        patients, group = patients[kept], group[kept]
     bor = patients["best_overall_response"].astype(object)
     groups = {}
     bor_table = []
@@ -201,13 +243,58 @@ def analyse_response(patients: pd.DataFrame, config: dict) -> dict:
         "reason": orr.reason,
         "conf_level": conf_level,
         "ci_method": "Clopper-Pearson exact",
-        "denominator": "all patients of the group (non-evaluable patients count as non-responders)",
+        "denominator": DENOMINATORS[denominator],
         "groups": groups,
         "dcr_comparison": _test_dict(dcr),
         "bor_comparison": {
             **_test_dict(bor_test),
             "categories": [RESPONSES[i] for i in bor_columns],
         },
+        **({"excluded": excluded} if excluded is not None else {}),
+    }
+
+
+def analyse_tumor_size(patients: pd.DataFrame, config: dict) -> dict:
+    """Best percentage change in tumour size per group: the patients with a change, median (IQR) and
+    range, how many shrank by at least 30% or grew by at least 20% (RECIST's PR and PD thresholds), the
+    Wilcoxon rank-sum P, and the patients excluded by reason (counts, never who)."""
+    labels = _labels(config)
+    _require(patients, ["group"], "patients")
+    group = _group_codes(patients, labels, "patients")
+    columns = ("best_sld_change_percent", "tumor_size_excluded")
+    if any(c not in patients.columns for c in columns):
+        return {"available": False, "reason": "the derived patients table has no tumour size (derivation "
+                                               "of an earlier version): not available"}
+    reason = patients["tumor_size_excluded"].astype(object)
+    if reason.eq(NOT_EXPORTED_REASON).all() and len(reason):
+        return {"available": False, "reason": "ta_sld_mm is not in the export (or the data dictionary): the "
+                                               "change in tumour size is not available",
+                "groups": {g: {"n": int((group == g).sum())} for g in labels}}
+    change = patients["best_sld_change_percent"].to_numpy(dtype=float)
+    groups = {}
+    for g in labels:
+        sel = (group == g).to_numpy()
+        values = change[sel & ~np.isnan(change)]
+        s = categorical.summarise_continuous(values)
+        counts = reason[sel].dropna().value_counts()
+        groups[g] = {"patients": int(sel.sum()), "n": s.n, "median": s.median, "q1": s.q1, "q3": s.q3,
+                     "min": s.minimum, "max": s.maximum,
+                     "shrank_30": int((values <= -30).sum()), "grew_20": int((values >= 20).sum()),
+                     "excluded": {str(r): int(counts[r]) for r in sorted(counts.index)}}
+    result = categorical.wilcoxon_rank_sum(change[(group == labels[0]).to_numpy() & ~np.isnan(change)],
+                                           change[(group == labels[1]).to_numpy() & ~np.isnan(change)])
+    overall = reason.dropna().value_counts()
+    return {
+        "available": True,
+        "unit": "percent change of the sum of target lesion diameters (ta_sld_mm) from baseline",
+        "definition": "from the last assessment dated on or before criz_start_date (baseline) to the smallest "
+                      "sum in the response window (after criz_start_date, on or before the first subsequent "
+                      "therapy)",
+        "thresholds": {"shrank": -30, "grew": 20},
+        "groups": groups,
+        "excluded": [{"reason": str(r), "n": int(overall[r])} for r in sorted(overall.index)],
+        "test": result.test, "p": finite_or_none(result.p), "statistic": finite_or_none(result.statistic),
+        "reason": result.reason,
     }
 
 
@@ -590,6 +677,8 @@ def analyse_endpoint(
         return analyse_baseline(patients, config)
     if name in TREATMENT_DEFINITIONS:
         return analyse_treatment_course(name, patients, time_to_event, config)
+    if name == "tumor_size":
+        return analyse_tumor_size(patients, config)
     raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
 
 

@@ -43,6 +43,14 @@ SWIMMER_COLUMNS = ["group", "criz_months", "criz_ongoing", "response_onset_month
 # Above this many patients the swimmer shows a systematic sample (documented on the plot), because
 # one row per patient stops being readable; the sample is deterministic.
 SWIMMER_MAX_PATIENTS = 100
+# The columns read from each derived table a panel reads (a million rows stay small).
+TUMOR_SIZE_COLUMNS = ["record_id", "group", "best_overall_response", "months", "change_percent", "baseline",
+                      "best"]
+PARQUET_COLUMNS = {"patients": SWIMMER_COLUMNS, "tumor_size_course": TUMOR_SIZE_COLUMNS}
+# Above this many patients the waterfall and the spider show a systematic sample, as the swimmer does.
+TUMOR_SIZE_MAX_PATIENTS = 200
+# Best overall response colours of the waterfall and the spider (Okabe-Ito).
+RESPONSE_COLORS = {"CR": "#009E73", "PR": "#56B4E9", "SD": "#E69F00", "PD": "#D55E00", "NE": "#999999"}
 TIME_LABEL = "Months since crizotinib start"
 # Where a curve panel's legend may go, in order of preference (survival curves fall from the upper
 # left, incidence curves rise from the lower left).
@@ -77,7 +85,7 @@ def load_inputs(paths: Mapping[str, str | Path]) -> dict[str, Any]:
         path = Path(path)
         try:
             if path.suffix == ".parquet":
-                data[name] = pd.read_parquet(path, columns=SWIMMER_COLUMNS)
+                data[name] = pd.read_parquet(path, columns=PARQUET_COLUMNS.get(name, SWIMMER_COLUMNS))
             else:
                 data[name] = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -85,7 +93,8 @@ def load_inputs(paths: Mapping[str, str | Path]) -> dict[str, Any]:
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise FigureInputError(f"{path}: not valid JSON ({error})") from None
         except (KeyError, ValueError) as error:  # pyarrow: a requested column is missing
-            raise FigureInputError(f"{path}: cannot read the columns {SWIMMER_COLUMNS} ({error})") from None
+            raise FigureInputError(f"{path}: cannot read the columns "
+                                   f"{PARQUET_COLUMNS.get(name, SWIMMER_COLUMNS)} ({error})") from None
         if isinstance(data[name], dict):
             data[name]["_source"] = str(path)
     return data
@@ -465,7 +474,9 @@ def draw_flow(fig, spec, data, groups) -> Axes:
                linewidth=style.THIN_LINE_WIDTH)
     line = dict(color="black", lw=style.THIN_LINE_WIDTH)
     arrow = dict(arrowstyle="-|>", shrinkA=0, shrinkB=4.5, mutation_scale=6, **line)
-    main_x, excluded_y, split_y = 0.4, 0.67, 0.25
+    stages = _flow_stages(flow, groups, source)
+    # the stages per group under the group boxes take the bottom fifth of the panel
+    main_x, excluded_y, split_y = 0.4, 0.67, (0.33 if stages else 0.25)
     top = ax.text(main_x, 0.92, f"Records exported\nn = {exported:,}", ha="center", va="center", bbox=box)
     n_excluded = sum(int(_get(e, "n", source=source)) for e in excluded)
     reasons = "\n".join(textwrap.fill(f"\u2022 {_get(e, 'reason', source=source)} (n = {int(e['n']):,})",
@@ -483,13 +494,35 @@ def draw_flow(fig, spec, data, groups) -> Axes:
     ax.annotate("", xy=(main_x, split_y), xycoords="data", xytext=(0.5, 0), textcoords=middle,
                 arrowprops=dict(arrowstyle="-", shrinkA=4.5, shrinkB=0, **line))
     ax.plot([min(centres + [main_x]), max(centres + [main_x])], [split_y, split_y], **line)
+    group_y = 0.08 if not stages else 0.21
     for gx, g in zip(centres, groups):
         group_box = dict(box, edgecolor=colors[g], linewidth=style.LINE_WIDTH * 1.2)
-        cell = ax.text(gx, 0.08, f"{g}\nn = {int(analysed[g]):,}", ha="center", va="center",
+        cell = ax.text(gx, group_y, f"{g}\nn = {int(analysed[g]):,}", ha="center", va="center",
                        bbox=group_box)
         ax.annotate("", xy=(0.5, 1), xycoords=cell, xytext=(gx, split_y), textcoords="data",
                     arrowprops=arrow)
+        if stages:
+            lines = [f"{label}: {value}" for label, value in ((lbl, per_group[g]) for lbl, per_group in stages)]
+            ax.text(gx, group_y - 0.07, "\n".join(lines), ha="center", va="top", fontsize=style.SMALL_PT,
+                    linespacing=1.3)
     return ax
+
+
+# The flow's stages after the analysed patients (keys of flow.json), in words.
+FLOW_STAGES = (("response_evaluable", "Evaluable for response"), ("measurable_disease", "Measurable disease"),
+               ("tumor_size", "Tumour size change"))
+
+
+def _flow_stages(flow: Mapping, groups: Sequence[str], source: str) -> list[tuple[str, dict]]:
+    """(label, {group: 'n' or 'not available'}) of each stage flow.json holds (none in an older flow)."""
+    stages = []
+    for key, label in FLOW_STAGES:
+        if key not in flow:
+            continue
+        values = flow[key]
+        stages.append((label, {g: "not available" if values is None else
+                               f"{int(_get(values, g, source=source)):,}" for g in groups}))
+    return stages
 
 
 # ------------------------------------------------------------------------------------ forest plot
@@ -680,6 +713,101 @@ def draw_swimmer(fig, spec, data, groups) -> Axes:
     return ax
 
 
+# ------------------------------------------------------------------------------ tumour size panels
+
+def _tumor_size_rows(data: Mapping, groups: Sequence[str]) -> tuple[pd.DataFrame, int, str]:
+    """The course rows of a systematic sample of at most TUMOR_SIZE_MAX_PATIENTS patients (sorted by best
+    change), the number of patients, and the exclusions in words for the caption."""
+    result = data["tumor_size"]
+    if not result.get("available", False):
+        return pd.DataFrame(columns=TUMOR_SIZE_COLUMNS), 0, str(result.get("reason", "not available"))
+    course = data["tumor_size_course"]
+    course = course[course["group"].astype("string").isin(list(groups))]
+    best = course[course["best"].to_numpy(dtype=bool)].sort_values(["change_percent", "record_id"],
+                                                                   ascending=[False, True], kind="stable")
+    total = len(best)
+    if total > TUMOR_SIZE_MAX_PATIENTS:
+        best = best.iloc[np.unique(np.round(np.linspace(0, total - 1, TUMOR_SIZE_MAX_PATIENTS)).astype(int))]
+    excluded = "; ".join(f"{_get(e, 'reason')} (n = {int(_get(e, 'n')):,})" for e in _get(result, "excluded"))
+    caption = f"Excluded: {excluded}" if excluded else "No patient excluded"
+    if total > len(best):
+        caption += f"; systematic sample of {len(best):,} of {total:,} patients"
+    kept = course[course["record_id"].isin(best["record_id"])]
+    order = {rid: i for i, rid in enumerate(best["record_id"])}
+    return kept.assign(_order=kept["record_id"].map(order)), total, caption
+
+
+def _not_available(ax: Axes, text: str) -> Axes:
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, textwrap.fill(f"Not available: {text}", 50), ha="center", va="center",
+            transform=ax.transAxes, fontsize=style.SMALL_PT)
+    return ax
+
+
+def draw_waterfall(fig, spec, data, groups) -> Axes:
+    """Waterfall: each patient's best percentage change in the sum of diameters (bars sorted from the
+    largest growth to the largest shrinkage), coloured by best overall response, with RECIST's -30% and
+    +20% lines; bars carry no patient identifier. The exclusions by reason are in the axis caption."""
+    rows, total, caption = _tumor_size_rows(data, groups)
+    ax = fig.add_subplot(spec)
+    if total == 0:
+        return _not_available(ax, caption if rows.empty and caption.startswith("ta_") else
+                              "no patient has a baseline and a post-baseline sum of diameters. " + caption)
+    best = rows[rows["best"].to_numpy(dtype=bool)].sort_values("_order")
+    x = np.arange(1, len(best) + 1)
+    colors = best["best_overall_response"].astype(str).map(RESPONSE_COLORS).fillna(style.NEUTRAL_COLOR)
+    ax.bar(x, best["change_percent"].to_numpy(dtype=float), width=0.8, color=list(colors), linewidth=0)
+    for level in (-30, 20):
+        ax.axhline(level, color="black", lw=style.THIN_LINE_WIDTH, ls="--", zorder=0)
+    ax.axhline(0, color="black", lw=style.THIN_LINE_WIDTH)
+    ax.set_xlim(0.3, len(best) + 0.7)
+    ax.set_xticks([])
+    ax.set_ylabel("Best change in sum of diameters (%)")
+    ax.set_xlabel("\n".join(["Patients, sorted by best change"] + textwrap.wrap(caption, 55)))
+    present = [r for r in RESPONSE_COLORS if (best["best_overall_response"].astype(str) == r).any()]
+    ax.legend(handles=[Patch(color=RESPONSE_COLORS[r], label=r) for r in present], loc="upper right",
+              ncol=len(present), handlelength=1.0, columnspacing=0.8, title="Best overall response",
+              fontsize=style.SMALL_PT, title_fontsize=style.SMALL_PT)
+    low = float(np.nanmin(np.r_[best["change_percent"].to_numpy(dtype=float), -30.0]))
+    high = float(np.nanmax(np.r_[best["change_percent"].to_numpy(dtype=float), 20.0]))
+    ax.set_ylim(min(-105.0, low - 5), max(high, 20.0) + 0.45 * (max(high, 20.0) - min(-105.0, low - 5)))
+    return ax
+
+
+def draw_spider(fig, spec, data, groups) -> Axes:
+    """Spider: each patient's percentage change in the sum of diameters over time from the baseline (drawn
+    at month 0), coloured by best overall response, with RECIST's -30% and +20% lines."""
+    rows, total, caption = _tumor_size_rows(data, groups)
+    ax = fig.add_subplot(spec)
+    if total == 0:
+        return _not_available(ax, caption if caption.startswith("ta_") else
+                              "no patient has a baseline and a post-baseline sum of diameters. " + caption)
+    rows = rows.sort_values(["_order", "baseline", "months"], ascending=[True, False, True], kind="stable")
+    months = np.where(rows["baseline"].to_numpy(dtype=bool), 0.0, rows["months"].to_numpy(dtype=float))
+    change = np.where(rows["baseline"].to_numpy(dtype=bool), 0.0, rows["change_percent"].to_numpy(dtype=float))
+    order = rows["_order"].to_numpy()
+    response = rows["best_overall_response"].astype(str).to_numpy()
+    starts = np.flatnonzero(np.r_[True, order[1:] != order[:-1]])
+    for begin, end in zip(starts, np.r_[starts[1:], len(order)]):
+        color = RESPONSE_COLORS.get(response[begin], style.NEUTRAL_COLOR)
+        ax.plot(months[begin:end], change[begin:end], color=color, lw=style.THIN_LINE_WIDTH, marker="o",
+                ms=1.6, alpha=0.85)
+    for level in (-30, 20):
+        ax.axhline(level, color="black", lw=style.THIN_LINE_WIDTH, ls="--", zorder=0)
+    ticks = time_ticks(float(np.nanmax(np.r_[months, 1.0])))
+    _time_axis(ax, ticks)
+    ax.set_ylabel("Change in sum of diameters (%)")
+    ax.set_xlabel("\n".join([TIME_LABEL] + textwrap.wrap(caption, 55)))
+    present = [r for r in RESPONSE_COLORS if (rows["best_overall_response"].astype(str) == r).any()]
+    ax.legend(handles=[Line2D([], [], color=RESPONSE_COLORS[r], lw=style.LINE_WIDTH, label=r) for r in present],
+              loc="upper right", ncol=len(present), handlelength=1.2, columnspacing=0.8,
+              title="Best overall response", fontsize=style.SMALL_PT, title_fontsize=style.SMALL_PT)
+    low = float(np.nanmin(np.r_[change, -30.0]))
+    high = float(np.nanmax(np.r_[change, 20.0]))
+    ax.set_ylim(min(-105.0, low - 5), high + 0.45 * (high - min(-105.0, low - 5)))
+    return ax
+
+
 # ----------------------------------------------------------------------------------- registry
 
 @dataclass(frozen=True)
@@ -704,6 +832,8 @@ PANEL_DRAWINGS: dict[str, Panel] = {p.name: p for p in (
     Panel("km_dor", draw_km_dor, "single", 85, "Duration of response (Kaplan-Meier)"),
     Panel("km_ttd", draw_km_ttd, "single", 85, "Time to crizotinib discontinuation (Kaplan-Meier)"),
     Panel("km_ttnt", draw_km_ttnt, "single", 85, "Time to next treatment or death (Kaplan-Meier)"),
+    Panel("waterfall", draw_waterfall, "single", 85, "Best change in tumour size"),
+    Panel("spider", draw_spider, "single", 85, "Change in tumour size over time"),
 )}
 
 

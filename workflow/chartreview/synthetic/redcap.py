@@ -212,7 +212,8 @@ def _assessments(T: dict, rng: np.random.Generator, measurable: np.ndarray) -> d
     order = np.lexsort((day, patient))
     patient, day, resp = patient[order], day[order], resp[order]
     _, inst = _segments(np.bincount(patient, minlength=T["n"]))
-    base = np.round(rng.uniform(25, 110, T["n"]))[patient]
+    baseline_mm = np.round(rng.uniform(25, 110, T["n"]))
+    base = baseline_mm[patient]
     factor = np.select([resp == CR, resp == PR, resp == SD, resp == PD],
                        [np.zeros(patient.size), rng.uniform(0.35, 0.68, patient.size),
                         rng.uniform(0.75, 1.12, patient.size), rng.uniform(1.22, 1.6, patient.size)], 0.0)
@@ -223,7 +224,33 @@ def _assessments(T: dict, rng: np.random.Generator, measurable: np.ndarray) -> d
              "ta_modality": (_choice(rng, [(1, 0.85), (2, 0.1), (3, 0.05)], patient.size), None),
              "tumor_assessment_complete": (np.where(rng.random(patient.size) < 0.01, 1, 2), None),
              "_patient": patient, "_instance": inst}
-    return table
+    return _with_baseline_scans(table, T, baseline_mm, measurable)
+
+
+def _with_baseline_scans(table: dict, T: dict, base: np.ndarray, measurable: np.ndarray) -> dict:
+    """A baseline scan per patient before crizotinib start (up to 4 weeks before, none dated after it): the
+    sum of diameters near the latent baseline the later sums are drawn from, no response (it is not a response
+    assessment). Its draws come from their own stream, so every value drawn before stays as it was; it is
+    instance 1 and shifts the later instances by one."""
+    rng = np.random.default_rng([int(T["rng_state"]), 0xBA5E])
+    n, start = T["n"], T["start"]
+    patient = np.arange(n)
+    day = -rng.integers(0, 29, n)
+    sld = np.round(base * rng.uniform(0.95, 1.05, n)).astype(np.int64)
+    blank = ~measurable | (rng.random(n) < 0.02)
+    merged = {"record_id": None}
+    rows = {"ta_date": (start + day, None), "ta_response": (np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)),
+            "ta_sld_mm": (sld, blank), "ta_modality": (_choice(rng, [(1, 0.9), (3, 0.1)], n), None),
+            "tumor_assessment_complete": (np.where(rng.random(n) < 0.01, 1, 2), None)}
+    for name, (values, missing) in rows.items():
+        old_values, old_missing = table[name]
+        old_missing = np.zeros(len(old_values), dtype=bool) if old_missing is None else old_missing
+        merged[name] = (np.concatenate([values, old_values]), np.concatenate([missing if missing is not None
+                                                                            else np.zeros(n, dtype=bool),
+                                                                            old_missing]))
+    merged["_patient"] = np.concatenate([patient, table["_patient"]])
+    merged["_instance"] = np.concatenate([np.ones(n, dtype=np.int64), table["_instance"] + 1])
+    return merged
 
 
 def _progressions(T: dict, rng: np.random.Generator) -> dict:

@@ -32,7 +32,7 @@ import pyarrow
 import pyarrow.compute
 from pandera.typing import Series
 
-from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES
+from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES, OPTIONAL_ANALYSIS_FIELDS
 from chartreview.core.datasets import ExtractedTables
 from chartreview.core.dictionary import DataDictionary
 from chartreview.extract.deidentify import MASKED
@@ -87,6 +87,11 @@ RULES = {
     # warnings: reported, the run goes on
     "pd_without_site": Rule("warning", "PD assessment without a progression-site row within the window"),
     "no_post_baseline_assessment": Rule("warning", "no tumor assessment after criz_start_date"),
+    "response_at_baseline": Rule("warning", "a time-point response on an assessment dated on or before "
+                                            "criz_start_date (a baseline assessment, not a response assessment): "
+                                            "it is not read"),
+    "optional_column_missing": Rule("warning", "the export has no column for this optional field: the "
+                                               "analysis that reads it reports it as not available"),
     "assessment_gap": Rule("warning", "gap between consecutive tumor assessments longer than allowed"),
     "form_incomplete": Rule("warning", "form not marked Complete"),
     "missing_data_code": Rule("warning", "a missing-data code: read as missing"),
@@ -337,7 +342,7 @@ class TumorAssessments(_Table):
     record_id: Text = required()
     instance: Series[pd.Int64Dtype] = optional()             # blank when not a whole number: queried on ExportRows
     ta_date: Date = required()
-    ta_response: Category = required()                      # 1 CR, 2 PR, 3 SD, 4 PD, 5 NE
+    ta_response: Category = optional()                      # 1 CR .. 5 NE; blank only at baseline (ResponseAssessments)
     ta_sld_mm: Series[float] = optional()
     ta_modality: Category = required()                      # 1 CT, 2 MRI, 3 PET-CT
     tumor_assessment_complete: Status = optional()
@@ -349,6 +354,12 @@ class TumorAssessments(_Table):
     @pa.check("tumor_assessment_complete", name="form_incomplete")
     def complete(cls, status: Series) -> Series[bool]:
         return cls._complete(status)
+
+
+class ResponseAssessments(pa.DataFrameModel):
+    """The tumor assessments after criz_start_date (or of an unknown date): each holds a response. The
+    baseline assessment, dated on or before it, has none."""
+    ta_response: Category = required()
 
 
 class ProgressionSites(_Table):
@@ -440,12 +451,17 @@ class Assessments(pa.DataFrameModel):
     """Tumor assessments beside what the warnings need."""
     record_id: Text
     ta_response: Category = optional()
+    baseline: Series[bool]                   # dated on or before criz_start_date
     site_within_window: Series[bool]         # a progression-site row within the window of ta_date
     gap_days: Series[float] = optional()     # days since the record's previous assessment
 
     @pa.dataframe_check(name="pd_without_site")
     def pd_has_site(cls, assessments: pd.DataFrame) -> Series[bool]:
         return (assessments["ta_response"] != "PD") | assessments["site_within_window"]
+
+    @pa.dataframe_check(name="response_at_baseline")
+    def no_response_at_baseline(cls, assessments: pd.DataFrame) -> Series[bool]:
+        return ~assessments["baseline"] | assessments["ta_response"].isna()
 
     @pa.dataframe_check(name="assessment_gap")
     def gap_in_range(cls, assessments: pd.DataFrame) -> Series[bool]:
@@ -460,7 +476,8 @@ VIEW_FIELDS = {
     "diagnosis_after_start": "diagnosis_date", "end_before_start": "criz_end_date",
     "dead_without_death_date": "death_date", "death_date_while_alive": "death_date",
     "last_contact_before_event": "last_contact_date", "no_post_baseline_assessment": "criz_start_date",
-    "pd_without_site": "ta_response", "assessment_gap": "ta_date", "instance": "redcap_repeat_instance",
+    "pd_without_site": "ta_response", "response_at_baseline": "ta_response", "assessment_gap": "ta_date",
+    "instance": "redcap_repeat_instance",
     "duplicate_record": "record_id", "duplicate_instance": "redcap_repeat_instance",
     "orphan_record": "record_id", "unknown_instrument": "redcap_repeat_instrument",
     "missing_record_id": "record_id",
@@ -697,7 +714,15 @@ def _assessments(tables: ExtractedTables) -> pd.DataFrame:
     same = codes[order][1:] == codes[order][:-1]
     gap_days[order[1:][same]] = (days[order][1:] - days[order][:-1])[same]
     return pd.DataFrame({"record_id": ta["record_id"], "ta_response": ta["ta_response"],
-                         "site_within_window": within, "gap_days": gap_days})
+                         "baseline": _baseline(tables), "site_within_window": within, "gap_days": gap_days})
+
+
+def _baseline(tables: ExtractedTables) -> np.ndarray:
+    """Whether each tumor assessment is dated on or before its record's criz_start_date (a baseline
+    assessment; false when either date is blank)."""
+    ta = tables.tumor_assessments
+    start = _per_record(tables, "criz_start_date")[_record_codes(tables, ta)]
+    return ta["ta_date"].to_numpy() <= start
 
 
 def validate(tables: ExtractedTables, dictionary: DataDictionary, config: dict) -> pd.DataFrame:
@@ -754,7 +779,9 @@ def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, 
         found.append(_event_conflict_queries(form, text))
         fails = failures(exported_schema(form, dictionary, codes), text)
         absent = fails["rule"] == "missing_column"
-        found.append(_column_queries(form, list(fails.loc[absent, "field"]), "missing_column"))
+        optional = absent & fails["field"].isin(list(OPTIONAL_ANALYSIS_FIELDS))
+        found.append(_column_queries(form, list(fails.loc[absent & ~optional, "field"]), "missing_column"))
+        found.append(_column_queries(form, list(fails.loc[optional, "field"]), "optional_column_missing"))
         missing |= set(fails.loc[absent, "field"])
         found.append(_queries(fails[~absent], record_id=text["record_id"], instance=parse_instances(text["instance"]),
                               form=form, value_of=lambda f, _, text=text: text.get(f), detail=text["source"]))
@@ -802,6 +829,10 @@ def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary) -> list:
                           instance=dates["instance"], field=dates["field"], value_of=lambda f, fo: dates["date"],
                           detail=dates["death_date"], detail_prefix="death_date "))
     ta = tables.tumor_assessments
+    responses = ta[~_baseline(tables)]   # the index keeps each row's position for its query
+    found.append(_queries(failures(ResponseAssessments, responses), record_id=ta["record_id"],
+                          instance=ta["instance"], form="tumor_assessment", value_of=as_entered(ta),
+                          detail=source_of("tumor_assessments")))
     found.append(_queries(failures(Assessments, _assessments(tables)), record_id=ta["record_id"],
                           instance=ta["instance"], form="tumor_assessment", value_of=as_entered(ta),
                           detail=source_of("tumor_assessments")))
@@ -814,7 +845,11 @@ def _finish(queries: pd.DataFrame, tables: ExtractedTables, dictionary: DataDict
         queries[column] = queries[column].astype(object).where(queries[column].notna(), "").astype(str)
     queries["instance"] = pd.array(queries["instance"], dtype="Int64")
     # a missing column is one query, not one per record; a mistyped value is not also "required"
-    queries = queries[~queries["field"].isin(missing) | (queries["rule"] == "missing_column")]
+    queries = queries[~queries["field"].isin(missing) | queries["rule"].isin(["missing_column",
+                                                                              "optional_column_missing"])]
+    # an optional field's column missing from the export is not also missing from its typed table
+    optional = queries["field"].isin(list(OPTIONAL_ANALYSIS_FIELDS))
+    queries = queries[~(optional & (queries["rule"] == "missing_column"))]
     key = ["record_id", "form", "instance", "field"]
     typed = pd.MultiIndex.from_frame(queries.loc[queries["rule"].isin(TYPE_RULES), key].astype(str))
     shadowed = pd.MultiIndex.from_frame(queries[key].astype(str)).isin(typed) & (queries["rule"] == "required")
