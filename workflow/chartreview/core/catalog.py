@@ -68,7 +68,8 @@ ENDPOINT_CATEGORIES = {
 # The config each endpoint analysis reads, and nothing else, as key paths: the rule passes only these
 # as a param, so a change reruns only the endpoints that read it.
 _CATEGORICAL = ("groups", "statistics.categorical_test")
-_SURVIVAL = ("groups", "statistics.conf_level", "statistics.covariates", "statistics.subgroups")
+_SURVIVAL = ("groups", "statistics.conf_level", "statistics.covariates", "statistics.subgroups",
+             "statistics.rmst_tau")
 ENDPOINT_SETTINGS = {
     "metastases": _CATEGORICAL,
     "progression": _CATEGORICAL,
@@ -118,7 +119,7 @@ MANUSCRIPT_TABLE_CATEGORIES = {
 }
 
 # ---------------------------------------------------------------------------------------- figures
-PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow")
+PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow", "ph_pfs", "ph_os")
 FIGURE_FORMATS = ("pdf", "svg", "png")
 # The file behind each named input of a panel (the named inputs of the figure rules).
 FIGURE_INPUT_FILES = {
@@ -135,6 +136,8 @@ PANEL_INPUTS: dict[str, tuple[str, ...]] = {
     "swimmer": ("patients",),
     "forest": ("pfs",),
     "flow": ("flow",),
+    "ph_pfs": ("pfs",),
+    "ph_os": ("os",),
 }
 # An assembled figure takes the category of its first panel.
 PANEL_CATEGORIES = {
@@ -146,6 +149,8 @@ PANEL_CATEGORIES = {
     "metastases": "Cohort",
     "flow": "Cohort",
     "patterns": "Progression patterns",
+    "ph_pfs": "Survival",
+    "ph_os": "Survival",
 }
 
 # ------------------------------------------------------------------ codes of the data dictionary
