@@ -698,8 +698,14 @@ def draw_ph(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: S
     order = np.argsort(time, kind="stable")
     ticks = time_ticks(float(time.max()) if time.size else 1.0)
     ticks = ticks[(ticks >= time.min()) & (ticks <= time.max())] if time.size else ticks[:0]
-    ax.set_xticks(np.interp(ticks, time[order], x[order]))
-    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    positions = np.interp(ticks, time[order], x[order])
+    # the Kaplan-Meier scale squeezes late months together: a tick too close to the previous one is left out
+    kept: list[int] = []
+    for i, position in enumerate(positions):
+        if not kept or position - positions[kept[-1]] >= 0.08 * (np.ptp(x) or 1.0):
+            kept.append(i)
+    ax.set_xticks(positions[kept])
+    ax.set_xticklabels([f"{t:g}" for t in ticks[kept]])
     term = (ph.get("terms") or {}).get("group") or {}
     lines = [f"PH test {format_p(term.get('p'))}"]
     if plot.get("events", 0) > x.size:
