@@ -205,7 +205,8 @@ def zph_smooth(x, y, var: float, df: int = 4, n_points: int = 40) -> ResidualSmo
     basis = _natural_spline_basis(both, interior, (both.min(), both.max()))
     at_grid, at_x = basis[:n_points], basis[n_points:]
     q, r = np.linalg.qr(at_x)
-    if np.linalg.matrix_rank(at_x) < df:
+    diagonal = np.abs(np.diag(r))
+    if diagonal.min() <= 1e-7 * diagonal.max():       # R qr()'s rank tolerance
         return ResidualSmooth(nothing, nothing, nothing, nothing, "singular spline fit: no smooth")
     estimate = at_grid @ np.linalg.solve(r, q.T @ y)
     r_inv = np.linalg.inv(r)
