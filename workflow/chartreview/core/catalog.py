@@ -88,7 +88,8 @@ ENDPOINT_CATEGORIES = {
 # The config each endpoint analysis reads, and nothing else, as key paths: the rule passes only these
 # as a param, so a change reruns only the endpoints that read it.
 _CATEGORICAL = ("groups", "statistics.categorical_test")
-_SURVIVAL = ("groups", "statistics.conf_level", "statistics.covariates", "statistics.subgroups")
+_SURVIVAL = ("groups", "statistics.conf_level", "statistics.covariates", "statistics.subgroups",
+             "statistics.rmst_tau")
 ENDPOINT_SETTINGS = {
     "metastases": _CATEGORICAL,
     "progression": _CATEGORICAL,
@@ -145,8 +146,6 @@ MANUSCRIPT_TABLE_CATEGORIES = {
 }
 
 # ---------------------------------------------------------------------------------------- figures
-PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow", "km_dor", "km_ttd",
-          "km_ttnt", "waterfall", "spider")
 FIGURE_FORMATS = ("pdf", "svg", "png")
 # The file behind each named input of a panel (the named inputs of the figure rules).
 FIGURE_INPUT_FILES = {
@@ -169,6 +168,8 @@ PANEL_INPUTS: dict[str, tuple[str, ...]] = {
     "km_ttnt": ("ttnt",),
     "waterfall": ("tumor_size", "tumor_size_course"),
     "spider": ("tumor_size", "tumor_size_course"),
+    "ph_pfs": ("pfs",),
+    "ph_os": ("os",),
 }
 # An assembled figure takes the category of its first panel.
 PANEL_CATEGORIES = {
@@ -185,6 +186,8 @@ PANEL_CATEGORIES = {
     "km_ttnt": "Survival",
     "waterfall": "Response",
     "spider": "Response",
+    "ph_pfs": "Survival",
+    "ph_os": "Survival",
 }
 
 # ------------------------------------------------------------------ codes of the data dictionary

@@ -325,7 +325,8 @@ def _time_to_event(name: str, patients: pd.DataFrame, time_to_event: pd.DataFram
 
 
 def analyse_survival(name: str, patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dict) -> dict:
-    """PFS or OS: Kaplan-Meier, medians, landmark rates, log-rank, Cox (time_to_event.summarise_time_to_event)."""
+    """PFS or OS: Kaplan-Meier, medians, landmark rates, log-rank, Cox with its proportional-hazards test, RMST
+    (time_to_event.summarise_time_to_event)."""
     labels = _labels(config)
     statistics = config["statistics"]
     data = _time_to_event(name, patients, time_to_event)
@@ -337,6 +338,7 @@ def analyse_survival(name: str, patients: pd.DataFrame, time_to_event: pd.DataFr
         covariates=statistics["covariates"],
         subgroups=statistics["subgroups"],
         conf_level=statistics["conf_level"],
+        rmst_tau=statistics["rmst_tau"],
     )
     if name == "os":
         ordered = data.sort_values("months", kind="stable")

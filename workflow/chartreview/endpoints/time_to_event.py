@@ -5,7 +5,9 @@ assembled as the endpoint result.
   the derived patients table.
 - ``subgroup_hazard_ratios``: per subgroup level the Cox HR (Efron) of the second group against
   the reference, with the Wald P of the group x subgroup interaction.
-- ``summarise_time_to_event``: the whole content of results/endpoints/pfs.json and os.json.
+- ``summarise_time_to_event``: the whole content of results/endpoints/pfs.json and os.json (and of any
+  time-to-event endpoint analysed the same way): Kaplan-Meier, log-rank, Cox with its test of
+  proportional hazards (cox.zph), subgroups and the restricted mean survival time.
 
 The statistics are the kernels of ``survival`` (R survival parity to 1e-6); this module only
 selects the data they run on and turns their results into strict JSON (None where a value does
@@ -24,6 +26,8 @@ import pandas as pd
 from chartreview.core.numbers import finite_or_none
 from chartreview.core.result_files import time_key
 from chartreview.stats.counting import check_time_to_event, group_codes
+from chartreview.stats.proportional_hazards import cox_zph, zph_smooth
+from chartreview.stats.restricted_mean import common_follow_up, restricted_mean, rmst_difference, rmst_ratio
 from chartreview.stats.survival import (
     CoxModel,
     KaplanMeier,
@@ -38,6 +42,17 @@ from chartreview.stats.survival import (
 LOGRANK_TEST = "log-rank test (survdiff, rho = 0)"
 COX_TEST = "Cox proportional hazards, Efron ties, Wald test and Wald confidence interval"
 INTERACTION_TEST = "Wald test of the group x subgroup interaction term (Cox, Efron ties)"
+PH_TEST = ("score test of proportional hazards on the scaled Schoenfeld residuals (survival::cox.zph, "
+           "transform = \"km\", terms = TRUE; Grambsch & Therneau 1994)")
+PH_SMOOTH = ("natural cubic spline (df = 4) fitted to the scaled Schoenfeld residuals against the "
+             "Kaplan-Meier-transformed time, with a +-2 SE band (as survival's plot.cox.zph)")
+RMST_METHOD = ("restricted mean survival time: area under the Kaplan-Meier curve up to tau, SE as "
+               "print(survfit, rmean = tau), normal CI; difference with summed variances and ratio on "
+               "the log scale by the delta method, z tests (survRM2)")
+DEFAULT_TAU = "the smallest of the groups' largest follow-up times (default)"
+# Residuals written for the residual plot; the test and the smooth use them all. Beyond this many
+# events an evenly spaced subset (in time order) keeps the result file small.
+PH_RESIDUALS_SHOWN = 2000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,11 +306,73 @@ def follow_up(time: np.ndarray, status: np.ndarray, group: pd.Categorical, label
     return {"method": REVERSE_KM, "unit": "months", "conf_level": conf_level,
             "overall": block(np.ones(time.size, dtype=bool)),
             "groups": {label: block(np.asarray(group == label)) for label in labels}}
+def _proportional_hazards(time, event, X, model: CoxModel, terms: dict[str, list[int]],
+                          reason: str | None, residuals: bool = False) -> dict:
+    """The cox.zph block of one Cox model; with ``residuals`` the group term's scaled Schoenfeld
+    residuals and their smooth (the residual plot)."""
+    block: dict[str, Any] = {"test": PH_TEST}
+    reason = reason or model.reason
+    test = None if reason else cox_zph(time, event, X, model.coef, terms)
+    reason = reason or test.reason
+    block["terms"] = {t: {"chisq": None if reason else finite_or_none(test.chisq[i]),
+                          "df": len(cols), "p": None if reason else finite_or_none(test.p[i])}
+                      for i, (t, cols) in enumerate(terms.items())}
+    block["global"] = {"chisq": None if reason else finite_or_none(test.global_chisq), "df": X.shape[1],
+                       "p": None if reason else finite_or_none(test.global_p)}
+    block["reason"] = reason
+    if residuals:
+        plot: dict[str, Any] = {"term": "group", "transform": "km", "time": [], "x": [], "beta": [],
+                                "events": 0, "smooth_method": PH_SMOOTH, "smooth": None, "reason": reason}
+        if not reason:
+            beta = test.residuals[:, 0]
+            shown = np.arange(len(beta))
+            if len(beta) > PH_RESIDUALS_SHOWN:
+                shown = np.unique(np.linspace(0, len(beta) - 1, PH_RESIDUALS_SHOWN).round().astype(np.int64))
+            smooth = zph_smooth(test.x, beta, test.var[0, 0])
+            plot.update({"time": [float(v) for v in test.time[shown]], "x": [float(v) for v in test.x[shown]],
+                         "beta": [finite_or_none(v) for v in beta[shown]], "events": len(beta),
+                         "coef": finite_or_none(model.coef[terms["group"][0]]),
+                         "smooth": None if smooth.reason else {
+                             key: [finite_or_none(v) for v in getattr(smooth, key)]
+                             for key in ("x", "estimate", "lower", "upper")},
+                         "reason": smooth.reason})
+        block["residuals"] = plot
+    return block
+
+
+def _rmst(time, event, group: pd.Categorical, labels: list[str], tau: float | None, conf_level: float) -> dict:
+    """RMST per group up to tau (the configured one, else the largest time every group reaches) and the
+    difference and ratio of the second group against the reference."""
+    codes = np.asarray(group.codes, dtype=np.int64)
+    source = "configured (statistics.rmst_tau)"
+    if tau is None:
+        tau, source = common_follow_up(time, codes, len(labels)), DEFAULT_TAU
+    block: dict[str, Any] = {"method": RMST_METHOD, "tau": tau, "tau_source": source,
+                             "contrast": f"{labels[1]} vs {labels[0]}", "groups": {}}
+    estimates, reasons = {}, {}
+    for i, lab in enumerate(labels):
+        sel = codes == i
+        if tau is None:  # a group without patients
+            reasons[lab] = None if sel.any() else f"no {lab} patients: no RMST"
+        else:
+            estimates[lab] = restricted_mean(kaplan_meier(time[sel], event[sel], conf_level), tau, conf_level)
+            reasons[lab] = None if estimates[lab].reason is None else f"{lab}: {estimates[lab].reason}"
+        r = estimates.get(lab)
+        block["groups"][lab] = {"estimate": r and r.estimate, "se": r and r.se,
+                                "ci": [r and r.lower, r and r.upper], "reason": reasons[lab]}
+    missing = next((reasons[lab] for lab in labels[:2] if reasons[lab]), None)
+    for key, se_key, compare in (("difference", "se", rmst_difference), ("ratio", "log_se", rmst_ratio)):
+        if missing:
+            block[key] = {"estimate": None, se_key: None, "ci": [None, None], "p": None, "reason": missing}
+            continue
+        c = compare(estimates[labels[0]], estimates[labels[1]], conf_level)
+        block[key] = {"estimate": c.estimate, se_key: c.se, "ci": [c.lower, c.upper], "p": c.p, "reason": c.reason}
+    return block
 
 
 def summarise_time_to_event(data: pd.DataFrame, *, groups, landmarks: Sequence[float],
                             covariates: Sequence[str] = (), subgroups: Sequence[str] = (),
-                            conf_level: float = 0.95) -> dict:
+                            conf_level: float = 0.95, rmst_tau: float | None = None) -> dict:
     """The whole pfs.json / os.json content for one endpoint.
 
     ``data``: one row per patient with ``group`` (labels, reference first in ``groups``),
@@ -303,7 +380,11 @@ def summarise_time_to_event(data: pd.DataFrame, *, groups, landmarks: Sequence[f
     table. ``groups``: the group labels in order (or the config mapping label -> code).
     Per group Kaplan-Meier (curve, median with CI, landmark rates), log-rank, Cox HR of the
     second group vs the reference, Cox adjusted for ``covariates``, and subgroup HRs with the
-    interaction P. Values that do not exist are None, with a ``reason`` where a fit is impossible.
+    interaction P; for each Cox model the test of proportional hazards (cox.zph) and for the
+    unadjusted one the scaled Schoenfeld residuals of the group term with their smooth; the RMST per
+    group up to ``rmst_tau`` (None: the smallest of the groups' largest follow-up times) with the
+    difference and ratio. Values that do not exist are None, with a ``reason`` where a fit is
+    impossible.
     """
     labels = [str(g) for g in groups]
     if len(labels) < 2:
@@ -329,6 +410,9 @@ def summarise_time_to_event(data: pd.DataFrame, *, groups, landmarks: Sequence[f
     term = _term(cox, 0) if reason is None else _no_term()
     result["cox"] = {"test": COX_TEST, "contrast": contrast, **term,
                      "n": cox.n, "events": cox.events, "reason": reason or cox.reason}
+    group_columns = list(range(dummies.shape[1]))
+    result["cox"]["proportional_hazards"] = _proportional_hazards(
+        time, event, dummies, cox, {"group": group_columns}, reason, residuals=True)
 
     Xc, cov_names = _design(data, covariates)
     X = np.column_stack([dummies, Xc])
@@ -338,6 +422,12 @@ def summarise_time_to_event(data: pd.DataFrame, *, groups, landmarks: Sequence[f
         "n": adjusted.n, "events": adjusted.events,
         "terms": {nm: _term(adjusted, i) for i, nm in enumerate(adjusted.names)},
         "reason": reason or adjusted.reason}
+    terms = {"group": group_columns}
+    for c in covariates:  # a category's dummies (named column=level) are one term
+        terms[c] = [len(group_columns) + j for j, nm in enumerate(cov_names) if nm == c or nm.startswith(f"{c}=")]
+    result["cox_adjusted"]["proportional_hazards"] = _proportional_hazards(
+        time, event, X, adjusted, {t: cols for t, cols in terms.items() if cols}, reason)
+    result["rmst"] = _rmst(time, event, group, labels, rmst_tau, conf_level)
 
     levels_by_variable = {}
     for name in subgroups:

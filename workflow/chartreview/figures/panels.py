@@ -806,6 +806,66 @@ def draw_spider(fig, spec, data, groups) -> Axes:
     high = float(np.nanmax(np.r_[change, 20.0]))
     ax.set_ylim(min(-105.0, low - 5), high + 0.45 * (high - min(-105.0, low - 5)))
     return ax
+# ------------------------------------------------------------------------ proportional hazards
+PH_STATS_PLACES = ("upper right", "lower right", "upper left", "lower left", "upper center", "lower center")
+
+
+def draw_ph(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: Sequence[str], *,
+            endpoint: str, title: str) -> Axes:
+    """Scaled Schoenfeld residuals of the group term (beta(t) estimates) against the Kaplan-Meier-
+    transformed time, with their natural-spline smooth and +-2 SE band, as R's plot.cox.zph; the
+    constant Cox coefficient dotted; the cox.zph P of the group term. The x-axis is labelled in months."""
+    result = data[endpoint]
+    source = result.get("_source")
+    ph = _get(result, "cox", "proportional_hazards", source=source)
+    plot = _get(ph, "residuals", source=f"{source}: cox.proportional_hazards")
+    color = style.group_colors(groups)[groups[1]] if len(groups) > 1 else style.TEXT_COLOR
+    ax = fig.add_subplot(spec)
+    contrast = _get(result, "cox").get("contrast") or " vs ".join(groups[1::-1])
+    ax.set_ylabel(f"\u03b2(t) of {contrast}")
+    ax.set_xlabel(f"{TIME_LABEL} (Kaplan-Meier scale)")
+    x, beta, time = _array(plot["x"]), _array(plot["beta"]), _array(plot["time"])
+    if plot.get("reason") and plot.get("smooth") is None and not x.size:
+        ax.text(0.5, 0.5, textwrap.fill(f"{title}: {plot['reason']}", 40), ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return ax
+    ax.plot(x, beta, ls="none", marker="o", ms=2.0, mew=0, color=style.NEUTRAL_COLOR, alpha=0.7)
+    smooth = plot.get("smooth")
+    if smooth:
+        sx = _array(smooth["x"])
+        ax.plot(sx, _array(smooth["estimate"]), color=color, lw=style.LINE_WIDTH)
+        for key in ("lower", "upper"):
+            ax.plot(sx, _array(smooth[key]), color=color, lw=style.THIN_LINE_WIDTH, ls=(0, (3, 2)))
+    if plot.get("coef") is not None:
+        ax.axhline(plot["coef"], color=style.TEXT_COLOR, lw=style.THIN_LINE_WIDTH, ls=(0, (1, 2)))
+    # month ticks placed on the transformed axis through the observed (time, x) pairs
+    order = np.argsort(time, kind="stable")
+    ticks = time_ticks(float(time.max()) if time.size else 1.0)
+    ticks = ticks[(ticks >= time.min()) & (ticks <= time.max())] if time.size else ticks[:0]
+    positions = np.interp(ticks, time[order], x[order])
+    # the Kaplan-Meier scale squeezes late months together: a tick too close to the previous one is left out
+    kept: list[int] = []
+    for i, position in enumerate(positions):
+        if not kept or position - positions[kept[-1]] >= 0.08 * (np.ptp(x) or 1.0):
+            kept.append(i)
+    ax.set_xticks(positions[kept])
+    ax.set_xticklabels([f"{t:g}" for t in ticks[kept]])
+    term = (ph.get("terms") or {}).get("group") or {}
+    lines = [f"PH test {format_p(term.get('p'))}"]
+    if plot.get("events", 0) > x.size:
+        lines.append(f"{x.size:,} of {plot['events']:,} residuals shown")
+    style.text_box(ax, lines, PH_STATS_PLACES)
+    return ax
+
+
+def draw_ph_pfs(fig, spec, data, groups) -> Axes:
+    return draw_ph(fig, spec, data, groups, endpoint="pfs", title="Progression-free survival")
+
+
+def draw_ph_os(fig, spec, data, groups) -> Axes:
+    return draw_ph(fig, spec, data, groups, endpoint="os", title="Overall survival")
 
 
 # ----------------------------------------------------------------------------------- registry
@@ -834,6 +894,8 @@ PANEL_DRAWINGS: dict[str, Panel] = {p.name: p for p in (
     Panel("km_ttnt", draw_km_ttnt, "single", 85, "Time to next treatment or death (Kaplan-Meier)"),
     Panel("waterfall", draw_waterfall, "single", 85, "Best change in tumour size"),
     Panel("spider", draw_spider, "single", 85, "Change in tumour size over time"),
+    Panel("ph_pfs", draw_ph_pfs, "single", 75, "Progression-free survival: proportional hazards of the group"),
+    Panel("ph_os", draw_ph_os, "single", 75, "Overall survival: proportional hazards of the group"),
 )}
 
 

@@ -225,6 +225,59 @@ def treatment_sentences(results: dict[str, dict], groups: list[str]) -> list[str
     return out
 
 
+def _ph_doubts(result: dict) -> list[str]:
+    """The cox.zph tests of an endpoint's Cox models with P < 0.05, in words."""
+    doubts = []
+    for model, words in (("cox", "unadjusted"), ("cox_adjusted", "adjusted")):
+        ph = (result.get(model) or {}).get("proportional_hazards") or {}
+        for term, test in (ph.get("terms") or {}).items():
+            if _differs(test.get("p")):
+                doubts.append(f"{term} in the {words} model, P={format_p(test['p'])}")
+        if _differs((ph.get("global") or {}).get("p")):
+            doubts.append(f"global test of the {words} model, P={format_p(ph['global']['p'])}")
+    return doubts
+
+
+def survival_notes(results: dict[str, dict], groups: list[str]) -> list[str]:
+    """Per time-to-event endpoint (every result with an RMST): the RMST per group with the difference and
+    ratio, and a warning where the test of proportional hazards (cox.zph) has P < 0.05."""
+    notes = []
+    for name, result in results.items():
+        rmst = result.get("rmst")
+        if not rmst:
+            continue
+        label = name.upper()
+        doubts = _ph_doubts(result)
+        if doubts:
+            notes.append(f"Warning: the proportional-hazards assumption of the {label} Cox models is doubtful "
+                         f"(cox.zph: {'; '.join(doubts)}): the hazard ratio then averages a ratio that changes "
+                         f"over time; read the restricted mean survival time below instead.")
+        if rmst.get("tau") is None:
+            notes.append(f"{label} restricted mean survival time: not estimable ({rmst['difference']['reason']}).")
+            continue
+        per = [rmst["groups"][g]["estimate"] for g in groups]
+        text = (f"{label} restricted mean survival time to {format_months(rmst['tau'])} months "
+                f"({groups[0]} vs. {groups[1]}): " + " vs. ".join(_rmst_value(v, 1) for v in per) + " months")
+        diff, ratio = rmst["difference"], rmst["ratio"]
+        if diff["estimate"] is None:
+            text += f" ({diff['reason']})."
+        else:
+            text += (f"; difference {_rmst_value(diff['estimate'], 1)} months "
+                     f"({_rmst_value(diff['ci'][0], 1)} to {_rmst_value(diff['ci'][1], 1)}), "
+                     f"P={format_p(diff['p'])}")
+            if ratio["estimate"] is not None:
+                text += (f"; ratio {_rmst_value(ratio['estimate'], 2)} "
+                         f"({_rmst_value(ratio['ci'][0], 2)}–{_rmst_value(ratio['ci'][1], 2)}), "
+                         f"P={format_p(ratio['p'])}")
+            text += "."
+        notes.append(text)
+    return notes
+
+
+def _rmst_value(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else round_half_up(value, digits)
+
+
 def tests_used(results: dict[str, dict]) -> list[str]:
     """The test named by each result, for the methods line under the paragraph."""
     lines = [
@@ -281,6 +334,7 @@ def summary_document(results: dict[str, dict], flow: dict, config: dict) -> dict
     return {
         "title": "Results summary",
         "paragraph": results_paragraph(results, groups),
+        "survival_notes": survival_notes(results, groups),
         "tests": tests_used(results),
         "flow": flow,
         "published_header": header,
@@ -303,6 +357,7 @@ def render_markdown(doc: dict) -> str:
              "results/derived/audit.html and results/provenance.json.", "",
              "## Results", "", markdown(doc["paragraph"]), "",
              "P values: " + markdown_inline("; ".join(doc["tests"])) + ".", "",
+             *[line for note in doc["survival_notes"] for line in (markdown(note), "")],
              "## Patients", "",
              f"Records exported: {flow['records_exported']}. "
              + "".join(f"Excluded ({markdown_inline(x['reason'])}): {x['n']}. " for x in flow["excluded"])
@@ -342,6 +397,7 @@ def render_html(doc: dict) -> str:
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(doc['title'])}</title>"
             f"<style>{style}</style></head><body>\n<h1>{e(doc['title'])}</h1>\n"
             f"<h2>Results</h2>\n<p>{e(doc['paragraph'])}</p>\n<p>P values: {e('; '.join(doc['tests']))}.</p>\n"
+            + "".join(f"<p>{e(note)}</p>\n" for note in doc["survival_notes"]) +
             f"<h2>Patients</h2>\n<p>{e(flow_text)}</p>\n"
             f"<h2>Published and reproduced</h2>\n{published}\n"
             f"<h2>Derivation rules in force</h2>\n{items(doc['rules'])}\n"

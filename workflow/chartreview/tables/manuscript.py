@@ -183,6 +183,7 @@ def _table_survival(results: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.
                         "hr": cox.get("hr"), "hr_lower": (cox.get("hr_ci") or [None, None])[0],
                         "hr_upper": (cox.get("hr_ci") or [None, None])[1], "hr_p": cox.get("p"),
                         "adjusted_hr": adj_term.get("hr"), "adjusted_hr_p": adj_term.get("p")})
+            _rmst_cells(r, g, first, line, raw)
             rows.append(line)
             raw_rows.append(raw)
         if name == "os" and "follow_up" in r:
@@ -238,6 +239,37 @@ def _table_treatment(ttd: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.Dat
     rows += [line, dur]
     raw_rows += [raw, raw_dur]
     return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _rmst_cells(result: dict, group: str, first: bool, line: dict, raw: dict) -> None:
+    """The proportional-hazards P (cox.zph, group term) and the RMST columns of one group's row: the RMST
+    per group, and on the other group's row the difference and ratio against the reference."""
+    ph = ((result.get("cox") or {}).get("proportional_hazards") or {}).get("terms", {}).get("group") or {}
+    rmst = result.get("rmst")
+    line["PH test P"] = format_p(ph.get("p")) if first else ""
+    raw["ph_p"] = ph.get("p")
+    if not rmst:
+        return
+    own, diff, ratio = rmst["groups"][group], rmst["difference"], rmst["ratio"]
+    line["RMST horizon, months"] = format_number(rmst["tau"], missing="–") if first else ""
+    line["RMST, months (95% CI)"] = ("–" if own["estimate"] is None else
+                                     f"{format_number(own['estimate'])} ({format_ci(*own['ci'], 1, '–')})")
+    if first:
+        line["RMST difference, months (95% CI)"] = line["RMST ratio (95% CI)"] = line["P (RMST difference)"] = ""
+    else:
+        line["RMST difference, months (95% CI)"] = ("–" if diff["estimate"] is None else
+                                                    f"{format_number(diff['estimate'])} "
+                                                    f"({format_ci(*diff['ci'], 1, '–')})")
+        line["RMST ratio (95% CI)"] = _hr({"hr": ratio["estimate"], "hr_ci": ratio["ci"]})
+        line["P (RMST difference)"] = format_p(diff["p"])
+    raw.update({"rmst_tau": rmst["tau"], "rmst": own["estimate"], "rmst_lower": own["ci"][0],
+                "rmst_upper": own["ci"][1], "rmst_difference": None if first else diff["estimate"],
+                "rmst_difference_lower": None if first else diff["ci"][0],
+                "rmst_difference_upper": None if first else diff["ci"][1],
+                "rmst_difference_p": None if first else diff["p"],
+                "rmst_ratio": None if first else ratio["estimate"],
+                "rmst_ratio_lower": None if first else ratio["ci"][0],
+                "rmst_ratio_upper": None if first else ratio["ci"][1], "rmst_ratio_p": None if first else ratio["p"]})
 
 
 def _hr(term: dict) -> str:
@@ -307,7 +339,12 @@ def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, p
     if "pfs" in results or "os" in results:
         raw, fmt = _table_survival(results, labels)
         tables["survival"] = (raw, fmt, "Kaplan-Meier medians and rates (log-transformed CI); log-rank test; "
-                                        "Cox hazard ratios (Efron ties, Wald CI) against the reference group. "
+                                        "Cox hazard ratios (Efron ties, Wald CI) against the reference group; "
+                                        "PH test: cox.zph score test of proportional hazards for the group "
+                                        "(unadjusted model, Kaplan-Meier time scale); RMST: restricted mean "
+                                        "survival time up to the horizon (the smallest of the groups' largest "
+                                        "follow-up times unless configured), difference and ratio against the "
+                                        "reference group with normal CI and z test (ratio on the log scale). "
                                         "Duration of response counts from the response onset, among responders; "
                                         "follow-up by the reverse Kaplan-Meier method.")
     if "cns" in results:
