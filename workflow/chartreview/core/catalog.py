@@ -55,7 +55,7 @@ ENDPOINT_RESULT = "results/endpoints/{endpoint}.json"
 # The time-to-event endpoints of the derivation, in the row order of time_to_event.parquet.
 TIME_TO_EVENT_ENDPOINTS = ("pfs", "os", "cns")
 # The endpoint analyses (results/endpoints/<endpoint>.json).
-ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline")
+ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline", "weighting")
 ENDPOINT_CATEGORIES = {
     "metastases": "Cohort",
     "baseline": "Cohort",
@@ -64,6 +64,7 @@ ENDPOINT_CATEGORIES = {
     "os": "Survival",
     "cns": "CNS",
     "progression": "Progression patterns",
+    "weighting": "Survival",
 }
 # The config each endpoint analysis reads, and nothing else, as key paths: the rule passes only these
 # as a param, so a change reruns only the endpoints that read it.
@@ -76,7 +77,9 @@ ENDPOINT_SETTINGS = {
     "response": ("groups", "statistics.categorical_test", "statistics.conf_level"),
     "pfs": (*_SURVIVAL, "endpoints.pfs.landmarks", "time_unit_days"),
     "os": (*_SURVIVAL, "endpoints.os.landmarks", "time_unit_days"),
-    "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days"),
+    "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days", "statistics.covariates"),
+    "weighting": ("groups", "statistics.conf_level", "statistics.covariates", "statistics.weighting",
+                  "statistics.weight_trim"),
 }
 # The config rule extract reads: the name of each of its params (the keyword of ``extract.redcap.run``) -> its
 # config key. The key file of the pseudonyms (config key record_id_pseudonym_key) is an input, not a param:
