@@ -157,6 +157,8 @@ def propensity_score(treated, X, names: Sequence[str], *, max_iter: int = 100, t
     iterations = 0
     for iterations in range(1, max_iter + 1):
         w = mu * (1 - mu)
+        if not (w > 0).all():  # fitted probabilities of exactly 0 or 1: separation, checked below
+            break
         z = eta + (y - mu) / w
         xtw = X1.T * w
         beta = np.linalg.solve(xtw @ X1, xtw @ z)
