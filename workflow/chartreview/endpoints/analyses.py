@@ -446,7 +446,8 @@ def analyse_weighting(patients: pd.DataFrame, time_to_event: pd.DataFrame, confi
     statistics = config["statistics"]
     method = statistics["weighting"]
     if method == "none":
-        return {"weighting": "none", "status": "not requested"}
+        return {"weighting": "none", "status": "not requested", "test": None,
+                "reason": "statistics.weighting is none"}
     conf_level = statistics["conf_level"]
     trim = statistics["weight_trim"]
     covariates = list(statistics["covariates"])
@@ -457,7 +458,8 @@ def analyse_weighting(patients: pd.DataFrame, time_to_event: pd.DataFrame, confi
     Xc, names = _design(patients, covariates)
     complete = in_pair & ~np.isnan(Xc).any(axis=1)
     result: dict[str, Any] = {
-        "weighting": method, "status": "done", "conf_level": conf_level, "covariates": covariates,
+        "weighting": method, "status": "done", "test": WEIGHTED_COX, "conf_level": conf_level,
+        "covariates": covariates,
         "indicated_group": labels[1], "reference_group": labels[0],
         "n": int(in_pair.sum()), "excluded_missing_covariates": int((in_pair & ~complete).sum()),
     }
