@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 
 __all__ = [
@@ -104,7 +105,10 @@ def separation(treated, X, names: Sequence[str]) -> tuple[str, ...]:
     span = X1.max(axis=0) - X1.min(axis=0)
     X1 = X1 / np.where(span > 0, span, 1.0)
     sign = np.where(y > 0, 1.0, -1.0)
-    rows, count = np.unique(sign[:, None] * X1, axis=0, return_counts=True)
+    # identical rows merged by hashing (np.unique(axis=0) sorts rows lexicographically: 20x slower)
+    merged = pd.DataFrame(sign[:, None] * X1).value_counts(sort=False)
+    rows = np.array(merged.index.tolist(), dtype=float).reshape(len(merged), X1.shape[1])
+    count = merged.to_numpy(dtype=float)
     c = count @ rows
     result = optimize.linprog(-c, A_ub=-rows, b_ub=np.zeros(len(rows)), bounds=[(-1, 1)] * X1.shape[1],
                               method="highs")
@@ -155,7 +159,7 @@ def propensity_score(treated, X, names: Sequence[str], *, max_iter: int = 100, t
     beta = np.zeros(k)
     converged = False
     iterations = 0
-    for iterations in range(1, max_iter + 1):
+    for iterations in range(1, max_iter + 1):  # noqa: B007 (the count is reported after the loop)
         w = mu * (1 - mu)
         if not (w > 0).all():  # fitted probabilities of exactly 0 or 1: separation, checked below
             break
