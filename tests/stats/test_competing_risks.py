@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from chartreview.stats.competing_risks import (
+    cause_specific_cox,
     cif_at,
     cumulative_incidence,
     fine_gray,
@@ -100,6 +101,63 @@ def test_example_gray_p_reproduces_the_published_value():
     p = gray_test(data["time"], data["status"], data["group"]).p
     assert p == pytest.approx(ref["p"], rel=RTOL)
     assert round(p, 3) == 0.914
+
+
+ADJUSTED = FIXTURES / "adjusted"
+COVARIATES = ["age", "ecog_2plus", "brain_metastases"]
+
+
+@pytest.mark.parametrize("name", ["example_cns", "constructed"])
+def test_adjusted_fine_gray_and_cause_specific_cox_match_crr_and_coxph(name):
+    """crr(time, status, cbind(group, covariates)) and coxph(Surv(time, status == 1) ~ group + covariates),
+    unadjusted and adjusted, patients with a missing covariate dropped (na.omit)."""
+    data = pd.read_csv(ADJUSTED / f"{name}.csv")
+    expected = json.loads((ADJUSTED / f"{name}.expected.json").read_text())
+    data["group"] = (data["group"] == expected["other"]).astype(float)
+    complete = data.dropna()
+    assert len(complete) == expected["n_complete"] and (name == "example_cns" or len(complete) < len(data))
+    for key, frame in (("crr", data), ("crr_adjusted", complete)):
+        ref = expected[key]
+        model = fine_gray(frame["time"], frame["status"], frame[ref["names"]].to_numpy(), ref["names"])
+        assert model.converged and model.n == ref["n"]
+        for attribute in ("coef", "se", "shr", "lower", "upper", "p"):
+            close(getattr(model, attribute), ref[attribute])
+    for key in ("cause_specific", "cause_specific_adjusted"):
+        ref = expected[key]
+        model = cause_specific_cox(data["time"], data["status"], data[ref["names"]].to_numpy(), ref["names"])
+        assert model.reason is None and (model.n, model.events) == (ref["n"], ref["events"])
+        for attribute, r in (("coef", "coef"), ("se", "se"), ("hr", "hr"), ("hr_lower", "lower"),
+                             ("hr_upper", "upper"), ("p", "p")):
+            close(getattr(model, attribute), ref[r])
+
+
+def test_cause_specific_cox_censors_competing_events():
+    """The cause-specific HR is the Cox HR of the cause with competing events as censorings."""
+    data, _ = load("realistic")
+    x = (data["group"] == "ALK").to_numpy(float)
+    model = cause_specific_cox(data["time"], data["status"], x, ["ALK"], cause=2)
+    from chartreview.stats.survival import cox_regression
+    direct = cox_regression(data["time"], (data["status"] == 2).astype(float), x, ["ALK"])
+    assert model.coef[0] == direct.coef[0] and model.events == int((data["status"] == 2).sum())
+
+
+def test_adjusted_models_with_a_cause_without_events_or_a_degenerate_covariate():
+    time = np.arange(1.0, 21.0)
+    status = np.tile([0, 2], 10)
+    X = np.column_stack([np.repeat([0.0, 1.0], 10), np.arange(20.0)])
+    assert cause_specific_cox(time, status, X, ["g", "age"]).reason == "no events: no hazard ratio"
+    assert fine_gray(time, status, X, ["g", "age"]).reason == "no event of cause 1"
+    status = np.tile([1, 2, 0, 1], 5)
+    constant = np.column_stack([X[:, 0], np.ones(20)])
+    assert "no variation in ecog" in cause_specific_cox(time, status, constant, ["g", "ecog"]).reason
+    assert "singular" in fine_gray(time, status, constant, ["g", "ecog"]).reason
+    # a covariate constant within one group only: both models still exist
+    rng = np.random.default_rng(11)
+    g = np.repeat([0.0, 1.0], 40)
+    within = np.column_stack([g, np.where(g > 0, rng.integers(0, 3, 80), 0.0)])
+    time, status = rng.exponential(10, 80), rng.choice([0, 1, 2], 80)
+    assert cause_specific_cox(time, status, within, ["g", "x"]).reason is None
+    assert fine_gray(time, status, within, ["g", "x"]).reason is None
 
 
 # ----------------------------------------------------------------------------- degenerate cases

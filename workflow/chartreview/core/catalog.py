@@ -71,7 +71,8 @@ TIME_TO_EVENT_ENDPOINTS = ("pfs", "os", "cns", "dor", "ttd", "ttnt")
 TREATMENT_ENDPOINT_FIELDS = {"ttd": "criz_end_date", "ttnt": "st_start_date"}
 # The endpoint analyses (results/endpoints/<endpoint>.json).
 ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline", "dor", "ttd", "ttnt",
-             "tumor_size")
+             "tumor_size",
+             "weighting")
 ENDPOINT_CATEGORIES = {
     "metastases": "Cohort",
     "baseline": "Cohort",
@@ -84,6 +85,7 @@ ENDPOINT_CATEGORIES = {
     "ttd": "Survival",
     "ttnt": "Survival",
     "tumor_size": "Response",
+    "weighting": "Survival",
 }
 # The config each endpoint analysis reads, and nothing else, as key paths: the rule passes only these
 # as a param, so a change reruns only the endpoints that read it.
@@ -97,12 +99,14 @@ ENDPOINT_SETTINGS = {
     "response": ("groups", "statistics.categorical_test", "statistics.conf_level", "endpoints.response.denominator"),
     "pfs": (*_SURVIVAL, "endpoints.pfs.landmarks", "time_unit_days"),
     "os": (*_SURVIVAL, "endpoints.os.landmarks", "time_unit_days"),
-    "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days"),
+    "cns": ("groups", "statistics.conf_level", "endpoints.cns", "time_unit_days", "statistics.covariates"),
     "dor": ("groups", "statistics.conf_level", "endpoints.dor.landmarks"),
     "ttd": ("groups", "statistics.conf_level", "endpoints.ttd.landmarks",
             "endpoints.ttd.beyond_progression_grace_days"),
     "ttnt": ("groups", "statistics.conf_level", "endpoints.ttnt.landmarks"),
     "tumor_size": ("groups",),
+    "weighting": ("groups", "statistics.conf_level", "statistics.covariates", "statistics.weighting",
+                  "statistics.weight_trim"),
 }
 # The config rule extract reads: the name of each of its params (the keyword of ``extract.redcap.run``) -> its
 # config key. The key file of the pseudonyms (config key record_id_pseudonym_key) is an input, not a param:

@@ -1,7 +1,7 @@
 """One analysis per endpoint (results/endpoints/<name>.json); the manuscript tables are in tables.py.
 
 analyse_endpoint(name, ...) turns the derived tables (results/derived/*.parquet) into the result of one
-endpoint: metastases, response, pfs, os, cns, progression or baseline (Table 1). Numbers keep full
+endpoint: metastases, response, pfs, os, cns, progression, baseline (Table 1) or weighting (IPTW). Numbers keep full
 precision; groups are keyed by their labels in config order (reference first); a value that does not
 exist is None (null in JSON), with a `reason` where a test or a fit is impossible; every comparison names
 its test. Rounding for the manuscript is left to chartreview.tables.manuscript.
@@ -30,9 +30,16 @@ from chartreview.core.catalog import (
 )
 from chartreview.core.errors import InputError
 from chartreview.core.result_files import finite_or_none, time_key, write_json
-from chartreview.endpoints.time_to_event import follow_up, kaplan_meier_comparison, summarise_time_to_event
-from chartreview.stats import categorical, competing_risks
+from chartreview.endpoints.time_to_event import (
+    COX_TEST,
+    _design,
+    follow_up,
+    kaplan_meier_comparison,
+    summarise_time_to_event,
+)
+from chartreview.stats import categorical, competing_risks, survival, weighting
 from chartreview.stats.survival import kaplan_meier, km_median
+from chartreview.stats.weighting import aliased_columns
 
 __all__ = [
     "EndpointError",
@@ -49,6 +56,11 @@ BASELINE_VARIABLES = {
     "stage": ("Stage", "categorical"),
     "criz_line": ("Line of crizotinib", "categorical"),
 }
+# How the two hazard ratios of CNS progression are named wherever they appear, so they are not confused.
+SUBDISTRIBUTION_HR = "subdistribution HR (Fine-Gray)"
+CAUSE_SPECIFIC_HR = "cause-specific HR"
+FINE_GRAY_TEST = "Fine-Gray proportional subdistribution hazards, Wald test (cmprsk::crr)"
+CAUSE_SPECIFIC_TEST = f"{COX_TEST}; every other event censored (coxph(Surv(time, status == 1) ~ ...))"
 CIF_METHOD = (
     "Aalen-Johansen cumulative incidence with Aalen's variance (cmprsk::cuminc); CI log(-log) transformed"
 )
@@ -524,6 +536,7 @@ def analyse_cns(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dic
         }
     else:
         fine_gray = {"coef": None, "se": None, "shr": None, "shr_ci": [None, None], "p": None}
+    covariates = list(statistics["covariates"])
     return {
         "unit": "months",
         "conf_level": conf_level,
@@ -539,12 +552,176 @@ def analyse_cns(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dic
             "reason": gray.reason,
         },
         "fine_gray": {
-            "test": "Fine-Gray proportional subdistribution hazards, Wald test (cmprsk::crr)",
+            "test": FINE_GRAY_TEST,
             "contrast": contrast,
             **fine_gray,
             "reason": fg_reason,
+            "label": SUBDISTRIBUTION_HR,
         },
+        "fine_gray_adjusted": _cns_model("fine_gray", data, time, status, group, labels, covariates, conf_level),
+        "cause_specific": _cns_model("cause_specific", data, time, status, group, labels, [], conf_level),
+        "cause_specific_adjusted": _cns_model("cause_specific", data, time, status, group, labels, covariates,
+                                              conf_level),
     }
+
+
+def _cns_model(kind: str, data: pd.DataFrame, time, status, group, labels, covariates, conf_level) -> dict:
+    """The Fine-Gray ("fine_gray") or cause-specific Cox ("cause_specific") model of CNS progression on the
+    group indicator and ``covariates``: patients with a missing covariate dropped and counted; a term per
+    column (``column=level`` for a category), None with the reason where the model does not exist."""
+    contrast = f"{labels[1]} vs {labels[0]}"
+    x = (group == labels[1]).to_numpy(dtype=float)
+    Xc, cov_names = _design(data, covariates)
+    complete = ~np.isnan(Xc).any(axis=1)
+    names = [contrast, *cov_names]
+    X = np.column_stack([x, Xc])[complete]
+    t, st, g = time[complete], status[complete], group[complete]
+    label = SUBDISTRIBUTION_HR if kind == "fine_gray" else CAUSE_SPECIFIC_HR
+    ratio = "shr" if kind == "fine_gray" else "hr"
+    block: dict[str, Any] = {
+        "label": f"{label}, adjusted" if covariates else label,
+        "test": FINE_GRAY_TEST if kind == "fine_gray" else CAUSE_SPECIFIC_TEST,
+        "contrast": contrast, "covariates": list(covariates),
+        "n": int(complete.sum()), "events": int((st == 1).sum()),
+        "excluded_missing_covariates": int((~complete).sum()),
+    }
+    reason = None
+    for lab in labels[:2]:
+        sel = np.asarray(g == lab)
+        if not sel.any():
+            reason = f"no {lab} patients" + (" with every covariate known" if covariates else "")
+        elif not (st[sel] == 1).any() and reason is None:
+            reason = f"no CNS progression in {lab}: {label} not estimable"
+    if reason is None and covariates:
+        aliased = aliased_columns(np.column_stack([np.ones(len(t)), X]), ["(Intercept)", *names])
+        if aliased:
+            reason = (f"{', '.join(aliased)} aliased with the group or the other covariates (constant, or "
+                      f"constant within each group): no {label}")
+    terms = {nm: {"coef": None, "se": None, ratio: None, f"{ratio}_ci": [None, None], "p": None} for nm in names}
+    if reason is None:
+        if kind == "fine_gray":
+            model = competing_risks.fine_gray(t, st, X, names, 1, conf_level)
+            ratios, lower, upper = model.shr, model.lower, model.upper
+            reason = model.reason
+        else:
+            model = competing_risks.cause_specific_cox(t, st, X, names, 1, conf_level)
+            ratios, lower, upper = model.hr, model.hr_lower, model.hr_upper
+            reason = model.reason
+        if reason is None:
+            terms = {nm: {"coef": finite_or_none(model.coef[i]), "se": finite_or_none(model.se[i]),
+                          ratio: finite_or_none(ratios[i]),
+                          f"{ratio}_ci": [finite_or_none(lower[i]), finite_or_none(upper[i])],
+                          "p": finite_or_none(model.p[i])}
+                     for i, nm in enumerate(names)}
+    if covariates:
+        block["terms"] = terms
+    else:
+        block.update(terms[contrast])
+    block["reason"] = reason
+    return block
+
+
+WEIGHTED_KM = ("Kaplan-Meier weighted by the stabilised IPTW weights (survfit(..., weights = w)); CI "
+               "log-transformed from the infinitesimal-jackknife (robust) variance, as survfit reports it")
+WEIGHTED_COX = ("Cox proportional hazards weighted by the stabilised IPTW weights, Efron ties, robust "
+                "(sandwich) SE, Wald test and CI (coxph(Surv ~ group, weights = w, robust = TRUE))")
+
+
+def _summary_dict(summary: weighting.WeightSummary) -> dict:
+    return {"n": summary.n, "sum": summary.sum, "mean": finite_or_none(summary.mean),
+            "min": finite_or_none(summary.minimum), "q1": finite_or_none(summary.q1),
+            "median": finite_or_none(summary.median), "q3": finite_or_none(summary.q3),
+            "max": finite_or_none(summary.maximum), "effective_n": summary.effective_n}
+
+
+def analyse_weighting(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dict) -> dict:
+    """Inverse probability of treatment weighting (statistics.weighting: iptw) for PFS and OS: the
+    propensity of the second group given the configured covariates (logistic regression), stabilised
+    weights (truncated at statistics.weight_trim), their summary per group (never per patient), weighted
+    Kaplan-Meier medians and the weighted Cox HR with robust CI and P. "not requested" when weighting is
+    none; a reason where the propensity model does not exist (separation, an empty group)."""
+    labels = _labels(config)
+    statistics = config["statistics"]
+    method = statistics["weighting"]
+    if method == "none":
+        return {"weighting": "none", "status": "not requested", "test": None,
+                "reason": "statistics.weighting is none"}
+    conf_level = statistics["conf_level"]
+    trim = statistics["weight_trim"]
+    covariates = list(statistics["covariates"])
+    _require(patients, ["record_id", "group", *covariates], "patients")
+    group = _group_codes(patients, labels, "patients")
+    treated = (group == labels[1]).to_numpy(dtype=float)
+    in_pair = (group.isin(labels[:2])).to_numpy()
+    Xc, names = _design(patients, covariates)
+    complete = in_pair & ~np.isnan(Xc).any(axis=1)
+    result: dict[str, Any] = {
+        "weighting": method, "status": "done", "test": WEIGHTED_COX, "conf_level": conf_level,
+        "covariates": covariates,
+        "indicated_group": labels[1], "reference_group": labels[0],
+        "n": int(in_pair.sum()), "excluded_missing_covariates": int((in_pair & ~complete).sum()),
+    }
+    model = weighting.propensity_score(treated[complete], Xc[complete], names)
+    result["propensity_model"] = {
+        "method": model.method, "outcome": f"P({labels[1]} | covariates)", "n": model.n,
+        "terms": {nm: {"coef": finite_or_none(model.coef[i]), "se": finite_or_none(model.se[i]),
+                       "z": finite_or_none(model.z[i]), "p": finite_or_none(model.p[i])}
+                  for i, nm in enumerate(model.names)},
+        "deviance": finite_or_none(model.deviance), "null_deviance": finite_or_none(model.null_deviance),
+        "converged": model.converged, "iterations": model.iterations,
+        "separation": list(model.separated), "reason": model.reason,
+    }
+    if model.reason is not None:
+        result.update(status="not estimable", reason=model.reason)
+        return result
+    stabilised = weighting.stabilised_weights(treated[complete], model.score, trim)
+    weights = np.full(len(patients), np.nan)
+    weights[complete] = stabilised.weights
+    used_group = group[complete]
+    result["weights"] = {
+        "method": stabilised.method, "trim": None if stabilised.trim is None else list(stabilised.trim),
+        "bounds": None if stabilised.bounds is None else list(stabilised.bounds),
+        "truncated_low": stabilised.truncated_low, "truncated_high": stabilised.truncated_high,
+        "marginal": stabilised.marginal,
+        "overall": _summary_dict(weighting.weight_summary(stabilised.weights)),
+        "groups": {g: _summary_dict(weighting.weight_summary(stabilised.weights[np.asarray(used_group == g)]))
+                   for g in labels[:2]},
+    }
+    ids = pd.Index(patients["record_id"])
+    result["endpoints"] = {}
+    for name in ("pfs", "os"):
+        data = _time_to_event(name, patients, time_to_event)
+        w = weights[ids.get_indexer(data["record_id"])]
+        keep = ~np.isnan(w)
+        time = data["months"].to_numpy(dtype=float)[keep]
+        event = data["status"].to_numpy(dtype=float)[keep]
+        g = _group_codes(data, labels, "patients")[keep]
+        w = w[keep]
+        groups = {}
+        for lab in labels[:2]:
+            sel = np.asarray(g == lab)
+            km = survival.kaplan_meier(time[sel], event[sel], conf_level, weights=w[sel])
+            med = survival.km_median(km)
+            groups[lab] = {"n": int(sel.sum()), "events": int(event[sel].sum()),
+                           "weighted_n": float(w[sel].sum()), "weighted_events": float((w * event)[sel].sum()),
+                           "median": med.estimate, "median_ci": [med.lower, med.upper]}
+        x = np.asarray(g == labels[1], dtype=float)
+        cox = survival.cox_regression(time, event, x, [f"{labels[1]} vs {labels[0]}"], conf_level,
+                                      weights=w, robust=True)
+        ok = cox.reason is None and not cox.infinite[0]
+        result["endpoints"][name] = {
+            "unit": "months", "km_method": WEIGHTED_KM, "groups": groups,
+            "cox": {"test": WEIGHTED_COX, "contrast": f"{labels[1]} vs {labels[0]}", "n": cox.n,
+                    "events": cox.events,
+                    "coef": finite_or_none(cox.coef[0]) if ok else None,
+                    "robust_se": finite_or_none(cox.se[0]) if ok else None,
+                    "hr": finite_or_none(cox.hr[0]) if ok else None,
+                    "hr_ci": [finite_or_none(cox.hr_lower[0]), finite_or_none(cox.hr_upper[0])] if ok
+                    else [None, None],
+                    "z": finite_or_none(cox.z[0]) if ok else None, "p": finite_or_none(cox.p[0]) if ok else None,
+                    "reason": cox.reason},
+        }
+    return result
 
 
 def analyse_progression(patients: pd.DataFrame, progression_patterns: pd.DataFrame, config: dict) -> dict:
@@ -681,6 +858,8 @@ def analyse_endpoint(
         return analyse_treatment_course(name, patients, time_to_event, config)
     if name == "tumor_size":
         return analyse_tumor_size(patients, config)
+    if name == "weighting":
+        return analyse_weighting(patients, time_to_event, config)
     raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
 
 

@@ -191,6 +191,8 @@ def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
         "competing risk " + ("differed" if _differs(cns["gray"]["p"]) else "did not differ")
         + f" between the groups (Gray's test P={format_p(cns['gray']['p'])}).",
     ]
+    if "cause_specific" in cns:
+        sentences.append(cns_hazard_ratios(cns, other, ref))
     return " ".join(sentences + treatment_sentences(results, groups))
 
 
@@ -276,6 +278,27 @@ def survival_notes(results: dict[str, dict], groups: list[str]) -> list[str]:
 
 def _rmst_value(value: float | None, digits: int) -> str:
     return "n/a" if value is None else round_half_up(value, digits)
+
+
+def cns_hazard_ratios(cns: dict, other: str, ref: str) -> str:
+    """The sentence on the two hazard ratios of CNS progression, each named so they cannot be confused."""
+    def ratio(block: dict, key: str) -> str:
+        term = block["terms"][block["contrast"]] if "terms" in block else block
+        if term[key] is None:
+            return f"not estimable ({block['reason']})" if block.get("reason") else "not estimable"
+        lo, hi = term[f"{key}_ci"]
+        ci = "–".join("NR" if v is None else round_half_up(v, 2) for v in (lo, hi))
+        return f"{round_half_up(term[key], 2)} (95% CI {ci}, P={format_p(term['p'])})"
+
+    adjusted = cns["fine_gray_adjusted"]
+    covariates = ", ".join(adjusted["covariates"]) or "no covariate"
+    excluded = adjusted["excluded_missing_covariates"]
+    left_out = f"; {excluded} patients with a missing covariate left out" if excluded else ""
+    return (f"For CNS progression ({other} vs. {ref}), the subdistribution HR (Fine-Gray) was "
+            f"{ratio(cns['fine_gray'], 'shr')} unadjusted and {ratio(adjusted, 'shr')} adjusted for {covariates}"
+            f"{left_out}; the cause-specific HR (competing events censored) was "
+            f"{ratio(cns['cause_specific'], 'hr')} unadjusted and "
+            f"{ratio(cns['cause_specific_adjusted'], 'hr')} adjusted.")
 
 
 def tests_used(results: dict[str, dict]) -> list[str]:

@@ -130,6 +130,8 @@ class CoxModel:
     infinite: tuple[bool, ...]
     var: np.ndarray
     reason: str | None = None
+    # se, z, p, the CI and the Wald test from the robust (sandwich) variance; var is then the robust one
+    robust: bool = False
 
     def term(self, name: str) -> dict:
         i = self.names.index(name)
@@ -147,14 +149,22 @@ def _z(conf_level: float) -> float:
     return float(stats.norm.ppf(1 - (1 - conf_level) / 2))
 
 
-def kaplan_meier(time, event, conf_level: float = 0.95) -> KaplanMeier:
+def kaplan_meier(time, event, conf_level: float = 0.95, weights=None) -> KaplanMeier:
     """Kaplan-Meier estimate as R ``survfit(Surv(time, event) ~ 1, conf.type = "log")``.
 
     Greenwood variance of the cumulative hazard; limits ``S * exp(-+z * std_err)``, the upper
     capped at 1 (Kaplan & Meier, JASA 1958; Greenwood 1926).
+
+    With case ``weights`` (e.g. inverse-probability weights) the counts are sums of weights and
+    ``std_err`` is the infinitesimal-jackknife (robust) standard error, as
+    ``survfit(..., weights = w)`` reports it by default in survival >= 3: the square root of
+    sum_i (w_i dlogS(t)/dw_i)^2, with dlogS/dw_i = sum_{t_j <= t} (d_j Y_i(t_j) - n_j dN_i(t_j)) /
+    (n_j (n_j - d_j)) (Efron 1981; Therneau, survival's "Validation" vignette).
     """
     time, event = check_time_to_event(time, event)
     z = _z(conf_level)
+    if weights is not None:
+        return _weighted_kaplan_meier(time, event, check_weights(weights, len(time)), z, conf_level)
     counts = risk_set_counts(time, event)
     utime, n_risk = counts.time, counts.n_risk
     n_event = counts.counts[0].astype(np.int64)
@@ -164,6 +174,43 @@ def kaplan_meier(time, event, conf_level: float = 0.95) -> KaplanMeier:
         greenwood = np.cumsum(np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0))
         std_err = np.sqrt(greenwood)
         s = np.where(survival > 0, survival, np.nan)  # R: no limits where survival is 0
+        lower = np.exp(np.log(s) - z * std_err)
+        upper = np.minimum(np.exp(np.log(s) + z * std_err), 1.0)
+    return KaplanMeier(time=utime, n_risk=n_risk, n_event=n_event, n_censor=n_censor,
+                       survival=survival, std_err=std_err, lower=lower, upper=upper,
+                       conf_level=conf_level)
+
+
+def check_weights(weights, n: int) -> np.ndarray:
+    """Case weights: one per patient, finite and positive."""
+    weights = np.asarray(weights, dtype=float)
+    if weights.shape != (n,):
+        raise ValueError("weights must have one value per patient")
+    if not (np.isfinite(weights).all() and (weights > 0).all()):
+        raise ValueError("weights must be positive, finite and not missing")
+    return weights
+
+
+def _weighted_kaplan_meier(time, event, w, z, conf_level) -> KaplanMeier:
+    counts = risk_set_counts(time, w, w * event)
+    utime, index = counts.time, counts.index
+    leaving, n_event = counts.counts
+    n_risk = np.cumsum(leaving[::-1])[::-1]
+    n_censor = leaving - n_event
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survival = np.cumprod(1.0 - n_event / n_risk)
+        # each patient's influence on log S: H(t) while at risk, then fixed at H(T_i) - delta_i g(T_i)
+        c = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
+        g = np.where(n_event > 0, 1.0 / (n_risk - n_event), 0.0)
+        h = np.cumsum(c)
+        fixed = h[index] - event * g[index]
+        w2 = w * w
+        still = np.cumsum(np.bincount(index, weights=w2, minlength=utime.size)[::-1])[::-1]
+        after = np.concatenate((still[1:], [0.0]))  # sum of w^2 with T_i > t
+        left = np.cumsum(np.bincount(index, weights=w2 * fixed * fixed, minlength=utime.size))
+        std_err = np.sqrt(h * h * after + left)
+        std_err = np.where(survival > 0, std_err, np.inf)
+        s = np.where(survival > 0, survival, np.nan)
         lower = np.exp(np.log(s) - z * std_err)
         upper = np.minimum(np.exp(np.log(s) + z * std_err), 1.0)
     return KaplanMeier(time=utime, n_risk=n_risk, n_event=n_event, n_censor=n_censor,
@@ -301,7 +348,8 @@ class _EfronLikelihood:
     is O(rows x p^2) per call.
     """
 
-    def __init__(self, time: np.ndarray, event: np.ndarray, X: np.ndarray, weight: np.ndarray):
+    def __init__(self, time: np.ndarray, event: np.ndarray, X: np.ndarray, weight: np.ndarray,
+                 case_weight: np.ndarray | None = None):
         utime, codes = distinct_times(time)
         order = np.argsort(codes, kind="stable")
         self.w = weight[order]
@@ -313,6 +361,14 @@ class _EfronLikelihood:
         self.size = np.diff(np.r_[self.starts, len(t)])            # rows per distinct time
         self.m = len(utime)
         self.d = np.rint(np.add.reduceat(self.w * self.event, self.starts)).astype(np.int64)
+        # case weights (R coxph weights =): the Efron fractions run over the count of tied events, each
+        # term weighted by their mean case weight (coxfit6's meanwt); frequency weights have mean 1
+        self.order = order
+        self.meanwt = None
+        if case_weight is not None:
+            self.w = self.w * case_weight[order]
+            deadwt = np.add.reduceat(self.w * self.event, self.starts)
+            self.meanwt = np.where(self.d > 0, deadwt / np.maximum(self.d, 1), 0.0)
         # one entry per event: its distinct time and its Efron fraction l/d, l = 0..d-1
         d = self.d
         first = np.repeat(np.cumsum(d) - d, d)
@@ -348,6 +404,10 @@ class _EfronLikelihood:
         f_inv2 = f * inv2
         a, b = self._by_time(inv), self._by_time(f * inv)
         c, g, h = self._by_time(inv2), self._by_time(f_inv2), self._by_time(f * f_inv2)
+        if self.meanwt is not None:
+            den_weight = np.repeat(self.meanwt, self.d)
+            loglik = float(eta @ self.we - (den_weight * np.log(den)).sum())
+            a, b, c, g, h = (v * self.meanwt for v in (a, b, c, g, h))
         # score: sum over events of (S1 - f E1) / den
         score = self.x_events - (s1 * a[:, None] - e1 * b[:, None]).sum(axis=0)
         # information: sum of (S2 - f E2) / den minus the outer products of the score terms
@@ -356,6 +416,52 @@ class _EfronLikelihood:
         outer = s1.T @ (s1 * c[:, None]) - cross - cross.T + e1.T @ (e1 * h[:, None])
         info = (self.X * weight[:, None]).T @ self.X - outer
         return loglik, score, info
+
+
+    def score_residuals(self, beta: np.ndarray) -> np.ndarray:
+        """Each row's score residual (R ``residuals(fit, type = "score")``, per unit case weight), in
+        the rows' original order: delta_i (x_i - mean_k xbar_k(T_i)) - r_i sum over event times t <= T_i
+        of sum_k c_ik h_k (x_i - xbar_k), with the Efron terms k = 0..d-1 of each event time (xbar_k =
+        (S1 - k/d E1) / (S0 - k/d E0), h_k = meanwt / (S0 - k/d E0)) and c_ik = 1 - k/d for an event
+        tied at T_i, 1 otherwise (Therneau & Grambsch 2000, ch. 4)."""
+        eta = self.X @ beta
+        eta = eta - eta.max()
+        risk = np.exp(eta)
+        rw = risk * self.w
+        re = rw * self.event
+        s0 = np.cumsum(self._per_time(rw)[::-1])[::-1]
+        s1 = np.cumsum(self._per_time(self.X * rw[:, None])[::-1], axis=0)[::-1]
+        e0 = self._per_time(re)
+        e1 = self._per_time(self.X * re[:, None])
+        f = self.frac
+        d_rep = np.repeat(self.d, self.d)
+        den = np.repeat(s0, self.d) - f * np.repeat(e0, self.d)
+        xbar = (np.repeat(s1, self.d, axis=0) - f[:, None] * np.repeat(e1, self.d, axis=0)) / den[:, None]
+        meanwt = np.ones(self.m) if self.meanwt is None else self.meanwt
+        hz = np.repeat(meanwt, self.d) / den
+        # per distinct time: all k (at risk, no event then) and (1 - k/d)-weighted (tied events)
+        hz_all, hzx_all = self._by_time(hz), self._by_time_matrix(hz[:, None] * xbar)
+        down = 1.0 - f
+        hz_dead, hzx_dead = self._by_time(down * hz), self._by_time_matrix((down * hz)[:, None] * xbar)
+        xbar_mean = self._by_time_matrix(xbar / d_rep[:, None])
+        cum_hz = np.cumsum(hz_all) - hz_all          # event times before t
+        cum_hzx = np.cumsum(hzx_all, axis=0) - hzx_all
+        t = np.repeat(np.arange(self.m), self.size)
+        dead = self.event > 0
+        at_t_hz = np.where(dead, hz_dead[t], hz_all[t])
+        at_t_hzx = np.where(dead[:, None], hzx_dead[t], hzx_all[t])
+        total_hz = cum_hz[t] + at_t_hz
+        total_hzx = cum_hzx[t] + at_t_hzx
+        resid = dead[:, None] * (self.X - xbar_mean[t]) - risk[:, None] * (self.X * total_hz[:, None] - total_hzx)
+        out = np.empty_like(resid)
+        out[self.order] = resid
+        return out
+
+    def _by_time_matrix(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros((self.m, values.shape[1]))
+        if len(values):
+            out[self.event_times] = np.add.reduceat(values, self.event_starts, axis=0)
+        return out
 
 
 def _merge_identical_rows(time, event, X) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -404,7 +510,7 @@ def _empty_cox(names, n, events, conf_level, reason) -> CoxModel:
 
 
 def cox_regression(time, event, X, names: Sequence[str], conf_level: float = 0.95, *,
-                   max_iter: int = 50, eps: float = 1e-12) -> CoxModel:
+                   max_iter: int = 50, eps: float = 1e-12, weights=None, robust: bool = False) -> CoxModel:
     """Cox proportional hazards regression as R ``coxph(Surv(time, event) ~ X, ties = "efron")``.
 
     Newton-Raphson with step halving from beta = 0 (R's coxfit6), iterated until the step is
@@ -414,6 +520,12 @@ def cox_regression(time, event, X, names: Sequence[str], conf_level: float = 0.9
     Rows with a missing value are dropped (R's na.omit). A coefficient whose remaining Newton
     step is not negligible at convergence is flagged infinite, as R's ``toler.inf`` check
     (Cox, JRSS B 1972; Efron, JASA 1977).
+
+    ``weights``: case weights, as ``coxph(..., weights = w)`` (Efron's tied terms weighted by the
+    mean weight of the tied events). ``robust``: the sandwich variance V (sum_i w_i^2 U_i U_i') V of
+    ``coxph(..., robust = TRUE)``, U_i the score residuals, V the inverse information (Lin & Wei,
+    JASA 1989; Binder 1992); se, z, P, CI and the Wald test are then robust, the likelihood-ratio
+    and score tests are not.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
@@ -425,6 +537,8 @@ def cox_regression(time, event, X, names: Sequence[str], conf_level: float = 0.9
         raise ValueError(f"X must be n x {len(names)} (one column per name)")
     z_crit = _z(conf_level)
     complete = ~(np.isnan(time) | np.isnan(event) | np.isnan(X).any(axis=1))
+    if weights is not None:
+        weights = check_weights(weights, len(complete))[complete]
     time, event, X = time[complete], event[complete], X[complete]
     time, event = check_time_to_event(time, event)
     n, events = len(time), int(event.sum())
@@ -436,7 +550,10 @@ def cox_regression(time, event, X, names: Sequence[str], conf_level: float = 0.9
         return _empty_cox(names, n, events, conf_level,
                           f"no variation in {', '.join(constant)}: no hazard ratio")
 
-    lik = _EfronLikelihood(*_merge_identical_rows(time, event, X))
+    if weights is None and not robust:
+        lik = _EfronLikelihood(*_merge_identical_rows(time, event, X))
+    else:  # residuals are per patient: no merging
+        lik = _EfronLikelihood(time, event, X, np.ones(n), weights)
     beta = np.zeros(len(names))
     loglik0, score0, info0 = lik(beta)
     try:
@@ -471,13 +588,17 @@ def cox_regression(time, event, X, names: Sequence[str], conf_level: float = 0.9
     except np.linalg.LinAlgError:
         return _empty_cox(names, n, events, conf_level, "singular information matrix")
     remaining = np.abs(var @ score)
+    if robust:
+        case = np.ones(n) if weights is None else weights
+        scores = lik.score_residuals(beta) * case[:, None]
+        var = var @ (scores.T @ scores) @ var
     infinite = (remaining > 1e-9) & (remaining > np.sqrt(1e-9) * np.abs(beta))
     # a variance that is not positive (information not positive definite) is no estimate either
     infinite |= ~(np.diag(var) > 0) | ~np.isfinite(beta)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(np.diag(var))
         z = beta / se
-    wald = float(beta @ info @ beta)
+    wald = float(beta @ np.linalg.solve(var, beta)) if robust else float(beta @ info @ beta)
     lr = 2 * (loglik - loglik0)
     reason = None
     if not converged:
@@ -496,7 +617,7 @@ def cox_regression(time, event, X, names: Sequence[str], conf_level: float = 0.9
         wald_p=float(stats.chi2.sf(wald, p)), lr_test=lr, lr_df=p, lr_p=float(stats.chi2.sf(lr, p)),
         score_test=score_test, score_p=float(stats.chi2.sf(score_test, p)), conf_level=conf_level,
         iterations=iterations, converged=converged,
-        infinite=tuple(bool(f) for f in (infinite | (not converged))), var=var, reason=reason)
+        infinite=tuple(bool(f) for f in (infinite | (not converged))), var=var, reason=reason, robust=robust)
 
 
 def wald_test(model: CoxModel, terms: Sequence[str]) -> tuple[float, int, float]:

@@ -295,18 +295,43 @@ def _table_cns(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFr
             )
             raw.update({f"cif_{t}": est, f"cif_{t}_lower": point["ci"][0], f"cif_{t}_upper": point["ci"][1]})
         line["Gray's test P"] = format_p(gray["p"]) if i == 0 else ""
-        if i == 0:
-            line["SHR (95% CI)"] = "1 (reference)"
-        elif fg["shr"] is None:
-            line["SHR (95% CI)"] = "–"
-        else:
-            line["SHR (95% CI)"] = f"{round_half_up(fg['shr'], 2)} ({format_ci(*fg['shr_ci'], 2, '–')})"
+        line.update(_cns_ratio("Subdistribution HR (Fine-Gray)", "shr", fg, i))
         line["P (Fine-Gray)"] = format_p(fg["p"]) if i else ""
         raw.update({"gray_stat": gray["stat"], "gray_p": gray["p"], "shr": fg["shr"],
                     "shr_lower": fg["shr_ci"][0], "shr_upper": fg["shr_ci"][1], "shr_p": fg["p"]})
+        # the adjusted subdistribution HR and the cause-specific HRs, when the result has them
+        for key, heading, prefix, ratio in CNS_MODELS:
+            if key not in result:
+                continue
+            block = result[key]
+            term = block["terms"][block["contrast"]] if "terms" in block else block
+            line.update(_cns_ratio(heading, ratio, term, i))
+            line[f"P ({heading})"] = format_p(term["p"]) if i else ""
+            raw.update({prefix: term[ratio], f"{prefix}_lower": term[f"{ratio}_ci"][0],
+                        f"{prefix}_upper": term[f"{ratio}_ci"][1], f"{prefix}_p": term["p"]})
+            if "terms" in block:
+                raw[f"{prefix}_n"] = block["n"]
+                raw[f"{prefix}_excluded_missing_covariates"] = block["excluded_missing_covariates"]
         rows.append(line)
         raw_rows.append(raw)
     return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+# (result key, column heading, raw column prefix, ratio key) of the CNS models beside the Fine-Gray SHR
+CNS_MODELS = (
+    ("fine_gray_adjusted", "Subdistribution HR (Fine-Gray), adjusted", "adjusted_shr", "shr"),
+    ("cause_specific", "Cause-specific HR", "cause_specific_hr", "hr"),
+    ("cause_specific_adjusted", "Cause-specific HR, adjusted", "adjusted_cause_specific_hr", "hr"),
+)
+
+
+def _cns_ratio(heading: str, ratio: str, term: dict, row: int) -> dict:
+    column = f"{heading} (95% CI)"
+    if row == 0:
+        return {column: "1 (reference)"}
+    if term[ratio] is None:
+        return {column: "–"}
+    return {column: f"{round_half_up(term[ratio], 2)} ({format_ci(*term[f'{ratio}_ci'], 2, '–')})"}
 
 
 TABLE_TITLES = {
@@ -350,8 +375,16 @@ def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, p
     if "cns" in results:
         raw, fmt = _table_cns(results["cns"], labels)
         competing = " and ".join(str(c).replace("_", "-") for c in results["cns"]["competing"])
-        tables["cns"] = (raw, fmt, f"Competing events: {competing}. {results['cns']['method']}; Gray's test; "
-                                   "Fine-Gray subdistribution hazard ratio (SHR) against the reference group.")
+        note = (f"Competing events: {competing}. {results['cns']['method']}; Gray's test; "
+                "Fine-Gray subdistribution hazard ratio (SHR) against the reference group.")
+        if "cause_specific" in results["cns"]:
+            adjusted = results["cns"]["fine_gray_adjusted"]
+            note += (" The subdistribution HR (Fine-Gray) compares the cumulative incidence of CNS progression; "
+                     "the cause-specific HR (Cox, Efron ties, competing events censored) compares its rate among "
+                     "patients free of any event. Adjusted for "
+                     f"{', '.join(adjusted['covariates']) or 'no covariate'}; patients with a missing covariate "
+                     f"left out of the adjusted models: {adjusted['excluded_missing_covariates']}.")
+        tables["cns"] = (raw, fmt, note)
     if "ttd" in results:
         raw, fmt = _table_treatment(results["ttd"], labels)
         tables["treatment"] = (raw, fmt, "Reasons as recorded (criz_end_reason), over all patients of the group; "
