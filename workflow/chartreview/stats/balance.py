@@ -60,7 +60,10 @@ def _inputs(values, second, weights):
 
 
 def _continuous(values, second: np.ndarray, weights: np.ndarray) -> Balance:
-    x = pd.to_numeric(pd.Series(values).astype(object), errors="coerce").to_numpy(dtype=float)
+    values = pd.Series(values)
+    if not pd.api.types.is_numeric_dtype(values.dtype):
+        values = pd.to_numeric(values.astype(object), errors="coerce")
+    x = values.to_numpy(dtype=float, na_value=np.nan)
     seen = ~np.isnan(x) & (weights > 0)
     means, variances = [], []
     for in_group in (~second, second):
