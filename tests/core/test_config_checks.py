@@ -103,6 +103,15 @@ WHERE = f"the data dictionary {DICTIONARY}"
      "config key 'validation.age_range': [100, 18] has its lower limit second; write [18, 100]"),
     ({"groups": {"EGFR": 2, "KRAS": 1}, "reference_group": "EGFR"},
      "config key 'published.baseline_cns_metastases.values': 'ROS1' is none of the groups ['EGFR', 'KRAS']"),
+    ({"table1": [{"variable": "age", "label": "Age", "type": "continuous", "test": "default"},
+                 {"variable": "pack_years", "label": "Pack-years", "type": "continuous", "test": "default"}]},
+     "config key 'table1': row 2 names the variable 'pack_years', which is not a column of the derived patients "
+     "table; the variables: age, sex,"),
+    ({"table1": [{"variable": "sex", "label": "Sex", "type": "categorical", "test": "default"},
+                 {"variable": "sex", "label": "Sex again", "type": "categorical", "test": "default"}]},
+     "config key 'table1': the variable 'sex' has more than one row"),
+    ({"table1": [{"variable": "age", "label": "Age", "type": "continuous", "test": "fisher"}]},
+     "config key 'table1': row 1 (age) is continuous; its test 'fisher' is none of default, wilcoxon, none"),
 ])
 def test_a_config_the_dictionary_or_the_analysis_refuses_is_one_line_naming_the_key(config, dictionary, edit,
                                                                                       message):
@@ -116,3 +125,5 @@ def test_the_study_config_and_other_groups_without_published_values_pass(config,
     check_preconditions(config, dictionary)
     check_preconditions({**config, "groups": {"EGFR": 2, "KRAS": 1}, "reference_group": "KRAS", "published": {}},
                         dictionary)
+    check_preconditions({**config, "table1": [{"variable": "met_contralateral_lung", "label": "Contralateral lung",
+                                               "type": "categorical", "test": "fisher"}]}, dictionary)

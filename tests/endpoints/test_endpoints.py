@@ -157,6 +157,42 @@ def test_baseline_table_one(derived):
     assert histology["p"] is None and histology["reason"]
 
 
+def test_baseline_smd_per_row(derived):
+    patients, *_ = derived
+    variables = {v["variable"]: v for v in run("baseline", derived)["variables"]}
+    ros1, alk = patients[patients.group == "ROS1"]["age"], patients[patients.group == "ALK"]["age"]
+    d = abs(ros1.mean() - alk.mean()) / np.sqrt((ros1.var() + alk.var()) / 2)
+    assert variables["age"]["smd"] == pytest.approx(d, rel=1e-12)
+    assert variables["sex"]["smd"] is not None and variables["sex"]["smd_reason"] is None
+    assert variables["histology"]["smd"] == 0.0  # one level in both groups
+
+
+def test_table1_rows_labels_types_and_tests_come_from_the_config(derived):
+    patients, *_ = derived
+    config = {**CONFIG, "table1": [
+        {"variable": "met_brain", "label": "Brain metastases", "type": "categorical", "test": "fisher"},
+        {"variable": "ecog_ps", "label": "ECOG", "type": "categorical", "test": "none"},
+        {"variable": "age", "label": "Age", "type": "continuous", "test": "default"},
+        {"variable": "histology", "label": "Histology", "type": "categorical", "test": "auto"}]}
+    result = run("baseline", derived, config)
+    assert [(v["variable"], v["label"]) for v in result["variables"]] == [
+        ("met_brain", "Brain metastases"), ("ecog_ps", "ECOG"), ("age", "Age"), ("histology", "Histology")]
+    brain, ecog, age, histology = result["variables"]
+    assert brain["test"] == categorical.TESTS["fisher"] and brain["test_configured"] == "fisher"
+    assert round(brain["p"], 3) == 0.136  # the study README: Fisher's P of baseline CNS metastases
+    assert ecog["p"] is None and ecog["test"] == "none" and "no test" in ecog["reason"]
+    assert "test_configured" not in age and age["p"] is not None
+    assert histology["p"] is None and histology["reason"]  # constant: a reason, not an error
+
+
+def test_a_constant_continuous_row_gives_an_smd_reason(derived):
+    patients, tte, patterns = derived
+    flat = patients.assign(age=60.0)
+    config = {**CONFIG, "table1": [{"variable": "age", "label": "Age", "type": "continuous", "test": "default"}]}
+    (age,) = analyse_endpoint("baseline", flat, tte, patterns, config)["variables"]
+    assert age["smd"] is None and "constant" in age["smd_reason"] and age["p"] is None
+
+
 def test_every_endpoint_names_its_test(derived):
     for name in ENDPOINTS:
         result = run(name, derived)

@@ -146,3 +146,30 @@ def test_summarise_continuous_uses_r_type_7_quantiles():
     assert (s.q1, s.median, s.q3, s.n, s.missing) == (1.75, 2.5, 3.25, 4, 1)
     empty = summarise_continuous([np.nan])
     assert empty.median is None and empty.missing == 1
+
+
+FISHER_TABLES = {name: d.pivot(index="row", columns="column", values="count").to_numpy()
+                 for name, d in pd.read_csv(FIXTURES / "fisher_tables.csv").groupby("table", sort=False)}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED["fisher"]))
+def test_fisher_on_r_by_c_tables_matches_fisher_test(name):
+    """Tables R answers with its default workspace and one it needs a larger workspace for (3 x 4, 300
+    patients); 2 x 3 with 606 patients once gave 'too many tables to enumerate'."""
+    result = compare_proportions(FISHER_TABLES[name], "fisher")
+    assert result.test == TESTS["fisher"]
+    assert result.p == pytest.approx(EXPECTED["fisher"][name]["p"], rel=RTOL)
+    if name.startswith("empty"):
+        assert "left out" in result.reason
+
+
+def test_auto_takes_the_exact_test_of_a_large_sparse_table():
+    table = [[150, 160, 180, 2], [40, 36, 40, 1]]
+    result = compare_proportions(table, "auto")
+    assert result.test == TESTS["fisher"] and result.p is not None and "below 5" in result.reason
+
+
+def test_fisher_beyond_the_workspace_gives_a_reason():
+    table = [[24, 20, 26, 22], [12, 5, 16, 8], [17, 8, 16, 17], [27, 16, 26, 40]]  # R: "LDKEY is too small"
+    result = compare_proportions(table, "fisher")
+    assert result.p is None and "larger workspace" in result.reason and "4 x 4" in result.reason

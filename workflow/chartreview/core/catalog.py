@@ -95,7 +95,7 @@ _SURVIVAL = ("groups", "statistics.conf_level", "statistics.covariates", "statis
 ENDPOINT_SETTINGS = {
     "metastases": _CATEGORICAL,
     "progression": _CATEGORICAL,
-    "baseline": _CATEGORICAL,
+    "baseline": (*_CATEGORICAL, "table1"),
     "response": ("groups", "statistics.categorical_test", "statistics.conf_level", "endpoints.response.denominator"),
     "pfs": (*_SURVIVAL, "endpoints.pfs.landmarks", "time_unit_days"),
     "os": (*_SURVIVAL, "endpoints.os.landmarks", "time_unit_days"),
@@ -227,6 +227,15 @@ def site_key(label: str) -> str:
 # Baseline metastatic sites as the results, tables and figures name them, and the two composites.
 METASTATIC_SITES = {site_key(label): label for label in BASELINE_SITES.values()}
 METASTATIC_COMPOSITES = {"extrathoracic": "Extrathoracic (CNS included)", "intrathoracic": "Intrathoracic"}
+# The columns of the derived patients table a Table 1 row can show (config key table1), besides met_<site_key>
+# of each met_site label of the data dictionary; never record_id or group.
+TABLE1_COLUMNS = ("age", "sex", "smoking_status", "ecog_ps", "histology", "stage", "criz_line", DATA_ACCESS_GROUP,
+                  "met_extrathoracic", "met_intrathoracic", "best_overall_response", "responder",
+                  "disease_control", "ecog_2plus", "age_lt_65", "brain_metastases", "criz_months", "criz_ongoing",
+                  "response_onset_months", "progression_months", "treatment_beyond_progression", "death_months",
+                  "followup_months")
+TABLE1_TESTS = {"categorical": ("default", "chi2", "chi2_yates", "fisher", "auto", "none"),
+                "continuous": ("default", "wilcoxon", "none")}
 # Categories of the progression pattern at first progression (columns of progression_patterns).
 PROGRESSION_PATTERNS = {
     "intrathoracic_only": "Intrathoracic only",

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-from chartreview.core.catalog import FORM_TABLES, GROUP_FIELD
+from chartreview.core.catalog import FORM_TABLES, GROUP_FIELD, TABLE1_COLUMNS, TABLE1_TESTS, site_key
 from chartreview.core.errors import InputError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
@@ -206,3 +206,18 @@ def check_preconditions(config: Mapping, dictionary) -> None:
                 f"config key 'published.{name}.values': {unknown[0]!r} is none of the groups {list(groups)}; "
                 "published values are set beside the reproduced ones group by group: name the groups, or "
                 "leave published values out (published: {} in a config file, or --config 'published={}')")
+
+    sites = dictionary["met_site"].choices.values() if "met_site" in dictionary else ()
+    known = [*TABLE1_COLUMNS, *(f"met_{site_key(label)}" for label in sites)]
+    seen: set[str] = set()
+    for position, entry in enumerate(config["table1"], start=1):
+        variable, kind = entry["variable"], entry["type"]
+        if variable not in known:
+            raise ConfigError(f"config key 'table1': row {position} names the variable {variable!r}, which is not a "
+                              f"column of the derived patients table; the variables: {', '.join(known)}")
+        if variable in seen:
+            raise ConfigError(f"config key 'table1': the variable {variable!r} has more than one row")
+        seen.add(variable)
+        if entry["test"] not in TABLE1_TESTS[kind]:
+            raise ConfigError(f"config key 'table1': row {position} ({variable}) is {kind}; its test "
+                              f"{entry['test']!r} is none of {', '.join(TABLE1_TESTS[kind])}")

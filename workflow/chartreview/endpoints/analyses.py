@@ -37,7 +37,7 @@ from chartreview.endpoints.time_to_event import (
     kaplan_meier_comparison,
     summarise_time_to_event,
 )
-from chartreview.stats import categorical, competing_risks, survival, weighting
+from chartreview.stats import balance, categorical, competing_risks, survival, weighting
 from chartreview.stats.survival import kaplan_meier, km_median
 from chartreview.stats.weighting import aliased_columns
 
@@ -46,16 +46,6 @@ __all__ = [
     "analyse_endpoint",
 ]
 
-# Table 1: column of the derived patients table -> (label, type)
-BASELINE_VARIABLES = {
-    "age": ("Age at crizotinib start, years", "continuous"),
-    "sex": ("Sex", "categorical"),
-    "smoking_status": ("Smoking status", "categorical"),
-    "ecog_ps": ("ECOG performance status", "categorical"),
-    "histology": ("Histology", "categorical"),
-    "stage": ("Stage", "categorical"),
-    "criz_line": ("Line of crizotinib", "categorical"),
-}
 # How the two hazard ratios of CNS progression are named wherever they appear, so they are not confused.
 SUBDISTRIBUTION_HR = "subdistribution HR (Fine-Gray)"
 CAUSE_SPECIFIC_HR = "cause-specific HR"
@@ -771,20 +761,39 @@ def _level_codes(values: pd.Series, levels: list[str]) -> np.ndarray:
     return pd.Categorical(text, categories=levels).codes.astype(np.int64)
 
 
+def _smd(values: pd.Series, group: pd.Series, labels: list[str], kind: str) -> dict:
+    """The standardized mean difference of the second group against the reference (missing values out)."""
+    inside = group.isin(labels[:2]).to_numpy()
+    result = balance.standardized_mean_difference(values[inside].reset_index(drop=True),
+                                                  (group[inside] == labels[1]).to_numpy(), kind=kind)
+    return {"smd": finite_or_none(result.smd), "smd_method": result.method, "smd_reason": result.reason}
+
+
+def _no_test(kind: str) -> dict:
+    return {"p": None, "test": "none", "statistic": None, **({} if kind == "continuous" else {"df": None}),
+            "reason": "no test configured for this row (table1 test: none)"}
+
+
 def analyse_baseline(patients: pd.DataFrame, config: dict) -> dict:
-    """Table 1: overall and per group; continuous variables as median (IQR) with the Wilcoxon rank-sum
-    P, categorical as n (%) with the configured test (levels empty in every group are left out of the
-    test), and the missing counts."""
+    """Table 1: the rows of config key table1, overall and per group; continuous variables as median (IQR)
+    with the Wilcoxon rank-sum P, categorical as n (%) with the row's test (by default the configured
+    categorical test; levels empty in every group are left out of the test), the missing counts, and the
+    standardized mean difference (stats.balance, as tableone)."""
     labels = _labels(config)
-    test = config["statistics"]["categorical_test"]
-    _require(patients, ["group", *BASELINE_VARIABLES], "patients")
+    default_test = config["statistics"]["categorical_test"]
+    rows = config["table1"]
+    _require(patients, ["group", *(row["variable"] for row in rows)], "patients")
     group = _group_codes(patients, labels, "patients")
     variables = []
-    for column, (label, kind) in BASELINE_VARIABLES.items():
+    for row in rows:
+        column, label, kind = row["variable"], row["label"], row["type"]
+        test = row.get("test", "default")
         values = patients[column]
         missing = {"overall": int(values.isna().sum())}
         missing.update({g: int(values[group == g].isna().sum()) for g in labels})
         entry: dict[str, Any] = {"variable": column, "label": label, "type": kind}
+        if test != "default":
+            entry["test_configured"] = test
         if kind == "continuous":
             numbers = pd.to_numeric(values.astype(object), errors="coerce").astype(float)
 
@@ -795,11 +804,16 @@ def analyse_baseline(patients: pd.DataFrame, config: dict) -> dict:
 
             entry["overall"] = summary(numbers.to_numpy())
             entry["groups"] = {g: summary(numbers[group == g].to_numpy()) for g in labels}
-            result = categorical.wilcoxon_rank_sum(
-                numbers[group == labels[0]].to_numpy(), numbers[group == labels[1]].to_numpy()
-            )
-            entry.update({"missing": missing, "p": finite_or_none(result.p), "test": result.test,
-                          "statistic": finite_or_none(result.statistic), "reason": result.reason})
+            if test == "none":
+                compared = _no_test(kind)
+            else:
+                result = categorical.wilcoxon_rank_sum(
+                    numbers[group == labels[0]].to_numpy(), numbers[group == labels[1]].to_numpy()
+                )
+                compared = {"p": finite_or_none(result.p), "test": result.test,
+                            "statistic": finite_or_none(result.statistic), "reason": result.reason}
+            entry.update({"missing": missing, **compared})
+            entry.update(_smd(numbers, group, labels, kind))
         else:
             levels = _categorical_levels(values)
             entry["levels"] = levels
@@ -818,11 +832,16 @@ def analyse_baseline(patients: pd.DataFrame, config: dict) -> dict:
             entry["overall"] = counts(by_group.sum(axis=0))
             entry["groups"] = {g: counts(by_group[i]) for i, g in enumerate(labels)}
             used = by_group.sum(axis=0) > 0
-            result = categorical.compare_proportions(by_group[:, used], test)
-            entry.update({"missing": missing, **_test_dict(result)})
+            if test == "none":
+                compared = _no_test(kind)
+            else:
+                result = categorical.compare_proportions(by_group[:, used], default_test if test == "default" else test)
+                compared = _test_dict(result)
+            entry.update({"missing": missing, **compared})
+            entry.update(_smd(pd.Series(pd.Categorical.from_codes(codes, levels)), group, labels, kind))
         variables.append(entry)
     return {
-        "test_categorical": _configured_test_name(test),
+        "test_categorical": _configured_test_name(default_test),
         "test_continuous": "Wilcoxon rank-sum",
         "overall": {"n": int(len(patients))},
         "groups": {g: {"n": int((group == g).sum())} for g in labels},

@@ -49,16 +49,17 @@ def _table_baseline(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.D
                     "Overall": _median_iqr(v["overall"])}
             line.update({f"{g} (n = {head[g]})": _median_iqr(v["groups"][g]) for g in labels})
             line["P"] = format_p(v["p"])
+            line["SMD"] = _smd(v)
             rows.append(line)
             raw = {"variable": v["variable"], "level": "", "statistic": "median"}
             for scope, block in [("overall", v["overall"])] + [(g, v["groups"][g]) for g in labels]:
                 raw.update({f"{scope}_median": block["median"], f"{scope}_q1": block["q1"],
                             f"{scope}_q3": block["q3"], f"{scope}_n": block["n"]})
-            raw.update({"p": v["p"], "test": v["test"]})
+            raw.update({"p": v["p"], "test": v["test"], "smd": v.get("smd")})
             raw_rows.append(raw)
         else:
             line = {"Characteristic": f"{v['label']}, n (%)", "Overall": "",
-                    **{f"{g} (n = {head[g]})": "" for g in labels}, "P": format_p(v["p"])}
+                    **{f"{g} (n = {head[g]})": "" for g in labels}, "P": format_p(v["p"]), "SMD": _smd(v)}
             rows.append(line)
             for lv in v["levels"]:
                 o = v["overall"][lv]
@@ -67,19 +68,33 @@ def _table_baseline(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.D
                              f"{v['groups'][g][lv]['count']} ({format_percent(v['groups'][g][lv]['percent'])})"
                              for g in labels})
                 line["P"] = ""
+                line["SMD"] = ""
                 rows.append(line)
                 raw = {"variable": v["variable"], "level": lv, "statistic": "count"}
                 raw.update({"overall_count": o["count"], "overall_n": o["n"], "overall_percent": o["percent"]})
                 for g in labels:
                     b = v["groups"][g][lv]
                     raw.update({f"{g}_count": b["count"], f"{g}_n": b["n"], f"{g}_percent": b["percent"]})
-                raw.update({"p": v["p"], "test": v["test"]})
+                raw.update({"p": v["p"], "test": v["test"], "smd": v.get("smd")})
                 raw_rows.append(raw)
         if v["missing"]["overall"]:
             line = {"Characteristic": "  Missing", "Overall": str(v["missing"]["overall"]),
-                    **{f"{g} (n = {head[g]})": str(v["missing"][g]) for g in labels}, "P": ""}
+                    **{f"{g} (n = {head[g]})": str(v["missing"][g]) for g in labels}, "P": "", "SMD": ""}
             rows.append(line)
     return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _smd(v: dict) -> str:
+    """The standardized mean difference to 3 decimals, as tableone prints it."""
+    return "–" if v.get("smd") is None else round_half_up(v["smd"], 3)
+
+
+def _baseline_note(result: dict) -> str:
+    """The rows whose test is set in config key table1, and what SMD means."""
+    other = [f"{v['label']}: {v['test']}" for v in result["variables"] if "test_configured" in v]
+    tests = f" Tests set per row: {'; '.join(other)}." if other else ""
+    return (f"{tests} SMD: standardized mean difference of the groups (continuous: Cohen's d with the pooled SD; "
+            "categorical: Yang and Dalton's multinomial SMD), as R's tableone.")
 
 
 def _median_iqr(block: dict) -> str:
@@ -350,7 +365,7 @@ def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, p
     if "baseline" in results:
         raw, fmt = _table_baseline(results["baseline"], labels)
         tables["baseline"] = (raw, fmt, f"Categorical: {results['baseline']['test_categorical']}; continuous: "
-                                        "Wilcoxon rank-sum test.")
+                                        "Wilcoxon rank-sum test." + _baseline_note(results["baseline"]))
     if "metastases" in results:
         m = results["metastases"]
         raw, fmt = _table_counts(m["sites"], labels, {k: v["label"] for k, v in m["sites"].items()}, "Site",
