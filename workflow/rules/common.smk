@@ -19,7 +19,6 @@ from chartreview.core.catalog import (
     ENDPOINTS,
     EXTRACTED_TABLES,
     EXTRACTION_SETTINGS,
-    FIGURE_FORMATS,
     FIGURE_INPUT_FILES,
     MANUSCRIPT_TABLE_CATEGORIES,
     MANUSCRIPT_TABLE_FORMATS,
@@ -54,6 +53,18 @@ try:
     check_config_shown(config, workflow.configfiles)
 except (ConfigError, UnsafeConfigText) as _error:
     raise WorkflowError(str(_error)) from None
+
+# The figures' font is looked up now, not when the first figure job falls back to another font. Snakemake's
+# own environment may lack matplotlib (--use-conda): then the figure jobs stop on the same message.
+try:
+    from chartreview.figures.style import FigureStyleError, check_figure_style
+except ImportError:
+    check_figure_style = None
+if check_figure_style is not None:
+    try:
+        check_figure_style(config["figure_style"])
+    except FigureStyleError as _error:
+        raise WorkflowError(str(_error)) from None
 
 # the key of the pseudonyms is read only when they are asked for
 _FILE_KEYS = ("export", "dictionary") + (("record_id_pseudonym_key",) if config["record_id_pseudonym"] else ())
@@ -95,6 +106,8 @@ GROUPS = list(GROUP_CODES)
 EXTRACTED_FILES = extracted_files("results/extracted", FORMS)
 DERIVED_FILES = derived_files("results/derived")
 FIGURES = list(config["figures"])
+# The files of every figure and panel (config figure_style.formats, of catalog.FIGURE_FORMATS).
+FIGURE_OUTPUT_FORMATS = list(config["figure_style"]["formats"])
 
 
 def pseudonym_key_input():
@@ -136,7 +149,7 @@ def all_outputs():
         ]
         + expand(ENDPOINT_RESULT, endpoint=ENDPOINTS)
         + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=MANUSCRIPT_TABLE_FORMATS)
-        + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_FORMATS)
+        + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_OUTPUT_FORMATS)
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]
     )
 

@@ -1,24 +1,38 @@
 # Endpoint results, derived patients and patient flow -> figure panels (results/figures/panels/) and the
-# multi-panel publication figures of config `figures:` (results/figures/<figure>.{pdf,svg,png}).
-# An assembled figure's params are only its own `figures:` entry, so a changed layout reruns only that
-# figure's assembly.
+# multi-panel publication figures of config `figures:` (results/figures/<figure>.<format>, the formats of
+# config figure_style). An assembled figure's params are only its own `figures:` entry and figure_style, so a
+# changed layout reruns only that figure's assembly.
+
+from snakemake.io import report as report_file
 
 FIGURE_MODULES = ("figures",)
 
 
 # Panels of each configured figure, in reading order.
 FIGURE_PANELS = {name: [panel for row in entry["layout"] for panel in row] for name, entry in config["figures"].items()}
+# The report shows one file of each figure: the PNG preview, else a format a browser shows, else the first.
+REPORT_FORMAT = next((ext for ext in ("png", "svg", "pdf") if ext in FIGURE_OUTPUT_FORMATS), FIGURE_OUTPUT_FORMATS[0])
+
+
+def figure_outputs(stem, **shown):
+    """The named outputs stem.<format>, one per configured format; the report's file is marked with
+    Snakemake's report() (its name here: the parser reads "report" at a line's start as the directive)."""
+    return {
+        ext: (
+            report_file(f"{stem}.{ext}", caption="../report/figure.rst", **shown)
+            if ext == REPORT_FORMAT
+            else f"{stem}.{ext}"
+        )
+        for ext in FIGURE_OUTPUT_FORMATS
+    }
 
 
 rule figure_panel:
     input:
         unpack(lambda wildcards: {name: FIGURE_INPUT_FILES[name] for name in PANEL_INPUTS[wildcards.panel]}),
     output:
-        pdf="results/figures/panels/{panel}.pdf",
-        svg="results/figures/panels/{panel}.svg",
-        png=report(
-            "results/figures/panels/{panel}.png",
-            caption="../report/figure.rst",
+        **figure_outputs(
+            "results/figures/panels/{panel}",
             category=lambda wildcards: PANEL_CATEGORIES[wildcards.panel],
             subcategory="Figure panels",
             labels={"panel": "{panel}", "type": "figure panel"},
@@ -36,6 +50,7 @@ rule figure_panel:
         runtime=10,
     params:
         groups=GROUPS,
+        figure_style=config["figure_style"],
         code=code_version(*FIGURE_MODULES),
     script:
         "../scripts/figure_panel.py"
@@ -51,13 +66,12 @@ rule figure:
             }
         ),
         # the stand-alone panels are made with the figure (rule all asks only for the figures)
-        panels=lambda wildcards: expand("results/figures/panels/{panel}.png", panel=FIGURE_PANELS[wildcards.figure]),
+        panels=lambda wildcards: expand(
+            "results/figures/panels/{panel}.{ext}", panel=FIGURE_PANELS[wildcards.figure], ext=REPORT_FORMAT
+        ),
     output:
-        pdf="results/figures/{figure}.pdf",
-        svg="results/figures/{figure}.svg",
-        png=report(
-            "results/figures/{figure}.png",
-            caption="../report/figure.rst",
+        **figure_outputs(
+            "results/figures/{figure}",
             category=lambda wildcards: PANEL_CATEGORIES[FIGURE_PANELS[wildcards.figure][0]],
             subcategory="Publication figures",
             labels={"figure": "{figure}", "type": "assembled figure"},
@@ -76,6 +90,7 @@ rule figure:
     params:
         figure=lambda wildcards: config["figures"][wildcards.figure],
         groups=GROUPS,
+        figure_style=config["figure_style"],
         code=code_version(*FIGURE_MODULES),
     script:
         "../scripts/figure.py"

@@ -119,7 +119,8 @@ MANUSCRIPT_TABLE_CATEGORIES = {
 
 # ---------------------------------------------------------------------------------------- figures
 PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow")
-FIGURE_FORMATS = ("pdf", "svg", "png")
+# The figure formats config figure_style.formats may list (its default: pdf, svg, png, tiff).
+FIGURE_FORMATS = ("pdf", "svg", "png", "tiff", "eps")
 # The file behind each named input of a panel (the named inputs of the figure rules).
 FIGURE_INPUT_FILES = {
     **{name: ENDPOINT_RESULT.format(endpoint=name) for name in ("pfs", "os", "cns", "metastases", "progression")},
