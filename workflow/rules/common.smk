@@ -5,6 +5,7 @@ from pathlib import Path
 
 from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
+from snakemake.io import report as report_file
 
 PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 # the rules read the names of this checkout's package, not of one installed elsewhere
@@ -108,6 +109,21 @@ DERIVED_FILES = derived_files("results/derived")
 FIGURES = list(config["figures"])
 # The files of every figure and panel (config figure_style.formats, of catalog.FIGURE_FORMATS).
 FIGURE_OUTPUT_FORMATS = list(config["figure_style"]["formats"])
+# The report shows one file of each figure: the PNG preview, else a format a browser shows, else the first.
+REPORT_FORMAT = next((ext for ext in ("png", "svg", "pdf") if ext in FIGURE_OUTPUT_FORMATS), FIGURE_OUTPUT_FORMATS[0])
+
+
+def figure_outputs(stem, **shown):
+    """The named outputs stem.<format>, one per configured format; the report's file is marked with
+    Snakemake's report() (its name here: the parser reads "report" at a line's start as the directive)."""
+    return {
+        ext: (
+            report_file(f"{stem}.{ext}", caption="../report/figure.rst", **shown)
+            if ext == REPORT_FORMAT
+            else f"{stem}.{ext}"
+        )
+        for ext in FIGURE_OUTPUT_FORMATS
+    }
 
 
 def pseudonym_key_input():

@@ -3,28 +3,11 @@
 # config figure_style). An assembled figure's params are only its own `figures:` entry and figure_style, so a
 # changed layout reruns only that figure's assembly.
 
-from snakemake.io import report as report_file
-
 FIGURE_MODULES = ("figures",)
 
 
 # Panels of each configured figure, in reading order.
 FIGURE_PANELS = {name: [panel for row in entry["layout"] for panel in row] for name, entry in config["figures"].items()}
-# The report shows one file of each figure: the PNG preview, else a format a browser shows, else the first.
-REPORT_FORMAT = next((ext for ext in ("png", "svg", "pdf") if ext in FIGURE_OUTPUT_FORMATS), FIGURE_OUTPUT_FORMATS[0])
-
-
-def figure_outputs(stem, **shown):
-    """The named outputs stem.<format>, one per configured format; the report's file is marked with
-    Snakemake's report() (its name here: the parser reads "report" at a line's start as the directive)."""
-    return {
-        ext: (
-            report_file(f"{stem}.{ext}", caption="../report/figure.rst", **shown)
-            if ext == REPORT_FORMAT
-            else f"{stem}.{ext}"
-        )
-        for ext in FIGURE_OUTPUT_FORMATS
-    }
 
 
 rule figure_panel:

@@ -27,7 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.patches import Rectangle
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import Bbox, ScaledTranslation
 
 from chartreview.core.catalog import FIGURE_FORMATS
 from chartreview.core.errors import InputError
@@ -363,6 +363,7 @@ def place_legends(fig: Figure) -> None:
     moved_outside = False
     taken: dict[int, list] = {}
     outside: dict[int, int] = {}
+    above: dict[int, list] = {}
     for legend in legends:
         ax = legend.axes
         extent = legend.get_window_extent()
@@ -381,11 +382,32 @@ def place_legends(fig: Figure) -> None:
         else:
             slot = outside.get(id(ax), 0)
             outside[id(ax)] = slot + 1
+            above.setdefault(id(ax), []).append(legend)
             legend.set_loc(("lower left", "lower right", "lower center")[min(slot, 2)])
             legend.set_bbox_to_anchor((float(min(slot, 1)), 1.0), transform=ax.transAxes)
             moved_outside = True
+    for stacked in above.values():
+        _stack_if_crowded(stacked)
     if moved_outside:  # the layout makes room for it on the next draw
         fig.draw_without_rendering()
+
+
+def _stack_if_crowded(legends: list) -> None:
+    """Boxes above one axes side by side (left, right, centre) that would not fit its width: one above
+    the other instead, left-aligned, so that none covers another."""
+    if len(legends) < 2:
+        return
+    ax = legends[0].axes
+    widths = [legend.get_window_extent().width for legend in legends]
+    if sum(widths) + LEGEND_MARGIN_PT * ax.figure.dpi / 72 * (len(legends) - 1) <= ax.bbox.width:
+        return
+    # offsets in inches, not axes fractions: the axes shrink when the layout makes room above them
+    rise = 0.0
+    for legend in legends:
+        legend.set_loc("lower left")
+        legend.set_bbox_to_anchor((0.0, 1.0), transform=ax.transAxes + ScaledTranslation(
+            0.0, round(rise, 6), ax.figure.dpi_scale_trans))
+        rise += legend.get_window_extent().height / ax.figure.dpi
 
 
 def _tiff(fig: Figure, path: str | Path, figure_style: FigureStyle) -> None:
