@@ -40,6 +40,7 @@ from chartreview.core.catalog import (
     TIME_TO_EVENT_ENDPOINTS,
     settings_of,
 )
+from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
 from support import ROOT
 from support.workflow import Workflow
@@ -163,7 +164,9 @@ def test_the_rules_plan_one_job_per_catalog_name(plan):
     assert files["endpoint"] == {f"results/endpoints/{e}.json" for e in ENDPOINTS}
     assert files["tables"] == {f"results/tables/{t}.{ext}" for t in MANUSCRIPT_TABLES
                                for ext in ("csv", "md", "html")}
-    assert files["figure_panel"] == {f"results/figures/panels/{p}.{ext}" for p in PANELS for ext in FIGURE_FORMATS}
+    formats = with_defaults()["figure_style"]["formats"]
+    assert set(formats) <= set(FIGURE_FORMATS)
+    assert files["figure_panel"] == {f"results/figures/panels/{p}.{ext}" for p in PANELS for ext in formats}
     assert {f for f in files["extract"] if f.endswith(".parquet") and "/raw/" not in f} == {
         f"results/extracted/{t}.parquet" for t in catalog.EXTRACTED_TABLES}
     assert {f for f in files["derive"] if f.endswith(".parquet")} == {

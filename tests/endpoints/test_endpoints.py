@@ -95,6 +95,9 @@ def test_cns(derived):
         at_risk = block["at_risk"]
         assert at_risk["time"] == sorted(set(months.tolist()))
         assert at_risk["n_risk"] == [int((months >= t).sum()) for t in at_risk["time"]]
+        codes = cns.loc[cns["group"] == g, "status"].to_numpy()
+        for key, code in (("n_event", 1), ("n_competing", 2), ("n_censor", 0)):
+            assert at_risk[key] == [int(((months == t) & (codes == code)).sum()) for t in at_risk["time"]]
     gray = competing_risks.gray_test(cns["months"], cns["status"], cns["group"].astype(str))
     assert result["gray"]["stat"] == pytest.approx(gray.statistic, rel=1e-9)
     assert result["gray"]["p"] == pytest.approx(gray.p, rel=1e-9)

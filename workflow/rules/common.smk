@@ -5,6 +5,7 @@ from pathlib import Path
 
 from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
+from snakemake.io import report as report_file
 
 PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 # the rules read the names of this checkout's package, not of one installed elsewhere
@@ -19,7 +20,6 @@ from chartreview.core.catalog import (
     ENDPOINTS,
     EXTRACTED_TABLES,
     EXTRACTION_SETTINGS,
-    FIGURE_FORMATS,
     FIGURE_INPUT_FILES,
     MANUSCRIPT_TABLE_CATEGORIES,
     MANUSCRIPT_TABLE_FORMATS,
@@ -54,6 +54,18 @@ try:
     check_config_shown(config, workflow.configfiles)
 except (ConfigError, UnsafeConfigText) as _error:
     raise WorkflowError(str(_error)) from None
+
+# The figures' font is looked up now, not when the first figure job falls back to another font. Snakemake's
+# own environment may lack matplotlib (--use-conda): then the figure jobs stop on the same message.
+try:
+    from chartreview.figures.style import FigureStyleError, check_figure_style
+except ImportError:
+    check_figure_style = None
+if check_figure_style is not None:
+    try:
+        check_figure_style(config["figure_style"])
+    except FigureStyleError as _error:
+        raise WorkflowError(str(_error)) from None
 
 # the key of the pseudonyms is read only when they are asked for
 _FILE_KEYS = ("export", "dictionary") + (("record_id_pseudonym_key",) if config["record_id_pseudonym"] else ())
@@ -95,6 +107,23 @@ GROUPS = list(GROUP_CODES)
 EXTRACTED_FILES = extracted_files("results/extracted", FORMS)
 DERIVED_FILES = derived_files("results/derived")
 FIGURES = list(config["figures"])
+# The files of every figure and panel (config figure_style.formats, of catalog.FIGURE_FORMATS).
+FIGURE_OUTPUT_FORMATS = list(config["figure_style"]["formats"])
+# The report shows one file of each figure: the PNG preview, else a format a browser shows, else the first.
+REPORT_FORMAT = next((ext for ext in ("png", "svg", "pdf") if ext in FIGURE_OUTPUT_FORMATS), FIGURE_OUTPUT_FORMATS[0])
+
+
+def figure_outputs(stem, **shown):
+    """The named outputs stem.<format>, one per configured format; the report's file is marked with
+    Snakemake's report() (its name here: the parser reads "report" at a line's start as the directive)."""
+    return {
+        ext: (
+            report_file(f"{stem}.{ext}", caption="../report/figure.rst", **shown)
+            if ext == REPORT_FORMAT
+            else f"{stem}.{ext}"
+        )
+        for ext in FIGURE_OUTPUT_FORMATS
+    }
 
 
 def pseudonym_key_input():
@@ -138,7 +167,7 @@ def all_outputs():
         ]
         + expand(ENDPOINT_RESULT, endpoint=ENDPOINTS)
         + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=MANUSCRIPT_TABLE_FORMATS)
-        + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_FORMATS)
+        + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_OUTPUT_FORMATS)
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]
     )
 

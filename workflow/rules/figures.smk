@@ -1,7 +1,7 @@
 # Endpoint results, derived patients and patient flow -> figure panels (results/figures/panels/) and the
-# multi-panel publication figures of config `figures:` (results/figures/<figure>.{pdf,svg,png}).
-# An assembled figure's params are only its own `figures:` entry, so a changed layout reruns only that
-# figure's assembly.
+# multi-panel publication figures of config `figures:` (results/figures/<figure>.<format>, the formats of
+# config figure_style). An assembled figure's params are only its own `figures:` entry and figure_style, so a
+# changed layout reruns only that figure's assembly.
 
 FIGURE_MODULES = ("figures",)
 
@@ -14,11 +14,8 @@ rule figure_panel:
     input:
         unpack(lambda wildcards: {name: FIGURE_INPUT_FILES[name] for name in PANEL_INPUTS[wildcards.panel]}),
     output:
-        pdf="results/figures/panels/{panel}.pdf",
-        svg="results/figures/panels/{panel}.svg",
-        png=report(
-            "results/figures/panels/{panel}.png",
-            caption="../report/figure.rst",
+        **figure_outputs(
+            "results/figures/panels/{panel}",
             category=lambda wildcards: PANEL_CATEGORIES[wildcards.panel],
             subcategory="Figure panels",
             labels={"panel": "{panel}", "type": "figure panel"},
@@ -36,6 +33,7 @@ rule figure_panel:
         runtime=10,
     params:
         groups=GROUPS,
+        figure_style=config["figure_style"],
         code=code_version(*FIGURE_MODULES),
     script:
         "../scripts/figure_panel.py"
@@ -51,13 +49,12 @@ rule figure:
             }
         ),
         # the stand-alone panels are made with the figure (rule all asks only for the figures)
-        panels=lambda wildcards: expand("results/figures/panels/{panel}.png", panel=FIGURE_PANELS[wildcards.figure]),
+        panels=lambda wildcards: expand(
+            "results/figures/panels/{panel}.{ext}", panel=FIGURE_PANELS[wildcards.figure], ext=REPORT_FORMAT
+        ),
     output:
-        pdf="results/figures/{figure}.pdf",
-        svg="results/figures/{figure}.svg",
-        png=report(
-            "results/figures/{figure}.png",
-            caption="../report/figure.rst",
+        **figure_outputs(
+            "results/figures/{figure}",
             category=lambda wildcards: PANEL_CATEGORIES[FIGURE_PANELS[wildcards.figure][0]],
             subcategory="Publication figures",
             labels={"figure": "{figure}", "type": "assembled figure"},
@@ -76,6 +73,7 @@ rule figure:
     params:
         figure=lambda wildcards: config["figures"][wildcards.figure],
         groups=GROUPS,
+        figure_style=config["figure_style"],
         code=code_version(*FIGURE_MODULES),
     script:
         "../scripts/figure.py"

@@ -150,7 +150,8 @@ MANUSCRIPT_TABLE_CATEGORIES = {
 }
 
 # ---------------------------------------------------------------------------------------- figures
-FIGURE_FORMATS = ("pdf", "svg", "png")
+# The figure formats config figure_style.formats may list (its default: pdf, svg, png, tiff).
+FIGURE_FORMATS = ("pdf", "svg", "png", "tiff", "eps")
 # The file behind each named input of a panel (the named inputs of the figure rules).
 FIGURE_INPUT_FILES = {
     **{name: ENDPOINT_RESULT.format(endpoint=name) for name in ("pfs", "os", "cns", "metastases", "progression",

@@ -41,19 +41,30 @@ SECTIONS = {
     "figures": (
         "Figures",
         """\
-`figures` lists the multi-panel publication figures, each written as `results/figures/<name>.{pdf,svg,png}`:
+`figures` lists the multi-panel publication figures, each written as `results/figures/<name>.<format>` for each
+format of `figure_style.formats`:
 
 ```yaml
 figures:
   figure1:
     title: Progression-free and overall survival
-    width: double        # single (85 mm) or double (180 mm) journal column
+    width: double        # single (85 mm) or double (180 mm) journal column, or a width in mm (120)
     height_mm: 95
     layout: [[km_pfs, km_os]]   # rows of panels, lettered A, B, ... in reading order
 ```
 
 Panels: `km_pfs`, `km_os`, `cif_cns`, `metastases`, `patterns`, `swimmer`, `forest`, `flow`. A changed layout
 reruns only the assembly of that figure.
+""",
+        "",
+    ),
+    "figure_style": (
+        "Figure style",
+        """\
+`figure_style` sets how every figure and panel is drawn and saved: the files (a journal's artwork usually as
+PDF or EPS vectors, or TIFF at 300 to 1200 dpi), the font (kept as text and embedded as TrueType), and what the
+time-to-event curves show. Two runs write byte-identical files; a font the machine lacks stops the run before
+any job.
 """,
         "",
     ),

@@ -450,13 +450,19 @@ def _cif_curve(cif: competing_risks.CumulativeIncidence) -> dict:
     }
 
 
-def _at_risk(time: np.ndarray) -> dict:
-    """Patients still followed (time >= t) at every distinct time, censored and competing times included:
-    the numbers at risk under the cumulative-incidence plot."""
+def _at_risk(time: np.ndarray, status: np.ndarray) -> dict:
+    """Patients still followed (time >= t) at every distinct time, censored and competing times included,
+    and the events (cause 1), competing events and censorings at that time: the risk table under the
+    cumulative-incidence plot (numbers at risk, or the cumulative counts of a KMunicate-style table)."""
     ordered = np.sort(time)
-    distinct = np.unique(ordered)
+    distinct, index = np.unique(time, return_inverse=True)
     n_risk = ordered.size - np.searchsorted(ordered, distinct, side="left")
-    return {"time": [float(t) for t in distinct], "n_risk": [int(n) for n in n_risk]}
+
+    def count(selected):
+        return [int(n) for n in np.bincount(index[selected], minlength=distinct.size)]
+
+    return {"time": [float(t) for t in distinct], "n_risk": [int(n) for n in n_risk],
+            "n_event": count(status == 1), "n_competing": count(status == 2), "n_censor": count(status == 0)}
 
 
 def _cif_points(cif: competing_risks.CumulativeIncidence, times) -> dict:
@@ -499,7 +505,7 @@ def analyse_cns(patients: pd.DataFrame, time_to_event: pd.DataFrame, config: dic
             "competing_cif": _cif_points(other, timepoints),
             "curve": _cif_curve(cif),
             "competing_curve": _cif_curve(other),
-            "at_risk": _at_risk(time[sel]),
+            "at_risk": _at_risk(time[sel], status[sel]),
         }
     gray = competing_risks.gray_test(time, status, group.cat.codes.to_numpy(), cause=1)
     contrast = f"{labels[1]} vs {labels[0]}"

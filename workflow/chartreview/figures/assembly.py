@@ -1,7 +1,7 @@
 """Multi-panel publication figures from the config's `figures:` entries.
 
-Each figure is one matplotlib Figure of a journal width (single 85 mm, double 180 mm) and the
-configured height. Its layout is rows of panel names; each row is split into equal cells, each cell a
+Each figure is one matplotlib Figure of a journal width (single 85 mm, double 180 mm, or a width in
+mm) and the configured height. Its layout is rows of panel names; each row is split into equal cells, each cell a
 SubFigure into which the panel's own drawing function (figures.PANEL_DRAWINGS) draws again from the same
 inputs, so a panel looks the same alone and assembled. Panels are lettered A, B, ... row by row,
 left to right, in bold at the top left corner of their cell (a one-panel figure has no letter).
@@ -40,7 +40,7 @@ def layout_inputs(layout: Sequence[Sequence[str]]) -> list[str]:
 
 
 def build_figure(layout: Sequence[Sequence[str]], data: Mapping, groups: Sequence[str], *,
-                 width: str = "double", height_mm: float = 150.0) -> Figure:
+                 width: str | float = "double", height_mm: float = 150.0) -> Figure:
     """The assembled figure (call inside style.context()): one SubFigure per panel, lettered."""
     layout_inputs(layout)  # unknown panels fail before any drawing
     fig = style.new_figure(width, height_mm)
@@ -62,20 +62,23 @@ def build_figure(layout: Sequence[Sequence[str]], data: Mapping, groups: Sequenc
 
 def assemble_figure(layout: Sequence[Sequence[str]], *, inputs: Mapping[str, str | Path],
                     outputs: Mapping[str, str | Path], groups: Sequence[str],
-                    width: str = "double", height_mm: float = 150.0, title: str | None = None) -> None:
-    """Write results/figures/<figure>.{pdf,svg,png} for one `figures:` entry of the config."""
+                    width: str | float = "double", height_mm: float = 150.0, title: str | None = None,
+                    figure_style: Mapping | None = None) -> None:
+    """Write results/figures/<figure>.<format> (each format of `outputs`) for one `figures:` entry of the
+    config, in the config's figure_style (the defaults when None)."""
     data = load_inputs({name: inputs[name] for name in layout_inputs(layout) if name in inputs})
     missing = [name for name in layout_inputs(layout) if name not in data]
     if missing:
         raise FigureInputError(f"the figure's panels need the inputs {missing}, which were not given")
-    with style.context():
+    with style.context(figure_style):
         fig = build_figure(layout, data, groups, width=width, height_mm=height_mm)
         style.save_figure(fig, outputs, title=title)
 
 
 def run_figure(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, figure: Mapping,
-               groups: Sequence[str]) -> None:
+               groups: Sequence[str], figure_style: Mapping | None = None) -> None:
     """What rule ``figure`` runs: one `figures:` entry of the config (``figure``) from the named inputs its
-    panels read -> ``outputs`` pdf, svg and png."""
+    panels read -> ``outputs`` in the formats of the config's figure_style."""
     assemble_figure(figure["layout"], inputs=inputs, outputs=outputs, groups=list(groups),
-                    width=figure["width"], height_mm=figure["height_mm"], title=figure["title"])
+                    width=figure["width"], height_mm=figure["height_mm"], title=figure["title"],
+                    figure_style=figure_style)

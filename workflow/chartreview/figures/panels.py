@@ -179,6 +179,14 @@ def numbers_at_risk(time: np.ndarray, n_risk: np.ndarray, ticks: np.ndarray) -> 
     return padded[index].astype(int)
 
 
+def cumulative_before(time: np.ndarray, counts: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+    """Counts (events, censorings) summed over the curve times before each tick: with numbers_at_risk,
+    at risk + events + censored = patients at every tick, as in a KMunicate table (Morris et al., BMJ Open
+    2019;9:e030215)."""
+    index = np.searchsorted(time, ticks, side="left")
+    return np.concatenate([[0.0], np.cumsum(counts)])[index].astype(int)
+
+
 def _time_axis(ax: Axes, ticks: np.ndarray, left_margin: float = 0.04) -> None:
     """Month ticks; a little room left of 0 so that centred numbers at risk clear the group names."""
     span = ticks[-1]
@@ -189,36 +197,103 @@ def _time_axis(ax: Axes, ticks: np.ndarray, left_margin: float = 0.04) -> None:
 
 # ------------------------------------------------------------------------------- survival panels
 
-def _with_risk_table(fig, spec: SubplotSpec, groups: Sequence[str]) -> tuple[Axes, Axes]:
-    """The plot and, under it on the same time axis, the risk table."""
-    sub = spec.subgridspec(2, 1, height_ratios=[4.0, 0.45 + 0.3 * len(groups)])
+# Rows of a KMunicate-style risk table (figure_style.risk_table: at_risk_events_censored) after "At risk":
+# the cumulative counts of the curve's (or the at_risk block's) count lists.
+KMUNICATE_ROWS = {"n_event": "Events", "n_competing": "Competing events", "n_censor": "Censored"}
+BAND_ALPHA = 0.18  # a translucent band: both groups' bands show where they overlap
+TABLE_ROW_MM = 2.8
+
+
+def risk_table_rows(curve: Mapping[str, np.ndarray], ticks: np.ndarray,
+                    counts: Sequence[str]) -> list[tuple[str, np.ndarray]]:
+    """One group's rows under a curve: the numbers at risk, and with figure_style.risk_table
+    at_risk_events_censored the cumulative count of each of `counts` (keys of KMUNICATE_ROWS)."""
+    rows = [("At risk", numbers_at_risk(curve["time"], curve["n_risk"], ticks))]
+    if style.current().risk_table == "at_risk_events_censored":
+        rows += [(KMUNICATE_ROWS[key], cumulative_before(curve["time"], curve[key], ticks)) for key in counts]
+    return rows
+
+
+def risk_table_fields(counts: Sequence[str]) -> tuple[str, ...]:
+    """The lists a risk table reads from a curve (n_risk, and the counts of a KMunicate table)."""
+    kmunicate = style.current().risk_table == "at_risk_events_censored"
+    return ("time", "n_risk", *(counts if kmunicate else ()))
+
+
+def _with_risk_table(fig, spec: SubplotSpec, n_rows: int, n_groups: int) -> tuple[Axes, Axes]:
+    """The plot and, under it on the same time axis, a risk table of n_rows rows: a share of the panel
+    for one row per group, else TABLE_ROW_MM per row (6 pt digits clear of each other) and the rest
+    for the plot, less its axis labels."""
+    ratios = [4.0, 0.45 + 0.3 * n_rows]
+    if n_rows > n_groups:
+        panel_mm = fig.bbox.height / fig.dpi * style.MM_PER_INCH  # fig holds only this panel
+        table_mm = TABLE_ROW_MM * (n_rows + 0.5)
+        ratios = [max(panel_mm - table_mm - 16.0, 15.0), table_mm]
+    sub = spec.subgridspec(2, 1, height_ratios=ratios)
     ax = fig.add_subplot(sub[0])
     return ax, fig.add_subplot(sub[1], sharex=ax)
 
 
-def _risk_table(table: Axes, curves: Mapping[str, Mapping], ticks: np.ndarray,
+def _table_rows(rows: Mapping[str, Sequence], groups: Sequence[str]) -> int:
+    """Lines the table takes: one per group (numbers at risk), or a group's name above its rows."""
+    return sum(len(rows[g]) + (len(rows[g]) > 1) for g in groups)
+
+
+def _risk_table(table: Axes, rows: Mapping[str, Sequence[tuple[str, np.ndarray]]], ticks: np.ndarray,
                 groups: Sequence[str]) -> None:
-    """Numbers at risk per group (rows, group names in their colour) at each tick, as survminer."""
+    """The counts under the plot at each tick, as survminer: one row per group named in its colour
+    (numbers at risk), or per group its name in its colour above one row per count (KMunicate)."""
     colors = style.group_colors(groups)
-    table.set_ylim(len(groups) - 0.5, -0.5)
-    for row, g in enumerate(groups):
-        c = curves[g]
-        for x, n in zip(ticks, numbers_at_risk(c["time"], c["n_risk"], ticks)):
-            table.text(x, row, format_count(n), ha="center", va="center", fontsize=style.SMALL_PT)
-    table.set_yticks(range(len(groups)), groups, fontsize=style.FONT_PT)
-    for label, g in zip(table.get_yticklabels(), groups):
-        label.set_color(colors[g])
+    labels, label_colors, weights, y = [], [], [], 0
+    for g in groups:
+        if len(rows[g]) > 1:
+            labels.append(g), label_colors.append(colors[g]), weights.append("bold")
+            y += 1
+        for name, values in rows[g]:
+            for x, n in zip(ticks, values):
+                table.text(x, y, format_count(n), ha="center", va="center", fontsize=style.SMALL_PT)
+            single = len(rows[g]) == 1
+            labels.append(g if single else name)
+            label_colors.append(colors[g] if single else style.TEXT_COLOR)
+            weights.append("normal")
+            y += 1
+    table.set_ylim(y - 0.5, -0.5)
+    table.set_yticks(range(y), labels, fontsize=style.FONT_PT if y == len(groups) else style.SMALL_PT)
+    for label, color, weight in zip(table.get_yticklabels(), label_colors, weights):
+        label.set_color(color)
+        label.set_fontweight(weight)
     table.tick_params(axis="y", length=0, pad=6)
     table.tick_params(axis="x", bottom=False, labelbottom=False)
     for side in ("left", "bottom", "top", "right"):
         table.spines[side].set_visible(False)
-    table.set_title("Number at risk", loc="left", fontsize=style.FONT_PT, pad=2)
+    if y == len(groups):  # the KMunicate rows say what they count
+        table.set_title("Number at risk", loc="left", fontsize=style.FONT_PT, pad=2)
+
+
+def _draw_curve(ax: Axes, curve: Mapping[str, np.ndarray], key: str, start: float, color: str,
+                band: bool = False, **line) -> Line2D:
+    """A step curve (percent) from (0, start), and under it, when `band`, its confidence band from the
+    curve's lower and upper limits (read from the endpoint result, never computed here)."""
+    time = np.concatenate([[0.0], curve["time"]])
+    if band:
+        lower, upper = (100 * np.concatenate([[start], curve[k]]) for k in ("lower", "upper"))
+        ax.fill_between(time, lower, upper, step="post", color=color, alpha=BAND_ALPHA, linewidth=0,
+                        zorder=1)
+    (drawn,) = ax.step(time, 100 * np.concatenate([[start], curve[key]]), where="post", color=color,
+                       lw=style.LINE_WIDTH, **line)
+    return drawn
+
+
+def _band_handle(conf: int) -> tuple[Patch, str]:
+    return Patch(facecolor=style.NEUTRAL_COLOR, alpha=2 * BAND_ALPHA, linewidth=0), f"{conf}% confidence band"
 
 
 def draw_km(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: Sequence[str],
             *, endpoint: str, ylabel: str, xlabel: str = TIME_LABEL) -> Axes:
     """Kaplan-Meier curves per group with censor marks (|), median lines, the numbers at risk under
-    the x-axis at every tick (as survminer's risk table), the medians, the Cox HR and the log-rank P.
+    the x-axis at every tick (as survminer's risk table; with figure_style.risk_table
+    at_risk_events_censored also the cumulative events and censored, KMunicate), the medians, the Cox HR
+    and the log-rank P; with figure_style.confidence_bands the pointwise bands (curve.lower, curve.upper).
     A result that is not available (an export without the endpoint's field) is an empty panel saying so."""
     result = data[endpoint]
     if result.get("available") is False:
@@ -228,17 +303,18 @@ def draw_km(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: S
                 transform=ax.transAxes)
         return ax
     colors = style.group_colors(groups)
-    curves = {g: _curve(result, g, "curve", ("time", "n_risk", "n_censor", "survival")) for g in groups}
+    bands = style.current().confidence_bands
+    counts = ("n_event", "n_censor")
+    fields = {"survival", "n_censor", *risk_table_fields(counts), *(("lower", "upper") if bands else ())}
+    curves = {g: _curve(result, g, "curve", sorted(fields)) for g in groups}
     max_time = max((c["time"].max() for c in curves.values() if c["time"].size), default=1.0)
     ticks = time_ticks(max_time)
-    ax, table = _with_risk_table(fig, spec, groups)
+    rows = {g: risk_table_rows(curves[g], ticks, counts) for g in groups}
+    ax, table = _with_risk_table(fig, spec, _table_rows(rows, groups), len(groups))
     handles, labels = [], []
     for g in groups:
         c = curves[g]
-        time = np.concatenate([[0.0], c["time"]])
-        survival = 100 * np.concatenate([[1.0], c["survival"]])
-        (line,) = ax.step(time, survival, where="post", color=colors[g], lw=style.LINE_WIDTH,
-                          solid_joinstyle="miter")
+        line = _draw_curve(ax, c, "survival", 1.0, colors[g], bands, solid_joinstyle="miter")
         censored = c["n_censor"] > 0
         ax.plot(c["time"][censored], 100 * c["survival"][censored], ls="none", marker="|",
                 ms=3.5, mew=style.THIN_LINE_WIDTH, color=colors[g])
@@ -252,6 +328,9 @@ def draw_km(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: S
                     if median is not None or ci[0] is not None else "")
         labels.append(f"{g}  {format_months(median)}{interval}")
     conf = int(round(100 * float(result.get("conf_level", 0.95))))
+    if bands:
+        handle, label = _band_handle(conf)
+        handles.append(handle), labels.append(label)
     style.legend_box(ax, handles, labels, KM_LEGEND_PLACES, title=f"Median, months ({conf}% CI)",
                 alignment="left")
     stats = []
@@ -270,7 +349,7 @@ def draw_km(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: S
     ax.set_xlabel(xlabel)
     _time_axis(ax, ticks)
 
-    _risk_table(table, curves, ticks, groups)
+    _risk_table(table, rows, ticks, groups)
     return ax
 
 
@@ -298,38 +377,50 @@ def draw_km_ttnt(fig, spec, data, groups) -> Axes:
 def draw_cif_cns(fig, spec, data, groups) -> Axes:
     """Aalen-Johansen cumulative incidence of CNS progression per group (solid) with the competing
     death curves (dashed), and Gray's test P. The numbers at risk are drawn when cns.json gives them
-    (groups.<label>.at_risk = {"time", "n_risk"} over every distinct time, censored included): the
-    curves list only their own event times, from which the numbers at risk cannot be read."""
+    (groups.<label>.at_risk = {"time", "n_risk"} over every distinct time, censored included, and for a
+    KMunicate table n_event, n_competing and n_censor at those times): the curves list only their own
+    event times, from which the numbers at risk cannot be read. With figure_style.confidence_bands, the
+    CNS curves' pointwise bands (curve.lower, curve.upper)."""
     result = data["cns"]
     colors = style.group_colors(groups)
+    bands = style.current().confidence_bands
+    counts = ("n_event", "n_competing", "n_censor")
     with_risk = all("at_risk" in _get(result, "groups", g) for g in groups)
-    ax, table = _with_risk_table(fig, spec, groups) if with_risk else (fig.add_subplot(spec), None)
     max_time, top = 1.0, 0.0
+    curves = {}
+    for g in groups:
+        for key in ("curve", "competing_curve"):
+            fields = ("time", "cif", *(("lower", "upper") if bands and key == "curve" else ()))
+            c = curves[g, key] = _curve(result, g, key, fields)
+            if c["time"].size:
+                max_time = max(max_time, float(np.nanmax(c["time"])))
+                top = max(top, 100 * float(np.nanmax(c["cif"])),
+                          100 * float(np.nanmax(c.get("upper", [0.0]), initial=0.0)))
+    ticks = time_ticks(max_time)
+    rows = ({g: risk_table_rows(_curve(result, g, "at_risk", risk_table_fields(counts)), ticks, counts)
+             for g in groups} if with_risk else None)
+    ax, table = (_with_risk_table(fig, spec, _table_rows(rows, groups), len(groups)) if with_risk
+                 else (fig.add_subplot(spec), None))
     handles, labels = [], []
     for g in groups:
         for key, dashes in (("curve", "solid"), ("competing_curve", (0, (3, 1.5)))):
-            c = _curve(result, g, key, ("time", "cif"))
-            time = np.concatenate([[0.0], c["time"]])
-            cif = 100 * np.concatenate([[0.0], c["cif"]])
-            (line,) = ax.step(time, cif, where="post", color=colors[g], ls=dashes, lw=style.LINE_WIDTH)
-            if c["time"].size:
-                max_time = max(max_time, float(np.nanmax(c["time"])))
-                top = max(top, float(np.nanmax(cif)))
+            line = _draw_curve(ax, curves[g, key], "cif", 0.0, colors[g], bands and key == "curve", ls=dashes)
             if key == "curve":
                 handles.append(line)
                 labels.append(f"{g}")
-    # two columns (groups | events) and the test apart: small boxes find room beside the curves
+    # two columns (groups | events), the band and the test apart: small boxes find room beside the curves
     handles += [Line2D([], [], color="black", lw=style.LINE_WIDTH),
                 Line2D([], [], color="black", lw=style.LINE_WIDTH, ls=(0, (3, 1.5)))]
     labels += ["CNS progression", "Death without CNS progression"]
     style.legend_box(ax, handles, labels, CIF_LEGEND_PLACES, ncol=2 if len(groups) == 2 else 1,
                      columnspacing=1.0)  # filled by column: groups, then events
+    if bands:
+        handle, label = _band_handle(int(round(100 * float(result.get("conf_level", 0.95)))))
+        style.legend_box(ax, [handle], [label], CIF_LEGEND_PLACES)
     style.text_box(ax, [f"Gray's test {format_p(_get(result, 'gray').get('p'))}"], CIF_LEGEND_PLACES)
-    ticks = time_ticks(max_time)
     _time_axis(ax, ticks)
     if table is not None:
-        _risk_table(table, {g: _curve(result, g, "at_risk", ("time", "n_risk")) for g in groups},
-                    ticks, groups)
+        _risk_table(table, rows, ticks, groups)
     ceiling = next(c for c in (25, 50, 100) if top <= 0.9 * c or c == 100)  # room above the curves
     ax.set_ylim(0, ceiling * 1.03)
     ax.set_yticks(np.linspace(0, ceiling, 5))
@@ -669,7 +760,7 @@ def draw_swimmer(fig, spec, data, groups) -> Axes:
               lw=style.THIN_LINE_WIDTH, zorder=1)
     ax.barh(y, on_treatment, height=height, color=color, linewidth=0, zorder=2)
     ax.barh(y[beyond], (criz - on_treatment)[beyond], left=on_treatment[beyond], height=height,
-            color=color[beyond], alpha=0.4, linewidth=0, zorder=2)
+            color=[style.tint(c, 0.4) for c in color[beyond]], linewidth=0, zorder=2)
     marker = dict(ls="none", zorder=3)
     onset = rows["response_onset_months"].to_numpy(dtype=float)
     death = rows["death_months"].to_numpy(dtype=float)
@@ -698,7 +789,7 @@ def draw_swimmer(fig, spec, data, groups) -> Axes:
     ax.set_xlabel(xlabel)
     handles = [Patch(color=colors[g], label=f"Crizotinib, {g}") for g in groups]
     handles += [
-        Patch(facecolor=style.NEUTRAL_COLOR, alpha=0.4, label="Beyond progression"),
+        Patch(facecolor=style.tint(style.NEUTRAL_COLOR, 0.4), label="Beyond progression"),
         Line2D([], [], color=style.NEUTRAL_COLOR, lw=style.THIN_LINE_WIDTH,
                label="Follow-up after crizotinib"),
         Line2D([], [], marker="^", ms=3.2, color="black", ls="none", label="Response (CR/PR)"),
@@ -878,12 +969,15 @@ class Panel:
     width: str
     height_mm: float
     title: str
+    # count rows under each group in a KMunicate risk table (figure_style.risk_table
+    # at_risk_events_censored) besides "At risk": the stand-alone panel grows by them
+    kmunicate_rows: int = 0
 
 
 PANEL_DRAWINGS: dict[str, Panel] = {p.name: p for p in (
-    Panel("km_pfs", draw_km_pfs, "single", 85, "Progression-free survival (Kaplan-Meier)"),
-    Panel("km_os", draw_km_os, "single", 85, "Overall survival (Kaplan-Meier)"),
-    Panel("cif_cns", draw_cif_cns, "single", 70, "Cumulative incidence of CNS progression"),
+    Panel("km_pfs", draw_km_pfs, "single", 85, "Progression-free survival (Kaplan-Meier)", kmunicate_rows=2),
+    Panel("km_os", draw_km_os, "single", 85, "Overall survival (Kaplan-Meier)", kmunicate_rows=2),
+    Panel("cif_cns", draw_cif_cns, "single", 70, "Cumulative incidence of CNS progression", kmunicate_rows=3),
     Panel("metastases", draw_metastases, "single", 80, "Baseline metastatic sites"),
     Panel("patterns", draw_patterns, "single", 85, "Progression patterns at first progression"),
     Panel("swimmer", draw_swimmer, "double", 200, "Crizotinib treatment course per patient"),
@@ -911,14 +1005,18 @@ def draw_panel(panel: str, fig: Figure | SubFigure, spec: SubplotSpec, data: Map
 
 
 def render_panel(panel: str, inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path],
-                 groups: Sequence[str]) -> None:
-    """Stand-alone panel at its journal width: results/figures/panels/<panel>.{pdf,svg,png}."""
+                 groups: Sequence[str], figure_style: Mapping | None = None) -> None:
+    """Stand-alone panel at its journal width: results/figures/panels/<panel>.<format> for each format of
+    `outputs`, drawn in the config's figure_style (the defaults when None)."""
     if panel not in PANEL_DRAWINGS:
         raise FigureInputError(f"unknown panel {panel!r} (known: {', '.join(PANEL_DRAWINGS)})")
     spec = PANEL_DRAWINGS[panel]
     data = load_inputs(inputs)
-    with style.context():
-        fig = style.new_figure(spec.width, spec.height_mm)
+    with style.context(figure_style) as drawn_in:
+        height_mm = spec.height_mm
+        if drawn_in.risk_table == "at_risk_events_censored":  # a name row and the count rows per group
+            height_mm += len(groups) * (1 + spec.kmunicate_rows) * TABLE_ROW_MM
+        fig = style.new_figure(spec.width, height_mm)
         draw_panel(panel, fig, fig.add_gridspec(1, 1)[0], data, groups)
         style.place_legends(fig)
         style.save_figure(fig, outputs, title=spec.title)

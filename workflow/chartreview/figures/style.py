@@ -3,8 +3,9 @@ palette with one fixed colour per group, line widths, legends that never cover d
 and deterministic file output.
 
 Sizes follow common journal rules (e.g. Nature, Elsevier, Lancet artwork guides): 85 mm single and
-180 mm double column, sans-serif text of 6 to 9 pt at print size, lines of at least 0.5 pt, fonts
-embedded as TrueType (pdf.fonttype 42) so editors can edit the text. Colours are the Okabe-Ito palette
+180 mm double column (or a width in mm), sans-serif text of 6 to 9 pt at print size, lines of at least
+0.5 pt, fonts embedded as TrueType (pdf.fonttype 42, ps.fonttype 42) so editors can edit the text, and
+raster artwork as LZW-compressed TIFF at 300 to 1200 dpi, RGB or CMYK. Colours are the Okabe-Ito palette
 (Okabe and Ito 2008, "Color Universal Design"), distinguishable under the common colour-vision
 deficiencies.
 """
@@ -12,19 +13,28 @@ deficiencies.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import io
+import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import matplotlib
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.patches import Rectangle
-from matplotlib.transforms import Bbox
+from matplotlib.transforms import Bbox, ScaledTranslation
+
+from chartreview.core.catalog import FIGURE_FORMATS
+from chartreview.core.errors import InputError
 
 MM_PER_INCH = 25.4
 COLUMN_WIDTH_MM = {"single": 85.0, "double": 180.0}
+# The layout's pixel grid and the PNG's resolution (the report's preview); the TIFF takes the configured dpi.
 DPI = 300
 
 # Text sizes in points at print size; nothing smaller than SMALL_PT is drawn.
@@ -54,19 +64,110 @@ NEUTRAL_COLOR = "#999999"
 TEXT_COLOR = "#000000"
 
 # DejaVu Sans ships inside matplotlib, so every machine draws (and embeds) the same glyphs; a system
-# font such as Arial would make the files depend on the machine.
+# font such as Arial (config figure_style.font) makes the files depend on the machine's copy of it.
 FONT_FAMILY = "DejaVu Sans"
 SVG_HASHSALT = "chartreview"
 PDF_METADATA = {"Creator": "chartreview", "Producer": "matplotlib", "CreationDate": None}
 SVG_METADATA = {"Date": None, "Creator": "chartreview"}
 PNG_METADATA = {"Software": None}
+PS_METADATA = {"Creator": "chartreview"}
+# The PostScript backend stamps the wall-clock time; the line is dropped so two runs give the same bytes.
+PS_CREATION_DATE = re.compile(rb"^%%CreationDate:[^\n]*\n", re.MULTILINE)
+TIFF_COMPRESSION = "tiff_lzw"
+RISK_TABLES = ("at_risk", "at_risk_events_censored")
 
 
-def rc_params() -> dict:
+class FigureStyleError(InputError):
+    """A figure_style setting the figures cannot be drawn with (a font not found, a format not known)."""
+
+
+@dataclass(frozen=True)
+class FigureStyle:
+    """The config's figure_style: file formats, TIFF resolution and colour mode, font, and what the
+    time-to-event curves show. Defaults are the schema's (workflow/schemas/config.schema.yaml)."""
+    formats: tuple[str, ...] = ("pdf", "svg", "png", "tiff")
+    dpi: int = 600
+    font: str = FONT_FAMILY
+    font_file: str = ""
+    color_mode: str = "RGB"
+    confidence_bands: bool = False
+    risk_table: str = "at_risk"
+
+    @classmethod
+    def from_config(cls, entry: Mapping | None) -> FigureStyle:
+        """From the config's figure_style mapping (unknown keys refused, formats as a tuple)."""
+        entry = dict(entry or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(entry) - known)
+        if unknown:
+            raise FigureStyleError(f"config key 'figure_style.{unknown[0]}': unknown key "
+                                   f"(the keys here: {', '.join(sorted(known))})")
+        if "formats" in entry:
+            entry["formats"] = tuple(entry["formats"])
+        made = cls(**entry)
+        bad = [f for f in made.formats if f not in FIGURE_FORMATS]
+        if bad:
+            raise FigureStyleError(f"config key 'figure_style.formats': {bad[0]!r} is not a figure format "
+                                   f"({', '.join(FIGURE_FORMATS)})")
+        if made.risk_table not in RISK_TABLES:
+            raise FigureStyleError(f"config key 'figure_style.risk_table': {made.risk_table!r} is none of "
+                                   f"{', '.join(RISK_TABLES)}")
+        return made
+
+
+_CURRENT: contextvars.ContextVar[FigureStyle | None] = contextvars.ContextVar("figure_style", default=None)
+
+
+def current() -> FigureStyle:
+    """The figure style of the context being drawn in (style.context), the defaults outside one."""
+    return _CURRENT.get() or FigureStyle()
+
+
+def font_family(figure_style: FigureStyle) -> str:
+    """The family name text is drawn in: font_file's own family once registered with matplotlib's font
+    manager, else `font`, which must be installed. A font not found is a FigureStyleError, not matplotlib's
+    silent fallback to another font."""
+    if figure_style.font_file:
+        path = Path(figure_style.font_file)
+        where = f"config key 'figure_style.font_file': {str(path)!r}"
+        if not path.is_file():
+            raise FigureStyleError(f"{where}: the file does not exist")
+        if path.suffix.lower() not in (".ttf", ".otf"):
+            raise FigureStyleError(f"{where}: not a TrueType or OpenType font file (.ttf or .otf)")
+        try:
+            font_manager.fontManager.addfont(str(path))
+            family = font_manager.FontProperties(fname=str(path)).get_name()
+        except (OSError, RuntimeError, ValueError):  # FreeType's text is not passed on
+            raise FigureStyleError(f"{where}: the file cannot be read as a font") from None
+        return family
+    try:
+        font_manager.findfont(font_manager.FontProperties(family=[figure_style.font]),
+                              fallback_to_default=False)
+    except ValueError:
+        raise FigureStyleError(
+            f"config key 'figure_style.font': the font {figure_style.font!r} is not installed on this machine "
+            f"(matplotlib finds no font of that family name); install it, set figure_style.font_file to its "
+            f".ttf or .otf file, or use {FONT_FAMILY!r}, which ships with matplotlib") from None
+    return figure_style.font
+
+
+def check_figure_style(entry: Mapping | None) -> FigureStyle:
+    """The config's figure_style checked before any job: its font is found, its options fit together."""
+    figure_style = FigureStyle.from_config(entry)
+    font_family(figure_style)
+    if figure_style.confidence_bands and "eps" in figure_style.formats:
+        raise FigureStyleError(
+            "config key 'figure_style.confidence_bands': the bands are translucent, and EPS cannot hold "
+            "transparency (PostScript draws them opaque, over the other group's band); drop eps from "
+            "figure_style.formats (PDF keeps the figure as vectors) or set confidence_bands: false")
+    return figure_style
+
+
+def rc_params(family: str = FONT_FAMILY) -> dict:
     """The matplotlib rcParams of every figure."""
     return {
         "font.family": "sans-serif",
-        "font.sans-serif": [FONT_FAMILY],
+        "font.sans-serif": [family],
         "font.size": FONT_PT,
         "axes.titlesize": FONT_PT,
         "axes.labelsize": FONT_PT,
@@ -115,14 +216,21 @@ def rc_params() -> dict:
 
 
 @contextlib.contextmanager
-def context() -> Iterator[None]:
-    """Draw and save inside this context: rcParams are read both when artists are made and on saving."""
-    with matplotlib.rc_context(rc_params()):
-        yield
+def context(figure_style: FigureStyle | Mapping | None = None) -> Iterator[FigureStyle]:
+    """Draw and save inside this context: rcParams are read both when artists are made and on saving, and
+    the panels read the curve options from current()."""
+    if not isinstance(figure_style, FigureStyle):
+        figure_style = FigureStyle.from_config(figure_style)
+    token = _CURRENT.set(figure_style)
+    try:
+        with matplotlib.rc_context(rc_params(font_family(figure_style))):
+            yield figure_style
+    finally:
+        _CURRENT.reset(token)
 
 
 def figure_size_mm(width: str | float, height_mm: float) -> tuple[float, float]:
-    """(width, height) in mm; width is 'single', 'double' or a number of mm."""
+    """(width, height) in mm; width is 'single', 'double' or a number of mm (config `width: 120`)."""
     width_mm = COLUMN_WIDTH_MM[width] if isinstance(width, str) else float(width)
     return width_mm, float(height_mm)
 
@@ -144,6 +252,12 @@ def new_figure(width: str | float, height_mm: float) -> Figure:
 def group_colors(groups: Sequence[str]) -> dict[str, str]:
     """Colour of each group by its position in the config (the reference group first)."""
     return {group: GROUP_COLORS[i % len(GROUP_COLORS)] for i, group in enumerate(groups)}
+
+
+def tint(color: str, alpha: float) -> str:
+    """`color` at opacity `alpha` over white, as an opaque colour: EPS (PostScript) has no transparency."""
+    rgb = np.array(matplotlib.colors.to_rgb(color))
+    return matplotlib.colors.to_hex(alpha * rgb + (1.0 - alpha))
 
 
 def _subfigures(fig) -> list:
@@ -229,6 +343,13 @@ def covers_data(ax: Axes, box, taken=()) -> bool:
             grown = box.expanded((box.width + 2 * reach) / box.width, (box.height + 2 * reach) / box.height)
             if grown.count_contains(path.vertices[np.isfinite(path.vertices).all(axis=1)]):
                 return True
+    for collection in ax.collections:  # filled areas: confidence bands
+        if not collection.get_visible():
+            continue
+        transform = collection.get_transform()
+        if any(transform.transform_path(path).intersects_bbox(box, filled=True)
+               for path in collection.get_paths()):
+            return True
     return False
 
 
@@ -242,6 +363,7 @@ def place_legends(fig: Figure) -> None:
     moved_outside = False
     taken: dict[int, list] = {}
     outside: dict[int, int] = {}
+    above: dict[int, list] = {}
     for legend in legends:
         ax = legend.axes
         extent = legend.get_window_extent()
@@ -260,24 +382,79 @@ def place_legends(fig: Figure) -> None:
         else:
             slot = outside.get(id(ax), 0)
             outside[id(ax)] = slot + 1
+            above.setdefault(id(ax), []).append(legend)
             legend.set_loc(("lower left", "lower right", "lower center")[min(slot, 2)])
             legend.set_bbox_to_anchor((float(min(slot, 1)), 1.0), transform=ax.transAxes)
             moved_outside = True
+    for stacked in above.values():
+        _stack_if_crowded(stacked)
     if moved_outside:  # the layout makes room for it on the next draw
         fig.draw_without_rendering()
 
 
+def _stack_if_crowded(legends: list) -> None:
+    """Boxes above one axes side by side (left, right, centre) that would not fit its width: one above
+    the other instead, left-aligned, so that none covers another."""
+    if len(legends) < 2:
+        return
+    ax = legends[0].axes
+    widths = [legend.get_window_extent().width for legend in legends]
+    if sum(widths) + LEGEND_MARGIN_PT * ax.figure.dpi / 72 * (len(legends) - 1) <= ax.bbox.width:
+        return
+    # offsets in inches, not axes fractions: the axes shrink when the layout makes room above them
+    rise = 0.0
+    for legend in legends:
+        legend.set_loc("lower left")
+        legend.set_bbox_to_anchor((0.0, 1.0), transform=ax.transAxes + ScaledTranslation(
+            0.0, round(rise, 6), ax.figure.dpi_scale_trans))
+        rise += legend.get_window_extent().height / ax.figure.dpi
+
+
+def _tiff(fig: Figure, path: str | Path, figure_style: FigureStyle) -> None:
+    """LZW-compressed TIFF at the configured dpi, RGB or CMYK, written by Pillow with no date or software
+    tag. CMYK is Pillow's plain conversion (no ICC profile): a printer's profile is applied by the journal."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    dpi, original = figure_style.dpi, fig.dpi
+    canvas = FigureCanvasAgg(fig)
+    try:
+        fig.set_dpi(dpi)
+        canvas.draw()
+        # the figure's white background is opaque: dropping alpha loses nothing
+        image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+    finally:
+        fig.set_dpi(original)
+    if figure_style.color_mode == "CMYK":
+        image = image.convert("CMYK")
+    image.save(path, format="TIFF", compression=TIFF_COMPRESSION, dpi=(dpi, dpi))
+
+
+def _eps(fig: Figure, path: str | Path) -> None:
+    """EPS with the fonts embedded as Type 42 (ps.fonttype), without the wall-clock CreationDate."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="eps", metadata=dict(PS_METADATA))
+    Path(path).write_bytes(PS_CREATION_DATE.sub(b"", buffer.getvalue(), count=1))
+
+
 def save_figure(fig: Figure, outputs: Mapping[str, str | Path], *, title: str | None = None) -> None:
-    """Write the figure as PDF, SVG and/or PNG (keys of `outputs`) with no timestamp or version stamp
-    that would change between runs: two runs give byte-identical files."""
+    """Write the figure in each format of `outputs` (pdf, svg, png, tiff, eps) with no timestamp or
+    version stamp that would change between runs: two runs give byte-identical files. Called inside
+    style.context(), whose figure style gives the TIFF's dpi and colour mode."""
     freeze_layout(fig)
     metadata = {
         "pdf": dict(PDF_METADATA, **({"Title": title} if title else {})),
         "svg": dict(SVG_METADATA, **({"Title": title} if title else {})),
         "png": dict(PNG_METADATA),
     }
+    unknown = [ext for ext in outputs if ext not in FIGURE_FORMATS]
+    if unknown:
+        raise FigureStyleError(f"unsupported figure format {unknown[0]!r} ({', '.join(FIGURE_FORMATS)})")
     for ext, path in outputs.items():
-        if ext not in metadata:
-            raise ValueError(f"unsupported figure format {ext!r} (pdf, svg or png)")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format=ext, dpi=DPI, metadata=metadata[ext])
+        if ext == "tiff":
+            _tiff(fig, path, current())
+        elif ext == "eps":
+            _eps(fig, path)
+        else:
+            fig.savefig(path, format=ext, dpi=DPI, metadata=metadata[ext])
