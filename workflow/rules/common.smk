@@ -24,6 +24,7 @@ from chartreview.core.catalog import (
     MANUSCRIPT_TABLE_CATEGORIES,
     MANUSCRIPT_TABLE_FORMATS,
     MANUSCRIPT_TABLES,
+    MANUSCRIPT_TABLES_DOCX,
     PANEL_CATEGORIES,
     PANEL_INPUTS,
     PANELS,
@@ -136,6 +137,7 @@ def all_outputs():
         ]
         + expand(ENDPOINT_RESULT, endpoint=ENDPOINTS)
         + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=MANUSCRIPT_TABLE_FORMATS)
+        + [MANUSCRIPT_TABLES_DOCX]
         + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_FORMATS)
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]
     )

@@ -107,7 +107,9 @@ def settings_of(config: Mapping[str, Any], paths: Iterable[str]) -> dict[str, An
 
 # ------------------------------------------------------------------------------ manuscript tables
 MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression")
-MANUSCRIPT_TABLE_FORMATS = ("csv", "md", "html")  # the files of each manuscript table
+MANUSCRIPT_TABLE_FORMATS = ("csv", "md", "html", "docx")  # the files of each manuscript table
+# Every manuscript table in one Word document, numbered in the order of MANUSCRIPT_TABLES (for the journal).
+MANUSCRIPT_TABLES_DOCX = "results/tables/tables.docx"
 MANUSCRIPT_TABLE_CATEGORIES = {
     "baseline": "Cohort",
     "metastases": "Cohort",
