@@ -16,7 +16,15 @@ from chartreview.core.catalog import ENDPOINTS, MANUSCRIPT_TABLES
 from chartreview.core.escaping import word
 from chartreview.core.rounding import format_p
 from chartreview.tables.manuscript import TABLE_TITLES, table_files, write_tables
-from chartreview.tables.word import ABBREVIATIONS, ZIP_TIME, WordTable, numbered_title, write_docx
+from chartreview.tables.word import (
+    ABBREVIATIONS,
+    CELL_SIZE,
+    CHARACTER,
+    ZIP_TIME,
+    WordTable,
+    numbered_title,
+    write_docx,
+)
 from support.endpoint_helpers import GROUPS, derived_tables, run
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -99,6 +107,19 @@ def test_three_horizontal_rules_and_no_vertical_one(written):
                 for tc in row.tc_lst:
                     assert _borders(tc.tcPr, "tcBorders") == ({"bottom": ("single", "4")} if r == 0 else {}), name
             assert tbl.tr_lst[0].trPr.find(f"{W}tblHeader") is not None
+
+
+def test_columns_fill_the_page_and_split_no_word(written):
+    """Each column is at least as wide as its longest word (a P value is one line), and the table spans the
+    text width of its page."""
+    document = Document(written / "tables.docx")
+    for section, table in zip(document.sections, document.tables):
+        grid = [int(col.get(f"{W}w")) * 635 for col in table._tbl.tblGrid.findall(f"{W}gridCol")]  # twips -> EMU
+        usable = section.page_width - section.left_margin - section.right_margin
+        assert abs(sum(grid) - usable) <= len(grid) * 635  # each width rounded to a twip
+        for c, width in enumerate(grid):
+            longest = max(len(w) for row in docx_cells(table) for w in row[c].split() or [""])
+            assert width >= longest * CHARACTER * CELL_SIZE, (c, longest)
 
 
 def test_footnotes_name_the_tests_and_every_abbreviation(written, results):

@@ -56,12 +56,15 @@ ABBREVIATIONS = {
 # What a cell that holds the missing mark alone means.
 MISSING_MEANING = "not estimable"
 
-# A4 (twentieths of a point), 2.5 cm margins; a table of more columns than this goes on a landscape page.
+# A4 with 2.5 cm margins; a table of more columns than this goes on a landscape page.
 PAGE = (Cm(21.0), Cm(29.7))
 MARGIN = Cm(2.5)
 PORTRAIT_COLUMNS = 6
 FONT = "Times New Roman"
 TITLE_SIZE, CELL_SIZE, NOTE_SIZE = Pt(11), Pt(10), Pt(9)
+# The mean width of a character in ems (a bold header's included) and the left and right margins of a cell.
+CHARACTER = 0.55
+CELL_PADDING = Cm(0.45)
 # The three rules (eighths of a point): the outer two heavier than the one below the header.
 OUTER_RULE, HEADER_RULE = 8, 4
 # Fixed for every zip entry, so the bytes do not carry the time of the run (the earliest a zip can hold).
@@ -173,15 +176,26 @@ def _table(document, frame: pd.DataFrame, usable) -> None:
     _rules(table)
 
 
-def _column_widths(header: list[str], body: list[list[str]], usable) -> list[int]:
-    """Widths in proportion to what each column holds: its longest cell, or its header's longest word (a
-    header wraps between words), between 3 and 40 characters, and 2 more for the cell's margins."""
-    weights = []
+def _column_widths(header: list[str], body: list[list[str]], usable: int) -> list[int]:
+    """Widths that fill ``usable`` as a browser lays out a table: each column at least its longest word (a
+    cell wraps between words, never inside one) and, as far as there is room, its longest cell; a header
+    wraps to the width of its column. Text measured at CHARACTER of the cell size, plus the cell margins."""
+    def measure(chars: int) -> int:
+        return int(chars * CHARACTER * CELL_SIZE) + CELL_PADDING
+
+    least, natural = [], []
     for c, name in enumerate(header):
-        longest = max([len(w) for w in name.split()] + [len(row[c]) for row in body] + [3])
-        weights.append(min(longest, 40) + 2)
-    total = sum(weights)
-    return [int(usable * w / total) for w in weights]
+        column = [row[c] for row in body]
+        words = [len(w) for text in (name, *column) for w in text.split()]
+        least.append(measure(max(words, default=1)))
+        natural.append(max(least[-1], measure(max((len(text) for text in column), default=1))))
+    if sum(natural) <= usable:  # everything on one line: the room left shared in proportion
+        return [int(usable * n / sum(natural)) for n in natural]
+    if sum(least) >= usable:  # words wider than the page: they wrap inside, in proportion
+        return [int(usable * n / sum(least)) for n in least]
+    stretch = [n - m for n, m in zip(natural, least)]
+    room = usable - sum(least)
+    return [m + int(room * s / sum(stretch)) for m, s in zip(least, stretch)]
 
 
 # The children of w:tblPr, w:tcPr and w:trPr that the schema puts after the element we add (they must stay
