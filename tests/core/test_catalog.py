@@ -163,7 +163,7 @@ def test_the_rules_plan_one_job_per_catalog_name(plan):
     assert jobs["figure_panel"] == set(PANELS)
     assert files["endpoint"] == {f"results/endpoints/{e}.json" for e in ENDPOINTS}
     assert files["tables"] == {f"results/tables/{t}.{ext}" for t in MANUSCRIPT_TABLES
-                               for ext in ("csv", "md", "html")}
+                               for ext in ("csv", "md", "html", "docx")} | {"results/tables/tables.docx"}
     formats = with_defaults()["figure_style"]["formats"]
     assert set(formats) <= set(FIGURE_FORMATS)
     assert files["figure_panel"] == {f"results/figures/panels/{p}.{ext}" for p in PANELS for ext in formats}

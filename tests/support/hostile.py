@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,8 @@ CONTROL = ("\x1b[31mred", "bell\x07", "back\rline")
 LIVE_HTML = ("<img src=x", "<script>")
 SCRIPT_BLOCK = re.compile(r"<script\b[^>]*>(.*?)</script\s*>", re.S | re.I)
 LIVE_MARKDOWN_LINK = re.compile(r"(?<!\\)\]\(javascript:")
+# what makes a field (a formula, a DDE link, an include) of a Word document's text
+WORD_FIELDS = (b"<w:fldSimple", b"<w:fldChar", b"<w:instrText")
 
 
 def read_export(path: Path = EXAMPLE / "export_raw.csv") -> tuple[list[str], list[dict[str, str]]]:
@@ -139,14 +142,19 @@ def _csv_formula_cells(path: Path) -> list[str]:
 
 
 def scan(root: Path, needles: set[str], printed: str = "") -> list[str]:
-    """What a hostile export must never leave: an identifier anywhere (files under ``root`` and what was
-    ``printed``), markup that would run in an HTML or Markdown document, a live formula in a CSV, a raw
+    """What a hostile export must never leave: an identifier anywhere (files under ``root``, the parts of a
+    Word document among them, and what was ``printed``), markup that would run in an HTML or Markdown
+    document, a field in a Word document, a live formula in a CSV, a raw
     control character in a log or on the terminal."""
     lowered = {n.lower().encode() for n in needles}
     findings = []
     texts = [(p, p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file()]
     texts.append((Path("<terminal>"), printed.encode()))
     for path, data in texts:
+        if path.suffix == ".docx":  # its parts are deflated: scan the XML they hold
+            with zipfile.ZipFile(path) as docx:
+                data = b"\n".join(docx.read(name) for name in docx.namelist())
+            findings += [f"{path}: Word field {m.decode()!r}" for m in WORD_FIELDS if m in data]
         low = data.lower()
         findings += [f"{path}: identifier {n.decode()!r}" for n in lowered if n in low]
         if path.suffix in (".html", ".md"):

@@ -31,7 +31,7 @@ def test_write_tables(tmp_path, derived):
     results = {name: json.loads(json.dumps(run(name, derived), allow_nan=True)) for name in ENDPOINTS}
     write_tables(results, table_files(tmp_path), list(GROUPS))
     written = sorted(tmp_path.iterdir())
-    expected = sorted(f"{t}.{e}" for t in MANUSCRIPT_TABLES for e in ("csv", "md", "html"))
+    expected = sorted(f"{t}.{e}" for t in MANUSCRIPT_TABLES for e in ("csv", "md", "html", "docx"))
     assert sorted(p.name for p in written) == expected
     metastases = (tmp_path / "metastases.md").read_text()
     assert "| Brain | 3/26 (12) | 12/42 (29) | 0.100 |" in metastases

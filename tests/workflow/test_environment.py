@@ -13,7 +13,8 @@ from support.workflow import rules_of
 # conda-forge names that differ from PyPI's
 CONDA_TO_PYPI = {"snakemake-minimal": "snakemake", "matplotlib-base": "matplotlib"}
 # import names that differ from the package's
-IMPORT_NAMES = {"pyyaml": "yaml", "scikit-survival": "sksurv", "scikit-learn": "sklearn", "pillow": "PIL"}
+IMPORT_NAMES = {"pyyaml": "yaml", "scikit-survival": "sksurv", "scikit-learn": "sklearn", "pillow": "PIL",
+                "python-docx": "docx"}
 
 
 def script_imports(path) -> set[str]:

@@ -5,6 +5,8 @@ terminal; the run that must stop stops with a message and leaves no result behin
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 import yaml
 
@@ -80,4 +82,19 @@ def test_the_scan_finds_each_kind_of_leak(tmp_path, name, content, finding):
     assert any(finding in f for f in found), found
     # and nothing in the escaped forms
     (tmp_path / name).write_text("&lt;img src=x&gt; \\[click\\](javascript:x) '=HYPERLINK(1) \\x1b -0.5")
+    assert scan(tmp_path, {"SYN-0000001"}) == []
+
+
+@pytest.mark.parametrize(("xml", "finding"), [
+    ('<w:p><w:fldSimple w:instr="DDEAUTO x"/></w:p>', "Word field"),
+    ("<w:p><w:r><w:t>SYN-0000001</w:t></w:r></w:p>", "identifier"),
+])
+def test_the_scan_reads_the_deflated_parts_of_a_word_document(tmp_path, xml, finding):
+    with zipfile.ZipFile(tmp_path / "f.docx", "w", zipfile.ZIP_DEFLATED) as docx:
+        docx.writestr("word/document.xml", xml * 50)  # deflated: absent from the file's bytes as they are
+    assert b"SYN-0000001" not in (tmp_path / "f.docx").read_bytes()
+    found = scan(tmp_path, {"SYN-0000001"})
+    assert any(finding in f for f in found), found
+    with zipfile.ZipFile(tmp_path / "f.docx", "w", zipfile.ZIP_DEFLATED) as docx:
+        docx.writestr("word/document.xml", "<w:p><w:r><w:t>=1+1 &lt;w:fldSimple&gt;</w:t></w:r></w:p>")
     assert scan(tmp_path, {"SYN-0000001"}) == []

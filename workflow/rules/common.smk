@@ -24,6 +24,7 @@ from chartreview.core.catalog import (
     MANUSCRIPT_TABLE_CATEGORIES,
     MANUSCRIPT_TABLE_FORMATS,
     MANUSCRIPT_TABLES,
+    MANUSCRIPT_TABLES_DOCX,
     PANEL_CATEGORIES,
     PANEL_INPUTS,
     PANELS,
@@ -167,6 +168,7 @@ def all_outputs():
         ]
         + expand(ENDPOINT_RESULT, endpoint=ENDPOINTS)
         + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=MANUSCRIPT_TABLE_FORMATS)
+        + [MANUSCRIPT_TABLES_DOCX]
         + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_OUTPUT_FORMATS)
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]
     )

@@ -1,4 +1,5 @@
-# Endpoint results -> manuscript tables (results/tables/{table}.{csv,md,html}).
+# Endpoint results -> manuscript tables (results/tables/{table}.{csv,md,html,docx}) and all of them in one Word
+# document (results/tables/tables.docx). The report shows the HTML: Snakemake's report cannot display a .docx.
 
 
 rule tables:
@@ -21,6 +22,7 @@ rule tables:
             )
             for table in MANUSCRIPT_TABLES
         },
+        tables_docx=MANUSCRIPT_TABLES_DOCX,
     log:
         "logs/tables.log",
     benchmark:

@@ -1,4 +1,4 @@
-"""Rule tables: endpoint results -> manuscript tables results/tables/*.{csv,md,html} (chartreview.tables.manuscript)."""
+"""Rule tables: endpoint results -> manuscript tables results/tables/* (chartreview.tables.manuscript)."""
 
 import sys
 from pathlib import Path

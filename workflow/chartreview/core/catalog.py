@@ -138,7 +138,9 @@ def settings_of(config: Mapping[str, Any], paths: Iterable[str]) -> dict[str, An
 
 # ------------------------------------------------------------------------------ manuscript tables
 MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression", "treatment")
-MANUSCRIPT_TABLE_FORMATS = ("csv", "md", "html")  # the files of each manuscript table
+MANUSCRIPT_TABLE_FORMATS = ("csv", "md", "html", "docx")  # the files of each manuscript table
+# Every manuscript table in one Word document, numbered in the order of MANUSCRIPT_TABLES (for the journal).
+MANUSCRIPT_TABLES_DOCX = "results/tables/tables.docx"
 MANUSCRIPT_TABLE_CATEGORIES = {
     "baseline": "Cohort",
     "metastases": "Cohort",
@@ -150,6 +152,8 @@ MANUSCRIPT_TABLE_CATEGORIES = {
 }
 
 # ---------------------------------------------------------------------------------------- figures
+PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow", "km_dor", "km_ttd",
+          "km_ttnt", "waterfall", "spider", "ph_pfs", "ph_os")
 # The figure formats config figure_style.formats may list (its default: pdf, svg, png, tiff).
 FIGURE_FORMATS = ("pdf", "svg", "png", "tiff", "eps")
 # The file behind each named input of a panel (the named inputs of the figure rules).

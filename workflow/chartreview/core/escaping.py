@@ -1,6 +1,6 @@
 """A value placed in a document, escaped for that document's context: one function per context, each
 naming its rule. HTML, Markdown, reStructuredText (Snakemake's report), the cells of a CSV a spreadsheet
-opens, and the terminal.
+opens, a Word document, and the terminal.
 
 Each function escapes only what its context would read as markup, so ordinary text (a group label, a
 P value such as "<0.001", a field name such as criz_start_date) comes out as it went in.
@@ -42,6 +42,21 @@ def html(text) -> str:
     """Text for HTML element content or a quoted attribute value: ``& < > " '`` as character references
     (``html.escape`` with ``quote=True``)."""
     return _html.escape(str(text), quote=True)
+
+
+# ---------------------------------------------------------------------------------------- Word (OOXML)
+# What XML 1.0 cannot hold at all (lone surrogates, U+FFFE, U+FFFF); the C0 controls are the terminal's.
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def word(text) -> str:
+    """Text for a run of a Word document (the text of a ``w:t`` element, which the XML writer escapes):
+    control characters, line breaks and tabs included, written as escapes as for ``terminal`` with
+    ``newlines=False`` (XML cannot hold most of them, a tab or a break would become ``w:tab``/``w:br``, a
+    bidirectional control would reorder what is shown), and what XML cannot hold as its escape. A ``w:t``
+    is text: a leading ``=``, ``+``, ``-`` or ``@`` makes no field (only ``w:fldSimple`` and ``w:fldChar``
+    do), so it is left as it is."""
+    return _NOT_XML.sub(_escape_control, terminal(text, newlines=False))
 
 
 # ------------------------------------------------------------------------------------------- Markdown

@@ -1,8 +1,8 @@
-"""The manuscript tables (results/tables/<table>.{csv,md,html}) from the endpoint results.
+"""The manuscript tables (results/tables/<table>.{csv,md,html,docx}) from the endpoint results.
 
 write_tables() turns the endpoint results of chartreview.endpoints.analyses (the content of
 results/endpoints/<name>.json) into one table per MANUSCRIPT_TABLES entry: a .csv at full precision (one row per
-table row) and the formatted .md and .html.
+table row) and the formatted .md, .html and .docx, and all the tables in one numbered Word document.
 The formatting rounds for the manuscript: percentages to whole numbers, P to 3 decimals or "<0.001",
 medians to 1 decimal and "NR" when not reached (half up, as a reader expects).
 """
@@ -13,10 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from chartreview.core.catalog import ENDPOINTS, MANUSCRIPT_TABLE_FORMATS, MANUSCRIPT_TABLES, RESPONSES
+from chartreview.core.catalog import (
+    ENDPOINTS,
+    MANUSCRIPT_TABLE_FORMATS,
+    MANUSCRIPT_TABLES,
+    RESPONSES,
+)
 from chartreview.core.escaping import csv_frame, html, markdown, markdown_inline
 from chartreview.core.result_files import read_json
 from chartreview.core.rounding import format_p, round_half_up
+from chartreview.tables.word import WordTable, write_docx
 
 __all__ = ["write_tables"]
 
@@ -442,12 +448,17 @@ def _html(title: str, table: pd.DataFrame, note: str) -> str:
 
 
 
-def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path]], groups=None) -> None:
+def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path]], groups=None,
+                 document: str | Path | None = None) -> None:
     """Manuscript tables from the endpoint results, each to its files of ``paths`` (table -> {"csv", "md",
-    "html"} -> path): the .csv at full precision, one row per table row, and the formatted .md and .html,
-    each value escaped for its format (a text cell a spreadsheet would run as a formula neutralised)."""
+    "html", "docx"} -> path; a table without a "docx" path gets no Word file): the .csv at full precision,
+    one row per table row, and the formatted .md, .html and .docx, each value escaped for its format (a text
+    cell a spreadsheet would run as a formula neutralised). ``document``: the Word document of all the
+    tables, numbered in the order of MANUSCRIPT_TABLES (a table's own .docx bears the same number)."""
     labels = list(groups) if groups is not None else _group_labels(results)
-    for name, (raw, fmt, note) in _tables(results, labels).items():
+    tables = sorted(_tables(results, labels).items(), key=lambda item: MANUSCRIPT_TABLES.index(item[0]))
+    numbered = []
+    for number, (name, (raw, fmt, note)) in enumerate(tables, start=1):
         files = {kind: Path(path) for kind, path in paths[name].items()}
         for path in files.values():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -455,20 +466,26 @@ def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path
         title = TABLE_TITLES[name]
         files["md"].write_text(_markdown(title, fmt, note), encoding="utf-8")
         files["html"].write_text(_html(title, fmt, note), encoding="utf-8")
+        numbered.append(WordTable(number, title, fmt, (note,)))
+        if "docx" in files:
+            write_docx(files["docx"], numbered[-1:])
+    if document is not None and numbered:
+        Path(document).parent.mkdir(parents=True, exist_ok=True)
+        write_docx(document, numbered)
 
 
 def table_files(directory) -> dict[str, dict[str, Path]]:
-    """Table -> {"csv", "md", "html"} -> file under ``directory``, as rule ``tables`` lays them out."""
+    """Table -> {"csv", "md", "html", "docx"} -> file under ``directory``, as rule ``tables`` lays them out."""
     return {name: {kind: Path(directory) / f"{name}.{kind}" for kind in MANUSCRIPT_TABLE_FORMATS}
             for name in MANUSCRIPT_TABLES}
 
 
 def run(inputs: dict, outputs: dict, *, groups) -> None:
     """What rule ``tables`` runs: one input per endpoint result (named after the endpoint) -> the outputs
-    named ``<table>_<csv|md|html>``."""
+    named ``<table>_<csv|md|html|docx>``, and ``tables_docx``, all the tables in one Word document."""
     results = {name: read_json(path) for name, path in inputs.items()}
     paths = {name: {kind: outputs[f"{name}_{kind}"] for kind in MANUSCRIPT_TABLE_FORMATS} for name in MANUSCRIPT_TABLES}
-    write_tables(results, paths, groups)
+    write_tables(results, paths, groups, outputs["tables_docx"])
 
 
 def _group_labels(results: dict) -> list[str]:
