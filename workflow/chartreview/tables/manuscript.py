@@ -18,7 +18,7 @@ from chartreview.core.escaping import csv_frame, html, markdown, markdown_inline
 from chartreview.core.result_files import read_json
 from chartreview.core.rounding import format_p, round_half_up
 
-__all__ = ["write_tables"]
+__all__ = ["write_table", "write_tables"]
 
 
 def format_percent(x) -> str:
@@ -291,13 +291,18 @@ def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path
     each value escaped for its format (a text cell a spreadsheet would run as a formula neutralised)."""
     labels = list(groups) if groups is not None else _group_labels(results)
     for name, (raw, fmt, note) in _tables(results, labels).items():
-        files = {kind: Path(path) for kind, path in paths[name].items()}
-        for path in files.values():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        csv_frame(raw).to_csv(files["csv"], index=False, lineterminator="\n", float_format=None)
-        title = TABLE_TITLES[name]
-        files["md"].write_text(_markdown(title, fmt, note), encoding="utf-8")
-        files["html"].write_text(_html(title, fmt, note), encoding="utf-8")
+        write_table(TABLE_TITLES[name], raw, fmt, note, paths[name])
+
+
+def write_table(title: str, raw: pd.DataFrame, fmt: pd.DataFrame, note: str, paths: dict[str, str | Path]) -> None:
+    """One table to its files (format -> path): ``raw`` to the .csv at full precision, ``fmt`` with its title
+    and note to the .md and .html, each value escaped for its format."""
+    files = {kind: Path(path) for kind, path in paths.items()}
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    csv_frame(raw).to_csv(files["csv"], index=False, lineterminator="\n", float_format=None)
+    files["md"].write_text(_markdown(title, fmt, note), encoding="utf-8")
+    files["html"].write_text(_html(title, fmt, note), encoding="utf-8")
 
 
 def table_files(directory) -> dict[str, dict[str, Path]]:
