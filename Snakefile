@@ -17,6 +17,7 @@ include: "workflow/rules/derive.smk"
 include: "workflow/rules/endpoints.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -59,7 +59,7 @@ def test_the_catalog_imports_only_the_standard_library():
     (ENDPOINT_CATEGORIES, ENDPOINTS),
     (MANUSCRIPT_TABLE_CATEGORIES, MANUSCRIPT_TABLES),
     (PANEL_CATEGORIES, PANELS),
-    (DOCUMENT_CATEGORIES, ("queries", "audit", "summary", "provenance")),
+    (DOCUMENT_CATEGORIES, ("queries", "audit", "summary", "provenance", "sensitivity_table", "sensitivity_audit")),
 ], ids=["endpoints", "manuscript tables", "panels", "documents"])
 def test_each_name_has_a_report_category(categories, names):
     assert set(categories) == set(names)

@@ -10,6 +10,7 @@ from chartreview.core.config import (
     check_preconditions,
     check_schema,
     command_line_config,
+    variant_config,
     with_defaults,
 )
 from support import CONFIG_FILE, DICTIONARY
@@ -69,6 +70,17 @@ def test_a_mapping_of_names_is_replaced_and_an_object_of_settings_merged(config)
                                                 "here: censor_at_new_therapy, landmarks)"),
     ({"figures": {"fig(1)": {"layout": [["km_os"]]}}}, "config key 'figures': 'fig(1)' is not allowed (a figure "
                                                        "name (letters, digits, `_` and `-`)"),
+    ({"sensitivity": {"../x": {"label": "X"}}}, "config key 'sensitivity': '../x' is not allowed (a variant name: "
+                                                "a lower-case letter, then lower-case letters, digits or `_`"),
+    ({"sensitivity": {"x": {"label": "X", "figures": {}}}}, "config key 'sensitivity.x.figures': unknown key (the "
+                                                            "keys here: label, endpoints, statistics)"),
+    # a variant's overrides are checked as the config they make, naming the variant and the key
+    ({"sensitivity": {"confirmed": {"label": "X", "endpoints": {"response": {"confirmaton": True}}}}},
+     "sensitivity variant 'confirmed': config key 'sensitivity.confirmed.endpoints.response.confirmaton': unknown "
+     "key (the keys here: sd_min_days, confirmation, confirmation_min_days)"),
+    ({"sensitivity": {"exact": {"label": "X", "statistics": {"categorical_test": "exact"}}}},
+     "sensitivity variant 'exact': config key 'sensitivity.exact.statistics.categorical_test': 'exact' is not one "
+     "of ['chi2', 'chi2_yates', 'fisher', 'auto']"),
 ])
 def test_a_value_the_schema_refuses_is_one_line_naming_the_key(edit, message):
     with pytest.raises(ConfigError) as error:
@@ -127,3 +139,19 @@ def test_the_study_config_and_other_groups_without_published_values_pass(config,
                         dictionary)
     check_preconditions({**config, "table1": [{"variable": "met_contralateral_lung", "label": "Contralateral lung",
                                                "type": "categorical", "test": "fisher"}]}, dictionary)
+
+
+# ------------------------------------------------------------------------------------ sensitivity variants
+def test_a_variant_overrides_the_primary_config_key_by_key(config):
+    config["endpoints"]["pfs"]["landmarks"] = [6, 12]  # the primary analysis's own setting stays
+    config["sensitivity"] = {"both": {"label": "Both", "endpoints": {"cns": {"competing": ["non_cns_progression"]},
+                                                                   "response": {"sd_min_days": 56}},
+                                      "statistics": {"categorical_test": "fisher"}}}
+    merged = variant_config(config, "both")
+    assert merged["endpoints"]["response"] == {**config["endpoints"]["response"], "sd_min_days": 56}
+    assert merged["endpoints"]["cns"] == {**config["endpoints"]["cns"], "competing": ["non_cns_progression"]}
+    assert merged["endpoints"]["pfs"]["landmarks"] == [6, 12]
+    assert merged["statistics"] == {**config["statistics"], "categorical_test": "fisher"}
+    assert "sensitivity" not in merged and config["endpoints"]["response"]["sd_min_days"] == 42
+    assert {key: merged[key] for key in merged if key not in ("endpoints", "statistics")} == {
+        key: config[key] for key in config if key not in ("endpoints", "statistics", "sensitivity")}

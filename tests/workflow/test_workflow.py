@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
+import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
+from chartreview.core.catalog import SENSITIVITY_ENDPOINTS
+from chartreview.core.sensitivity import key_results
 from support import ROOT
 from support.workflow import Workflow
 
@@ -68,7 +74,7 @@ def test_report_builds(first_run):
     first_run.run("--report", "report.html")
     page = (first_run.workdir / "report.html").read_text(errors="replace")
     for category in ("Data quality", "Cohort", "Response", "Survival", "CNS", "Progression patterns",
-                     "Provenance"):
+                     "Provenance", "Sensitivity"):
         assert category in page, category
 
 
@@ -134,3 +140,54 @@ def test_the_example_reproduces_every_published_value(first_run):
     assert [round(results["pfs"]["groups"][g]["median"], 1) for g in ("ROS1", "ALK")] == [10.9, 10.7]
     assert round(results["pfs"]["logrank"]["p"], 3) == 0.232 and round(results["cns"]["gray"]["p"], 3) == 0.914
     assert results["os"]["groups"]["ROS1"]["median"] is None and results["os"]["groups"]["ALK"]["median"] is not None
+
+
+# ------------------------------------------------------------------------------------ sensitivity analyses
+def _sensitivity_table(workdir: Path) -> pd.DataFrame:
+    return pd.read_csv(workdir / "results" / "tables" / "sensitivity.csv", keep_default_na=False,
+                       float_precision="round_trip")
+
+
+def _endpoint_results(directory: Path) -> dict[str, dict]:
+    return {e: json.loads((directory / f"{e}.json").read_text()) for e in SENSITIVITY_ENDPOINTS}
+
+
+def test_the_sensitivity_table_lists_the_primary_analysis_as_the_main_results_then_every_variant(first_run):
+    variants = yaml.safe_load((first_run.workdir / "config" / "config.yaml").read_text())["sensitivity"]
+    assert len(variants) == 5
+    table = _sensitivity_table(first_run.workdir)
+    assert list(table["variant"]) == ["", *variants]
+    assert list(table["label"]) == ["Primary analysis", *(entry["label"] for entry in variants.values())]
+    main = key_results(_endpoint_results(first_run.workdir / "results" / "endpoints"), ["ROS1", "ALK"])
+    primary = table.iloc[0]
+    for key in ("orr_p", "pfs_logrank_p", "pfs_hr_p", "os_logrank_p", "cns_gray_p", "intrathoracic_only_p"):
+        assert primary[key] == main[key], key  # exactly: the primary row is read from results/endpoints
+    assert [primary["n_ROS1"], primary["n_ALK"]] == [26, 42]
+    assert [primary["orr_ROS1"], primary["pfs_median_ALK"], primary["pfs_hr"]] == [
+        main["orr"]["ROS1"], main["pfs_median"]["ALK"], main["pfs_hr"]]
+    assert primary["os_median_ROS1"] == "" and main["os_median"]["ROS1"] is None  # not reached
+    # each variant's audit has the primary analysis's layout
+    header = (first_run.workdir / "results" / "derived" / "audit.csv").read_text().splitlines()[0]
+    for variant in variants:
+        audit = first_run.workdir / "results" / "sensitivity" / variant / "derived" / "audit.csv"
+        assert audit.read_text().splitlines()[0] == header, variant
+    summary = (first_run.workdir / "results" / "summary.md").read_text()
+    assert "## Sensitivity analyses" in summary and "Held under every variant:" in summary
+
+
+def test_adding_a_variant_plans_only_its_jobs_and_a_variant_that_changes_nothing_is_the_primary(first_run, tmp_path):
+    run = Workflow(tmp_path / "repo", copy=True)  # a copy of the finished run: its outputs and their records
+    for name in ("results", "logs", "benchmarks", ".snakemake"):
+        shutil.copytree(first_run.workdir / name, run.workdir / name, symlinks=True, dirs_exist_ok=True)
+    config = run.workdir / "config" / "config.yaml"
+    config.write_text(config.read_text().replace("\nsensitivity:\n", "\nsensitivity:\n  unchanged:\n"
+                                                 "    label: Nothing changed\n", 1))
+    assert run.planned() == {"sensitivity_derive": 1, "sensitivity_endpoints": 1, "sensitivity_table": 1,
+                             "summary": 1, "provenance": 1, "all": 1}
+    run.run("--scheduler", "greedy")
+    table = _sensitivity_table(run.workdir).set_index("variant")
+    assert table.index[1] == "unchanged"
+    assert table.drop(columns="label").loc["unchanged"].equals(table.drop(columns="label").loc[""])
+    for endpoint in SENSITIVITY_ENDPOINTS:
+        variant = run.workdir / "results" / "sensitivity" / "unchanged" / "endpoints" / f"{endpoint}.json"
+        assert variant.read_bytes() == (run.workdir / "results" / "endpoints" / f"{endpoint}.json").read_bytes()

@@ -28,8 +28,13 @@ from chartreview.core.catalog import (
     PANEL_CATEGORIES,
     PANEL_INPUTS,
     PANELS,
+    SENSITIVITY_DIRECTORY,
+    SENSITIVITY_ENDPOINTS,
+    SENSITIVITY_RESULT,
+    SENSITIVITY_TABLE,
     derived_files,
     extracted_files,
+    sensitivity_input,
     settings_of,
 )
 from chartreview.core.config import (
@@ -38,6 +43,7 @@ from chartreview.core.config import (
     check_preconditions,
     check_schema,
     command_line_config,
+    variant_config,
 )
 from chartreview.core.dictionary import DictionaryError, load_dictionary
 from chartreview.core.escaping import UnsafeConfigText, check_config_shown
@@ -95,6 +101,7 @@ localrules:
     tables,
     summary,
     provenance,
+    sensitivity_table,
 
 
 # Group label -> fusion_gene code, reference first: every step takes the order of its groups as
@@ -125,6 +132,14 @@ def figure_outputs(stem, **shown):
         )
         for ext in FIGURE_OUTPUT_FORMATS
     }
+
+
+# The sensitivity variants (config order) and the config each one runs with: the primary analysis's with the
+# variant's overrides (its groups in the order of GROUP_CODES, as the primary analysis's steps get them).
+VARIANTS = list(config["sensitivity"])
+VARIANT_CONFIGS = {v: {**variant_config(config, v), "groups": GROUP_CODES} for v in VARIANTS}
+# The files rule sensitivity_derive writes for a variant ({variant}), named as DERIVED_FILES.
+VARIANT_DERIVED_FILES = derived_files(f"{SENSITIVITY_DIRECTORY}/derived")
 
 
 def pseudonym_key_input():
@@ -170,6 +185,7 @@ def all_outputs():
         + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=MANUSCRIPT_TABLE_FORMATS)
         + [MANUSCRIPT_TABLES_DOCX]
         + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_OUTPUT_FORMATS)
+        + expand("results/tables/{table}.{ext}", table=SENSITIVITY_TABLE, ext=MANUSCRIPT_TABLE_FORMATS)
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]
     )
 
@@ -178,7 +194,7 @@ def rule_params():
     """The params of every step as this run evaluates them (one entry per wildcard value)."""
     from snakemake.iocontainers import Wildcards
 
-    values = {"endpoint": ENDPOINTS, "panel": PANELS, "figure": FIGURES}
+    values = {"endpoint": ENDPOINTS, "panel": PANELS, "figure": FIGURES, "variant": VARIANTS}
     record = {}
     for step in sorted(workflow.rules, key=lambda r: r.name):
         if step.name in ("all", "provenance"):
@@ -195,3 +211,25 @@ def rule_params():
             jobs[",".join(f"{k}={v}" for k, v in combo.items()) or step.name] = params
         record[step.name] = jobs
     return record
+
+
+def variant_params(paths):
+    """The params of a sensitivity variant's step: each top-level key of settings_of(<the variant's config>,
+    paths), so a variant's step sees only its own config."""
+    return {
+        key: lambda wildcards, key=key: settings_of(VARIANT_CONFIGS[wildcards.variant], paths)[key]
+        for key in settings_of(config, paths)
+    }
+
+
+def sensitivity_results():
+    """The endpoint results the sensitivity table and the summary read: the primary analysis's, named by
+    endpoint, and each variant's, named by sensitivity_input."""
+    return {
+        **{endpoint: ENDPOINT_RESULT.format(endpoint=endpoint) for endpoint in SENSITIVITY_ENDPOINTS},
+        **{
+            sensitivity_input(variant, endpoint): SENSITIVITY_RESULT.format(variant=variant, endpoint=endpoint)
+            for variant in VARIANTS
+            for endpoint in SENSITIVITY_ENDPOINTS
+        },
+    }

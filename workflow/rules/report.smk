@@ -1,6 +1,9 @@
 rule summary:
     input:
-        **{endpoint: ENDPOINT_RESULT.format(endpoint=endpoint) for endpoint in ENDPOINTS},
+        **{
+            **{endpoint: ENDPOINT_RESULT.format(endpoint=endpoint) for endpoint in ENDPOINTS},
+            **sensitivity_results(),
+        },
         flow=DERIVED_FILES["flow"],
     output:
         md=report(
@@ -29,6 +32,8 @@ rule summary:
         time_unit_days=config["time_unit_days"],
         endpoints=config["endpoints"],
         published=config["published"],
+        sensitivity=config["sensitivity"],
+        statistics=settings_of(config, ["statistics.alpha"])["statistics"],
         code=code_version("report"),
     script:
         "../scripts/summary.py"

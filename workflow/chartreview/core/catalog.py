@@ -12,10 +12,11 @@ from typing import Any
 
 # ------------------------------------------------------------------------------- report categories
 REPORT_CATEGORIES = ("Cohort", "Response", "Survival", "CNS", "Progression patterns", "Data quality",
-                     "Provenance")
+                     "Provenance", "Sensitivity")
 # The report category of each document that is not an endpoint result, a table or a figure.
 DOCUMENT_CATEGORIES = {"queries": "Data quality", "audit": "Cohort", "summary": "Provenance",
-                       "provenance": "Provenance"}
+                       "provenance": "Provenance", "sensitivity_table": "Sensitivity",
+                       "sensitivity_audit": "Sensitivity"}
 
 # ---------------------------------------------------------------------------------------- tables
 # Typed table of each repeating form of the export (results/extracted/<table>.parquet).
@@ -134,6 +135,25 @@ def settings_of(config: Mapping[str, Any], paths: Iterable[str]) -> dict[str, An
             source, target = source[key], target.setdefault(key, {})
         target[leaf] = source[leaf]
     return picked
+
+
+# --------------------------------------------------------------------------- sensitivity analyses
+# Each variant of config `sensitivity` is derived and analysed on its own under this folder ({variant}: its
+# name); the primary analysis stays in results/derived and results/endpoints.
+SENSITIVITY_DIRECTORY = "results/sensitivity/{variant}"
+SENSITIVITY_RESULT = SENSITIVITY_DIRECTORY + "/endpoints/{endpoint}.json"
+# The sensitivity table (results/tables/sensitivity.<format>, the formats of the manuscript tables) and the
+# endpoint results its key results are read from.
+SENSITIVITY_TABLE = "sensitivity"
+SENSITIVITY_ENDPOINTS = ("response", "pfs", "os", "cns", "progression")
+# The config a variant may override (the rest is the primary analysis's).
+SENSITIVITY_OVERRIDES = ("endpoints", "statistics")
+
+
+def sensitivity_input(variant: str, endpoint: str) -> str:
+    """The name of a variant's endpoint result among the named inputs of the steps that read every variant (the
+    primary analysis's results are named by their endpoint)."""
+    return f"{variant}/{endpoint}"
 
 
 # ------------------------------------------------------------------------------ manuscript tables

@@ -16,7 +16,14 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-from chartreview.core.catalog import FORM_TABLES, GROUP_FIELD, TABLE1_COLUMNS, TABLE1_TESTS, site_key
+from chartreview.core.catalog import (
+    FORM_TABLES,
+    GROUP_FIELD,
+    SENSITIVITY_OVERRIDES,
+    TABLE1_COLUMNS,
+    TABLE1_TESTS,
+    site_key,
+)
 from chartreview.core.errors import InputError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
@@ -114,10 +121,13 @@ def check_schema(config: dict) -> None:
     if error is not None:
         raise ConfigError(_schema_message(error))
     validate(config, str(SCHEMA))
+    check_sensitivity(config)
 
 
-def _schema_message(error) -> str:
-    path = [str(part) for part in error.absolute_path]
+def _schema_message(error, within: tuple[str, ...] = ()) -> str:
+    """One line naming the key of ``error``; ``within``: the key path the validated part sits under (a
+    sensitivity variant's overrides, checked as the config they make)."""
+    path = [*within, *(str(part) for part in error.absolute_path)]
     key, about = ".".join(path), ""
     if error.validator == "additionalProperties" and not error.validator_value:
         known = list(error.schema.get("properties", {}))
@@ -130,7 +140,7 @@ def _schema_message(error) -> str:
         message = error.message
     if len(message) > MESSAGE_LIMIT:
         message = message[:MESSAGE_LIMIT] + "…"
-    about = about or error.schema.get("description") or _description(path)
+    about = about or error.schema.get("description") or _description(path[len(within):])
     about = f" ({about})" if about else ""
     return f"config key '{key or '(top level)'}': {message}{about}; see config/README.md"
 
@@ -151,6 +161,30 @@ def _description(path: list[str]) -> str:
         node = _resolved(node)
         found = node.get("description", found)
     return found
+
+
+# --------------------------------------------------------------------------------- sensitivity analyses
+
+def variant_config(config: Mapping, variant: str) -> dict:
+    """The config of sensitivity variant ``variant``: the primary analysis's (``config``, validated), its
+    ``endpoints`` and ``statistics`` overridden key by key by the variant's (a list is replaced whole)."""
+    merged = copy.deepcopy({key: value for key, value in config.items() if key != "sensitivity"})
+    entry = config["sensitivity"][variant]
+    _override(merged, {key: entry[key] for key in SENSITIVITY_OVERRIDES if key in entry}, schema())
+    return merged
+
+
+def check_sensitivity(config: Mapping) -> None:
+    """Each sensitivity variant's config (``variant_config``) against the schema, before any job: an unknown or
+    wrong key of a variant is one ``ConfigError`` naming the variant and the key."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    for variant in config["sensitivity"]:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(variant_config(config, variant)))
+        if error is not None:
+            raise ConfigError(f"sensitivity variant '{variant}': "
+                              + _schema_message(error, within=("sensitivity", variant)))
 
 
 # ------------------------------------------------------------------------- what the schema cannot say

@@ -78,6 +78,28 @@ one at the published precision. `config/config.yaml` holds the values of the stu
 """,
         "",
     ),
+    "sensitivity": (
+        "Sensitivity analyses",
+        """\
+`sensitivity` lists the sensitivity analyses, each a variant of the primary analysis that overrides keys of
+`endpoints` and `statistics` (nested as there; the keys left out keep the primary analysis's values):
+
+```yaml
+sensitivity:
+  confirmed_response:                  # results/sensitivity/confirmed_response/
+    label: RECIST 1.1 confirmed response
+    endpoints: {response: {confirmation: true}}
+```
+
+Each variant is derived and analysed on its own (results/sensitivity/<name>/derived/, with its audit, and
+results/sensitivity/<name>/endpoints/), from the primary analysis's extracted and validated tables;
+`results/tables/sensitivity.*` sets its key results beside the primary analysis's, marking a conclusion at
+`statistics.alpha` that differs, and `results/summary.md` says which conclusions hold under every variant.
+Adding, removing or changing one variant reruns only its own steps, the table and the summary. An unknown key
+in a variant stops the run before any job, naming the variant and the key.
+""",
+        "",
+    ),
 }
 
 

@@ -888,10 +888,20 @@ def analyse_endpoint(
     raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
 
 
+def _derived(inputs: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return (pd.read_parquet(inputs["patients"]), pd.read_parquet(inputs["time_to_event"]),
+            pd.read_parquet(inputs["progression_patterns"]))
+
+
 def run(inputs: dict, outputs: dict, *, endpoint: str, settings: dict) -> None:
     """What rule ``endpoint`` runs: the derived tables of ``inputs`` (patients, time_to_event,
     progression_patterns) -> ``outputs["result"]``, the JSON result of ``endpoint``."""
-    result = analyse_endpoint(endpoint, pd.read_parquet(inputs["patients"]),
-                              pd.read_parquet(inputs["time_to_event"]),
-                              pd.read_parquet(inputs["progression_patterns"]), settings)
-    write_json(result, outputs["result"])
+    write_json(analyse_endpoint(endpoint, *_derived(inputs), settings), outputs["result"])
+
+
+def run_every(inputs: dict, outputs: dict, *, settings: dict) -> None:
+    """What rule ``sensitivity_endpoints`` runs: the derived tables of ``inputs``, read once -> the JSON result
+    of every endpoint of ``settings`` (endpoint -> the config it reads), to ``outputs[endpoint]``."""
+    tables = _derived(inputs)
+    for endpoint, endpoint_settings in settings.items():
+        write_json(analyse_endpoint(endpoint, *tables, endpoint_settings), outputs[endpoint])

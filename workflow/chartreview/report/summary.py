@@ -15,10 +15,12 @@ from importlib import metadata
 from pathlib import Path
 
 from chartreview import __version__
+from chartreview.core.catalog import SENSITIVITY_ENDPOINTS, sensitivity_input
 from chartreview.core.errors import InputError
 from chartreview.core.escaping import html, markdown, markdown_inline
 from chartreview.core.result_files import read_json, write_json
 from chartreview.core.rounding import format_p, round_half_up
+from chartreview.core.sensitivity import CONCLUSIONS, NO_TEST, Analysis, conclusion, read_analyses
 from chartreview.derive.rules import rules_in_force
 
 ASSUMPTIONS = (
@@ -147,11 +149,11 @@ def _counts(block: dict, group: str) -> str:
     return f"{block[group]['count']}/{block[group]['n']}"
 
 
-def _differs(p: float | None) -> bool:
-    return p is not None and p < 0.05
+def _differs(p: float | None, alpha: float = 0.05) -> bool:
+    return p is not None and p < alpha
 
 
-def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
+def results_paragraph(results: dict[str, dict], groups: list[str], alpha: float = 0.05) -> str:
     """The results paragraph in the abstract's style, every number read from the endpoint results."""
     ref, other = groups
     vs = " vs. "
@@ -166,7 +168,7 @@ def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
         return vs.join(format_percent(block[g]["percent"]) for g in groups)
 
     def did(block):
-        if not _differs(block["p"]):
+        if not _differs(block["p"], alpha):
             return "did not differ between the groups"
         higher, lower = sorted(groups, key=lambda g: block[g]["percent"], reverse=True)
         return f"was significantly higher in {higher}-positive than in {lower}-positive NSCLC patients"
@@ -188,7 +190,7 @@ def results_paragraph(results: dict[str, dict], groups: list[str]) -> str:
         "Intrathoracic-only progression at first progression (label assumed): "
         + vs.join(f"{format_percent(patterns[g]['percent'])} ({_counts(patterns, g)})" for g in groups)
         + f", P={format_p(patterns['p'])}; the cumulative incidence of CNS progression with death as a "
-        "competing risk " + ("differed" if _differs(cns["gray"]["p"]) else "did not differ")
+        "competing risk " + ("differed" if _differs(cns["gray"]["p"], alpha) else "did not differ")
         + f" between the groups (Gray's test P={format_p(cns['gray']['p'])}).",
     ]
     if "cause_specific" in cns:
@@ -317,6 +319,42 @@ def tests_used(results: dict[str, dict]) -> list[str]:
     return lines
 
 
+# ---------------------------------------------------------------- the sensitivity analyses
+
+# A conclusion of core.sensitivity in the paragraph's words.
+CONCLUSION_WORDS = {"differ": "the groups differed", "no difference": "no difference between the groups",
+                    NO_TEST: "no test possible"}
+
+
+def sensitivity_paragraph(analyses: list[Analysis], alpha: float) -> str:
+    """Which conclusions hold under every sensitivity variant, which do not and under which rule ("" when no
+    variant is configured); ``analyses``: the primary analysis first (``core.sensitivity.read_analyses``)."""
+    primary, variants = analyses[0], analyses[1:]
+    if not variants:
+        return ""
+    sentences = [f"{len(variants)} sensitivity analyses each change one derivation rule or test "
+                 f"(results/tables/sensitivity.md; conclusions at alpha = {alpha:g}): "
+                 + "; ".join(v.label for v in variants) + "."]
+    held = [key for key in CONCLUSIONS if not any(key in v.changed for v in variants)]
+    by_conclusion: dict[str, list[str]] = {}
+    for key in held:
+        by_conclusion.setdefault(conclusion(primary.results[key], alpha), []).append(CONCLUSIONS[key])
+    if held:
+        sentences.append("Held under every variant: " + "; ".join(
+            f"{CONCLUSION_WORDS[said]} in {', '.join(names)}" for said, names in by_conclusion.items()) + ".")
+    for key in CONCLUSIONS:
+        changed = [v for v in variants if key in v.changed]
+        if changed:
+            under = "; ".join(f"{CONCLUSION_WORDS[conclusion(v.results[key], alpha)]} under \"{v.label}\" "
+                              f"(P={format_p(v.results[key])})" for v in changed)
+            sentences.append(f"Did not hold: {CONCLUSIONS[key]}: "
+                             f"{CONCLUSION_WORDS[conclusion(primary.results[key], alpha)]} in the primary analysis "
+                             f"(P={format_p(primary.results[key])}), {under}.")
+    if len(held) == len(CONCLUSIONS):
+        sentences.append("No variant changes a conclusion of the primary analysis.")
+    return " ".join(sentences)
+
+
 # ---------------------------------------------------------------- the derivation rules in force
 
 def derivation_rules(config: dict) -> list[str]:
@@ -348,16 +386,20 @@ def _published_rows(comparisons: list[Comparison], groups: list[str]) -> list[li
     return rows
 
 
-def summary_document(results: dict[str, dict], flow: dict, config: dict) -> dict:
-    """Everything the summary says, as data rendered to Markdown and HTML alike."""
+def summary_document(results: dict[str, dict], flow: dict, config: dict,
+                     sensitivity: list[Analysis] | None = None) -> dict:
+    """Everything the summary says, as data rendered to Markdown and HTML alike; ``sensitivity``: the primary
+    analysis and the sensitivity variants (``core.sensitivity.read_analyses``), or None for no such section."""
     groups = list(config["groups"])
+    alpha = config["statistics"]["alpha"]
     comparisons = compare_published(config["published"], results, groups)
     header = ["Result"] + [f"{g}: published / reproduced" for g in groups] + ["P: published / reproduced",
                                                                                "Test", "Agrees"]
     return {
         "title": "Results summary",
-        "paragraph": results_paragraph(results, groups),
+        "paragraph": results_paragraph(results, groups, alpha),
         "survival_notes": survival_notes(results, groups),
+        "sensitivity": sensitivity_paragraph(sensitivity, alpha) if sensitivity else "",
         "tests": tests_used(results),
         "flow": flow,
         "published_header": header,
@@ -381,6 +423,7 @@ def render_markdown(doc: dict) -> str:
              "## Results", "", markdown(doc["paragraph"]), "",
              "P values: " + markdown_inline("; ".join(doc["tests"])) + ".", "",
              *[line for note in doc["survival_notes"] for line in (markdown(note), "")],
+             *(["## Sensitivity analyses", "", markdown(doc["sensitivity"]), ""] if doc["sensitivity"] else []),
              "## Patients", "",
              f"Records exported: {flow['records_exported']}. "
              + "".join(f"Excluded ({markdown_inline(x['reason'])}): {x['n']}. " for x in flow["excluded"])
@@ -420,25 +463,32 @@ def render_html(doc: dict) -> str:
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(doc['title'])}</title>"
             f"<style>{style}</style></head><body>\n<h1>{e(doc['title'])}</h1>\n"
             f"<h2>Results</h2>\n<p>{e(doc['paragraph'])}</p>\n<p>P values: {e('; '.join(doc['tests']))}.</p>\n"
-            + "".join(f"<p>{e(note)}</p>\n" for note in doc["survival_notes"]) +
-            f"<h2>Patients</h2>\n<p>{e(flow_text)}</p>\n"
+            + "".join(f"<p>{e(note)}</p>\n" for note in doc["survival_notes"])
+            + (f"<h2>Sensitivity analyses</h2>\n<p>{e(doc['sensitivity'])}</p>\n" if doc["sensitivity"] else "")
+            + f"<h2>Patients</h2>\n<p>{e(flow_text)}</p>\n"
             f"<h2>Published and reproduced</h2>\n{published}\n"
             f"<h2>Derivation rules in force</h2>\n{items(doc['rules'])}\n"
             f"<h2>Assumptions</h2>\n{items(doc['assumptions'])}\n</body></html>\n")
 
 
-def write_summary(result_paths: dict[str, str], flow_path: str, config: dict, md_path: str, html_path: str) -> None:
+def write_summary(result_paths: dict[str, str], flow_path: str, config: dict, md_path: str, html_path: str,
+                  sensitivity: list[Analysis] | None = None) -> None:
     results = {name: read_json(path) for name, path in result_paths.items()}
-    doc = summary_document(results, read_json(flow_path), config)
+    doc = summary_document(results, read_json(flow_path), config, sensitivity)
     Path(md_path).write_text(render_markdown(doc), encoding="utf-8")
     Path(html_path).write_text(render_html(doc), encoding="utf-8")
 
 
 def run_summary(inputs: dict, outputs: dict, **config) -> None:
     """What rule ``summary`` runs: one input per endpoint result (named after the endpoint) and ``flow`` ->
-    ``outputs["md"]`` and ``outputs["html"]``; ``config``: groups, time_unit_days, endpoints, published."""
-    results = {name: path for name, path in inputs.items() if name != "flow"}
-    write_summary(results, inputs["flow"], config, outputs["md"], outputs["html"])
+    ``outputs["md"]`` and ``outputs["html"]``, with each sensitivity variant's endpoint results (named
+    ``sensitivity_input(variant, endpoint)``); ``config``: groups, time_unit_days, endpoints, published,
+    sensitivity and statistics (alpha)."""
+    variant_inputs = {sensitivity_input(v, e) for v in config["sensitivity"] for e in SENSITIVITY_ENDPOINTS}
+    results = {name: path for name, path in inputs.items() if name != "flow" and name not in variant_inputs}
+    labels = {variant: entry["label"] for variant, entry in config["sensitivity"].items()}
+    analyses = read_analyses(inputs, labels, list(config["groups"]), config["statistics"]["alpha"])
+    write_summary(results, inputs["flow"], config, outputs["md"], outputs["html"], analyses)
 
 
 # ---------------------------------------------------------------- provenance

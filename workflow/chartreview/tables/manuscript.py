@@ -24,7 +24,7 @@ from chartreview.core.result_files import read_json
 from chartreview.core.rounding import format_p, round_half_up
 from chartreview.tables.word import WordTable, write_docx
 
-__all__ = ["write_tables"]
+__all__ = ["write_table", "write_tables"]
 
 
 def format_percent(x) -> str:
@@ -457,21 +457,28 @@ def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path
     tables, numbered in the order of MANUSCRIPT_TABLES (a table's own .docx bears the same number)."""
     labels = list(groups) if groups is not None else _group_labels(results)
     tables = sorted(_tables(results, labels).items(), key=lambda item: MANUSCRIPT_TABLES.index(item[0]))
-    numbered = []
-    for number, (name, (raw, fmt, note)) in enumerate(tables, start=1):
-        files = {kind: Path(path) for kind, path in paths[name].items()}
-        for path in files.values():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        csv_frame(raw).to_csv(files["csv"], index=False, lineterminator="\n", float_format=None)
-        title = TABLE_TITLES[name]
-        files["md"].write_text(_markdown(title, fmt, note), encoding="utf-8")
-        files["html"].write_text(_html(title, fmt, note), encoding="utf-8")
-        numbered.append(WordTable(number, title, fmt, (note,)))
-        if "docx" in files:
-            write_docx(files["docx"], numbered[-1:])
+    numbered = [write_table(TABLE_TITLES[name], raw, fmt, note, paths[name], number)
+                for number, (name, (raw, fmt, note)) in enumerate(tables, start=1)]
     if document is not None and numbered:
         Path(document).parent.mkdir(parents=True, exist_ok=True)
         write_docx(document, numbered)
+
+
+def write_table(title: str, raw: pd.DataFrame, fmt: pd.DataFrame, note: str, paths: dict[str, str | Path],
+                number: int) -> WordTable:
+    """One table to its files (format -> path): ``raw`` to the .csv at full precision, ``fmt`` with its title
+    and note to the .md, .html and (with a "docx" path) the Word file numbered ``number``, each value escaped
+    for its format; returns the table as the Word document of all the tables holds it."""
+    files = {kind: Path(path) for kind, path in paths.items()}
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    csv_frame(raw).to_csv(files["csv"], index=False, lineterminator="\n", float_format=None)
+    files["md"].write_text(_markdown(title, fmt, note), encoding="utf-8")
+    files["html"].write_text(_html(title, fmt, note), encoding="utf-8")
+    table = WordTable(number, title, fmt, (note,))
+    if "docx" in files:
+        write_docx(files["docx"], [table])
+    return table
 
 
 def table_files(directory) -> dict[str, dict[str, Path]]:
