@@ -107,7 +107,7 @@ ENDPOINT_SETTINGS = {
     "ttnt": ("groups", "statistics.conf_level", "endpoints.ttnt.landmarks"),
     "tumor_size": ("groups",),
     "weighting": ("groups", "statistics.conf_level", "statistics.covariates", "statistics.weighting",
-                  "statistics.weight_trim"),
+                  "statistics.weight_trim", "table1"),
 }
 # The config rule extract reads: the name of each of its params (the keyword of ``extract.redcap.run``) -> its
 # config key. The key file of the pseudonyms (config key record_id_pseudonym_key) is an input, not a param:
@@ -157,7 +157,8 @@ def sensitivity_input(variant: str, endpoint: str) -> str:
 
 
 # ------------------------------------------------------------------------------ manuscript tables
-MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression", "treatment")
+MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression", "treatment",
+                     "weighting")
 MANUSCRIPT_TABLE_FORMATS = ("csv", "md", "html", "docx")  # the files of each manuscript table
 # Every manuscript table in one Word document, numbered in the order of MANUSCRIPT_TABLES (for the journal).
 MANUSCRIPT_TABLES_DOCX = "results/tables/tables.docx"
@@ -169,17 +170,19 @@ MANUSCRIPT_TABLE_CATEGORIES = {
     "cns": "CNS",
     "progression": "Progression patterns",
     "treatment": "Survival",
+    "weighting": "Survival",
 }
 
 # ---------------------------------------------------------------------------------------- figures
 PANELS = ("km_pfs", "km_os", "cif_cns", "metastases", "patterns", "swimmer", "forest", "flow", "km_dor", "km_ttd",
-          "km_ttnt", "waterfall", "spider", "ph_pfs", "ph_os")
+          "km_ttnt", "waterfall", "spider", "ph_pfs", "ph_os", "love")
 # The figure formats config figure_style.formats may list (its default: pdf, svg, png, tiff).
 FIGURE_FORMATS = ("pdf", "svg", "png", "tiff", "eps")
 # The file behind each named input of a panel (the named inputs of the figure rules).
 FIGURE_INPUT_FILES = {
     **{name: ENDPOINT_RESULT.format(endpoint=name) for name in ("pfs", "os", "cns", "metastases", "progression",
-                                                                    "dor", "ttd", "ttnt", "tumor_size")},
+                                                                    "dor", "ttd", "ttnt", "tumor_size",
+                                                                    "weighting")},
     **{name: derived_files("results/derived")[name] for name in ("patients", "flow", "tumor_size_course")},
 }
 # Which inputs each panel reads.
@@ -199,6 +202,7 @@ PANEL_INPUTS: dict[str, tuple[str, ...]] = {
     "spider": ("tumor_size", "tumor_size_course"),
     "ph_pfs": ("pfs",),
     "ph_os": ("os",),
+    "love": ("weighting",),
 }
 # An assembled figure takes the category of its first panel.
 PANEL_CATEGORIES = {
@@ -217,6 +221,7 @@ PANEL_CATEGORIES = {
     "spider": "Response",
     "ph_pfs": "Survival",
     "ph_os": "Survival",
+    "love": "Survival",
 }
 
 # ------------------------------------------------------------------ codes of the data dictionary

@@ -683,6 +683,8 @@ def analyse_weighting(patients: pd.DataFrame, time_to_event: pd.DataFrame, confi
         "groups": {g: _summary_dict(weighting.weight_summary(stabilised.weights[np.asarray(used_group == g)]))
                    for g in labels[:2]},
     }
+    result["balance"] = _weighted_balance(patients[complete], used_group, labels, stabilised.weights,
+                                          config.get("table1", ()))
     ids = pd.Index(patients["record_id"])
     result["endpoints"] = {}
     for name in ("pfs", "os"):
@@ -718,6 +720,63 @@ def analyse_weighting(patients: pd.DataFrame, time_to_event: pd.DataFrame, confi
                     "reason": cox.reason},
         }
     return result
+
+
+# An SMD below this is commonly read as balance (Austin, Stat Med 2009;28:3083-107); drawn on the love plot.
+BALANCE_THRESHOLD = 0.1
+
+
+def _weighted_balance(patients: pd.DataFrame, group: pd.Series, labels: list[str], weights: np.ndarray,
+                      rows) -> dict:
+    """Balance of each Table 1 row (config key table1) among the weighted patients (those with every
+    covariate): the SMD unweighted and weighted by the stabilised weights (stats.balance, as tableone's
+    svyCreateTableOne), and per group the weighted mean and SD (continuous) or weighted percent per level
+    (categorical); missing values left out. Summaries per group only, never per patient."""
+    _require(patients, [row["variable"] for row in rows], "patients")
+    inside = group.isin(labels[:2]).to_numpy()
+    second = (group == labels[1]).to_numpy()
+    variables = []
+    for row in rows:
+        column, kind = row["variable"], row["type"]
+        values = patients[column].reset_index(drop=True)
+        entry: dict[str, Any] = {"variable": column, "label": row["label"], "type": kind}
+        if kind == "continuous":
+            values = pd.to_numeric(values.astype(object), errors="coerce").astype(float)
+            x = values.to_numpy()
+            groups = {}
+            for g in labels[:2]:
+                sel = (group == g).to_numpy() & ~np.isnan(x) & (weights > 0)
+                w, n = weights[sel], int(sel.sum())
+                mean = float(np.dot(w, x[sel]) / w.sum()) if n else None
+                # svyvar's n / (n - 1) correction, as stats.balance
+                sd = (float(np.sqrt(np.dot(w, (x[sel] - mean) ** 2) / w.sum() * n / (n - 1))) if n > 1
+                      else None)
+                groups[g] = {"n": n, "weighted_n": float(w.sum()), "weighted_mean": mean, "weighted_sd": sd}
+        else:
+            levels = _categorical_levels(values)
+            codes = _level_codes(values, levels)
+            values = pd.Series(pd.Categorical.from_codes(codes, levels))
+            entry["levels"] = levels
+            groups = {}
+            for g in labels[:2]:
+                sel = (group == g).to_numpy() & (codes >= 0)
+                totals = np.bincount(codes[sel], weights=weights[sel], minlength=len(levels))
+                total = float(totals.sum())
+                groups[g] = {"n": int(sel.sum()), "weighted_n": total,
+                             "weighted_percent": {lv: 100.0 * float(t) / total if total > 0 else None
+                                                  for lv, t in zip(levels, totals)}}
+        before = balance.standardized_mean_difference(values[inside], second[inside], kind=kind)
+        after = balance.standardized_mean_difference(values[inside], second[inside], weights[inside], kind=kind)
+        entry.update({"smd_unweighted": finite_or_none(before.smd), "smd_weighted": finite_or_none(after.smd),
+                      "smd_method": after.method, "smd_reason": after.reason or before.reason, "groups": groups})
+        variables.append(entry)
+    after = [v["smd_weighted"] for v in variables if v["smd_weighted"] is not None]
+    before = [v["smd_unweighted"] for v in variables if v["smd_unweighted"] is not None]
+    return {"population": "patients with every covariate of the propensity model (the weighted patients)",
+            "threshold": BALANCE_THRESHOLD,
+            "max_smd_unweighted": max(before) if before else None,
+            "max_smd_weighted": max(after) if after else None,
+            "variables": variables}
 
 
 def analyse_progression(patients: pd.DataFrame, progression_patterns: pd.DataFrame, config: dict) -> dict:
