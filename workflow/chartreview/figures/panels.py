@@ -913,7 +913,9 @@ def draw_ph(fig: Figure | SubFigure, spec: SubplotSpec, data: Mapping, groups: S
     color = style.group_colors(groups)[groups[1]] if len(groups) > 1 else style.TEXT_COLOR
     ax = fig.add_subplot(spec)
     contrast = _get(result, "cox").get("contrast") or " vs ".join(groups[1::-1])
-    ax.set_ylabel(f"\u03b2(t) of {contrast}")
+    # the endpoint named on the panel itself: PFS and OS residuals look alike side by side
+    ax.set_title(title, fontsize=style.SMALL_PT + 1, loc="left")
+    ax.set_ylabel(f"{endpoint.upper()}: scaled Schoenfeld residual,\n\u03b2(t) of {contrast}")
     ax.set_xlabel(f"{TIME_LABEL} (Kaplan-Meier scale)")
     x, beta, time = _array(plot["x"]), _array(plot["beta"]), _array(plot["time"])
     if plot.get("reason") and plot.get("smooth") is None and not x.size:
@@ -959,6 +961,52 @@ def draw_ph_os(fig, spec, data, groups) -> Axes:
     return draw_ph(fig, spec, data, groups, endpoint="os", title="Overall survival")
 
 
+# -------------------------------------------------------------------------------- balance (love plot)
+LOVE_PLACES = ("lower right", "upper right", "center right", "lower center", "upper center")
+
+
+def draw_love(fig, spec, data, groups) -> Axes:
+    """Love plot of the weighting endpoint: each Table 1 row's absolute standardized mean difference before
+    (open circle) and after (filled) inverse-probability weighting, with the usual 0.1 threshold dashed; a
+    panel saying so when weighting was not requested or the propensity model does not exist."""
+    result = data["weighting"]
+    source = result.get("_source")
+    ax = fig.add_subplot(spec)
+    if result.get("status") != "done":
+        ax.set_axis_off()
+        words = ("Weighting not requested (statistics.weighting: none)" if result.get("status") == "not requested"
+                 else f"Weighting not estimable: {result.get('reason')}")
+        ax.text(0.5, 0.5, textwrap.fill(words, 40), ha="center", va="center", transform=ax.transAxes,
+                fontsize=style.SMALL_PT)
+        return ax
+    block = _get(result, "balance", source=source)
+    variables = _get(block, "variables", source=source)
+    threshold = float(block.get("threshold", 0.1))
+    y = np.arange(len(variables), dtype=float)
+    before = _array([v.get("smd_unweighted") for v in variables])
+    after = _array([v.get("smd_weighted") for v in variables])
+    color = style.group_colors(groups)[groups[1]] if len(groups) > 1 else style.TEXT_COLOR
+    for yi, b, a in zip(y, before, after):
+        if np.isfinite(b) and np.isfinite(a):
+            ax.plot([b, a], [yi, yi], color=style.NEUTRAL_COLOR, lw=style.THIN_LINE_WIDTH, zorder=1)
+    ax.plot(before, y, ls="none", marker="o", mfc="white", mec=style.TEXT_COLOR, mew=style.THIN_LINE_WIDTH,
+            ms=style.MARKER_SIZE, zorder=2)
+    ax.plot(after, y, ls="none", marker="o", color=color, ms=style.MARKER_SIZE, zorder=3)
+    ax.axvline(threshold, color=style.NEUTRAL_COLOR, lw=style.THIN_LINE_WIDTH, ls=(0, (3, 2)), zorder=0)
+    ax.set_yticks(y, [textwrap.shorten(str(v.get("label") or v.get("variable")), 32, placeholder="\u2026")
+                      for v in variables])
+    ax.set_ylim(len(variables) - 0.5, -0.5)
+    finite = np.r_[before[np.isfinite(before)], after[np.isfinite(after)], threshold]
+    ax.set_xlim(0, max(0.25, float(finite.max()) * 1.1))
+    ax.set_xlabel("Absolute standardized mean difference")
+    handles = [Line2D([], [], ls="none", marker="o", mfc="white", mec=style.TEXT_COLOR, ms=style.MARKER_SIZE),
+               Line2D([], [], ls="none", marker="o", color=color, ms=style.MARKER_SIZE),
+               Line2D([], [], color=style.NEUTRAL_COLOR, lw=style.THIN_LINE_WIDTH, ls=(0, (3, 2)))]
+    style.legend_box(ax, handles, ["Unweighted", "IPTW weighted", f"SMD {threshold:g}"], LOVE_PLACES,
+                     fontsize=style.SMALL_PT)
+    return ax
+
+
 # ----------------------------------------------------------------------------------- registry
 
 @dataclass(frozen=True)
@@ -990,6 +1038,7 @@ PANEL_DRAWINGS: dict[str, Panel] = {p.name: p for p in (
     Panel("spider", draw_spider, "single", 85, "Change in tumour size over time"),
     Panel("ph_pfs", draw_ph_pfs, "single", 75, "Progression-free survival: proportional hazards of the group"),
     Panel("ph_os", draw_ph_os, "single", 75, "Overall survival: proportional hazards of the group"),
+    Panel("love", draw_love, "single", 70, "Balance of the characteristics before and after weighting"),
 )}
 
 
