@@ -35,11 +35,22 @@ def format_number(x, digits: int = 1, missing: str = "NR") -> str:
     return missing if x is None else round_half_up(x, digits)
 
 
-def format_ci(lo, hi, digits: int = 1, missing: str = "NR", scale: float = 1.0) -> str:
-    def one(v):
-        return missing if v is None else round_half_up(v * scale, digits)
+MINUS = "\u2212"
 
-    return f"{one(lo)}–{one(hi)}"
+
+def format_ci(lo, hi, digits: int = 1, missing: str = "NR", scale: float = 1.0) -> str:
+    """'0.8–2.6'; with a negative bound '−24.9 to 3.4' (an en dash after a minus sign reads as a range of
+    negatives), the minus sign typeset as U+2212."""
+    def one(v):
+        if v is None:
+            return missing
+        text = round_half_up(v * scale, digits)
+        return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.0"
+
+    low, high = one(lo), one(hi)
+    if low.startswith("-") or high.startswith("-"):
+        return f"{low.replace('-', MINUS)} to {high.replace('-', MINUS)}"
+    return f"{low}–{high}"
 
 
 def _n_percent(block: dict) -> str:
@@ -279,7 +290,7 @@ def _rmst_cells(result: dict, group: str, first: bool, line: dict, raw: dict) ->
         line["RMST difference, months (95% CI)"] = line["RMST ratio (95% CI)"] = line["P (RMST difference)"] = ""
     else:
         line["RMST difference, months (95% CI)"] = ("–" if diff["estimate"] is None else
-                                                    f"{format_number(diff['estimate'])} "
+                                                    f"{format_number(diff['estimate']).replace('-', MINUS)} "
                                                     f"({format_ci(*diff['ci'], 1, '–')})")
         line["RMST ratio (95% CI)"] = _hr({"hr": ratio["estimate"], "hr_ci": ratio["ci"]})
         line["P (RMST difference)"] = format_p(diff["p"])
