@@ -366,6 +366,79 @@ def _cns_ratio(heading: str, ratio: str, term: dict, row: int) -> dict:
     return {column: f"{round_half_up(term[ratio], 2)} ({format_ci(*term[f'{ratio}_ci'], 2, '–')})"}
 
 
+def _table_weighting(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 1 balance before and after IPTW (weighted mean (SD) or weighted %, SMD unweighted and weighted),
+    then the weighted PFS and OS (median per group, HR with robust CI and P); one row saying so when weighting
+    was not requested or the propensity model does not exist."""
+    pair = labels[:2]
+    columns = ["Characteristic", *(f"{g}, weighted" for g in pair), "SMD unweighted", "SMD weighted",
+               "HR (95% CI, robust)", "P"]
+    if result.get("status") != "done":
+        words = ("not requested (statistics.weighting: none)" if result.get("status") == "not requested"
+                 else f"not estimable: {result.get('reason')}")
+        return (pd.DataFrame([{"status": result.get("status"), "reason": result.get("reason")}]),
+                pd.DataFrame([{"Characteristic": "Inverse probability of treatment weighting",
+                               columns[1]: words}]).reindex(columns=columns).fillna(""))
+    rows, raw_rows = [], []
+
+    def smd(value):
+        return "–" if value is None else round_half_up(value, 3)
+
+    for v in result["balance"]["variables"]:
+        head = {"Characteristic": v["label"] + (", mean (SD)" if v["type"] == "continuous" else ", %"),
+                "SMD unweighted": smd(v["smd_unweighted"]), "SMD weighted": smd(v["smd_weighted"])}
+        raw = {"variable": v["variable"], "level": "", "smd_unweighted": v["smd_unweighted"],
+               "smd_weighted": v["smd_weighted"]}
+        if v["type"] == "continuous":
+            for g in pair:
+                b = v["groups"][g]
+                head[f"{g}, weighted"] = ("–" if b["weighted_mean"] is None else
+                                          f"{round_half_up(b['weighted_mean'], 1)} "
+                                          f"({'–' if b['weighted_sd'] is None else round_half_up(b['weighted_sd'], 1)})")
+                raw.update({f"{g}_weighted_mean": b["weighted_mean"], f"{g}_weighted_sd": b["weighted_sd"]})
+            rows.append(head)
+            raw_rows.append(raw)
+            continue
+        rows.append(head)
+        for lv in v["levels"]:
+            line = {"Characteristic": f"  {lv}"}
+            level_raw = {**raw, "level": lv}
+            for g in pair:
+                percent = v["groups"][g]["weighted_percent"][lv]
+                line[f"{g}, weighted"] = format_percent(percent)
+                level_raw[f"{g}_weighted_percent"] = percent
+            rows.append(line)
+            raw_rows.append(level_raw)
+    for name, title in (("pfs", "Progression-free survival"), ("os", "Overall survival")):
+        block = result["endpoints"][name]
+        cox = block["cox"]
+        line = {"Characteristic": f"{title}, weighted median, months (95% CI)",
+                "HR (95% CI, robust)": "–" if cox["hr"] is None else _hr(cox), "P": format_p(cox["p"])}
+        raw = {"variable": name, "level": "", "hr": cox["hr"], "hr_lower": cox["hr_ci"][0],
+               "hr_upper": cox["hr_ci"][1], "robust_se": cox["robust_se"], "p": cox["p"]}
+        for g in pair:
+            b = block["groups"][g]
+            line[f"{g}, weighted"] = f"{format_number(b['median'])} ({format_ci(*b['median_ci'])})"
+            raw.update({f"{g}_median": b["median"], f"{g}_median_lower": b["median_ci"][0],
+                        f"{g}_median_upper": b["median_ci"][1]})
+        rows.append(line)
+        raw_rows.append(raw)
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows).reindex(columns=columns).fillna("")
+
+
+def _weighting_note(result: dict) -> str:
+    if result.get("status") != "done":
+        return "Inverse probability of treatment weighting is set by config statistics.weighting (none | iptw)."
+    w = result["weights"]
+    return (f"Stabilised inverse probability of treatment weights of {result['indicated_group']} against "
+            f"{result['reference_group']} from a logistic propensity model of {', '.join(result['covariates'])}; "
+            f"{w['method']}. Patients with a missing covariate left out: {result['excluded_missing_covariates']}. "
+            "SMD: absolute standardized mean difference (continuous: Cohen's d with the pooled SD; categorical: "
+            "Yang and Dalton's multinomial SMD), unweighted and weighted, as R's tableone; below 0.1 is commonly "
+            "read as balanced. Weighted Kaplan-Meier medians; HR: weighted Cox model, Efron ties, robust "
+            "(sandwich) SE, Wald CI and P.")
+
+
 TABLE_TITLES = {
     "baseline": "Table 1. Patient characteristics at the start of crizotinib",
     "metastases": "Metastatic extent at the start of crizotinib",
@@ -374,6 +447,7 @@ TABLE_TITLES = {
     "cns": "CNS progression with competing events",
     "progression": "Progression patterns at first progression",
     "treatment": "Crizotinib discontinuation and treatment beyond progression",
+    "weighting": "Balance and outcomes after inverse probability of treatment weighting",
 }
 
 
@@ -429,6 +503,9 @@ def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, p
                                  "Pattern", p["progressed"])
         tables["progression"] = (raw, fmt, f"Among patients whose PFS event is radiological progression. "
                                            f"P: {p['test']}. {p['assumption']}")
+    if "weighting" in results:
+        raw, fmt = _table_weighting(results["weighting"], labels)
+        tables["weighting"] = (raw, fmt, _weighting_note(results["weighting"]))
     return tables
 
 
@@ -470,6 +547,9 @@ def write_tables(results: dict[str, dict], paths: dict[str, dict[str, str | Path
     tables = sorted(_tables(results, labels).items(), key=lambda item: MANUSCRIPT_TABLES.index(item[0]))
     numbered = [write_table(TABLE_TITLES[name], raw, fmt, note, paths[name], number)
                 for number, (name, (raw, fmt, note)) in enumerate(tables, start=1)]
+    # weighting off: its table is written (the rule's outputs are fixed) but left out of the journal's document
+    if (results.get("weighting") or {}).get("status") == "not requested":
+        numbered = [t for t, (name, _) in zip(numbered, tables) if name != "weighting"]
     if document is not None and numbered:
         Path(document).parent.mkdir(parents=True, exist_ok=True)
         write_docx(document, numbered)
