@@ -195,6 +195,9 @@ def results_paragraph(results: dict[str, dict], groups: list[str], alpha: float 
     ]
     if "cause_specific" in cns:
         sentences.append(cns_hazard_ratios(cns, other, ref))
+    weighted = weighting_sentence(results.get("weighting") or {}, other, ref)
+    if weighted:
+        sentences.append(weighted)
     return " ".join(sentences + treatment_sentences(results, groups))
 
 
@@ -301,6 +304,36 @@ def cns_hazard_ratios(cns: dict, other: str, ref: str) -> str:
             f"{left_out}; the cause-specific HR (competing events censored) was "
             f"{ratio(cns['cause_specific'], 'hr')} unadjusted and "
             f"{ratio(cns['cause_specific_adjusted'], 'hr')} adjusted.")
+
+
+def weighting_sentence(result: dict, other: str, ref: str) -> str:
+    """The weighted PFS and OS hazard ratios (robust CI and P) and the largest SMD after weighting in one
+    sentence; "" when weighting was not requested."""
+    if result.get("status") in (None, "not requested"):
+        return ""
+    covariates = ", ".join(result.get("covariates") or []) or "no covariate"
+    if result["status"] != "done":
+        return f"Inverse probability of treatment weighting by {covariates} was not estimable ({result['reason']})."
+
+    def ratio(cox: dict) -> str:
+        if cox["hr"] is None:
+            return f"not estimable ({cox['reason']})" if cox.get("reason") else "not estimable"
+        ci = "–".join("NR" if v is None else round_half_up(v, 2) for v in cox["hr_ci"])
+        return f"{round_half_up(cox['hr'], 2)} (robust 95% CI {ci}, P={format_p(cox['p'])})"
+
+    balance = result["balance"]
+    weighted = [v for v in balance["variables"] if v["smd_weighted"] is not None]
+    largest = max(weighted, key=lambda v: v["smd_weighted"], default=None)
+    if largest is None:
+        worst = "no Table 1 characteristic had a standardized mean difference"
+    else:
+        before = largest["smd_unweighted"]
+        unweighted = "" if before is None else f"; {round_half_up(before, 3)} unweighted"
+        worst = (f"the largest standardized mean difference after weighting was "
+                 f"{round_half_up(largest['smd_weighted'], 3)} ({largest['label']}{unweighted})")
+    endpoints = result["endpoints"]
+    return (f"With inverse probability of treatment weighting by {covariates} ({other} vs. {ref}), the weighted HR "
+            f"was {ratio(endpoints['pfs']['cox'])} for PFS and {ratio(endpoints['os']['cox'])} for OS; {worst}.")
 
 
 def tests_used(results: dict[str, dict]) -> list[str]:

@@ -392,9 +392,9 @@ def _table_weighting(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.
         if v["type"] == "continuous":
             for g in pair:
                 b = v["groups"][g]
+                sd = "–" if b["weighted_sd"] is None else round_half_up(b["weighted_sd"], 1)
                 head[f"{g}, weighted"] = ("–" if b["weighted_mean"] is None else
-                                          f"{round_half_up(b['weighted_mean'], 1)} "
-                                          f"({'–' if b['weighted_sd'] is None else round_half_up(b['weighted_sd'], 1)})")
+                                          f"{round_half_up(b['weighted_mean'], 1)} ({sd})")
                 raw.update({f"{g}_weighted_mean": b["weighted_mean"], f"{g}_weighted_sd": b["weighted_sd"]})
             rows.append(head)
             raw_rows.append(raw)
