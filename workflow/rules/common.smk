@@ -185,6 +185,8 @@ def all_outputs():
         + expand("results/tables/{table}.{ext}", table=MANUSCRIPT_TABLES, ext=MANUSCRIPT_TABLE_FORMATS)
         + [MANUSCRIPT_TABLES_DOCX]
         + expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=FIGURE_OUTPUT_FORMATS)
+        # every panel stand-alone, also one no configured figure shows (e.g. love, while weighting is off)
+        + expand("results/figures/panels/{panel}.{ext}", panel=PANELS, ext=REPORT_FORMAT)
         + expand("results/tables/{table}.{ext}", table=SENSITIVITY_TABLE, ext=MANUSCRIPT_TABLE_FORMATS)
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]
     )

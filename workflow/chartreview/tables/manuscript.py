@@ -385,7 +385,7 @@ def _table_weighting(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.
         return "–" if value is None else round_half_up(value, 3)
 
     for v in result["balance"]["variables"]:
-        head = {"Characteristic": v["label"] + (", mean (SD)" if v["type"] == "continuous" else ", %"),
+        head = {"Characteristic": v["label"] + (", mean (standard deviation)" if v["type"] == "continuous" else ", %"),
                 "SMD unweighted": smd(v["smd_unweighted"]), "SMD weighted": smd(v["smd_weighted"])}
         raw = {"variable": v["variable"], "level": "", "smd_unweighted": v["smd_unweighted"],
                "smd_weighted": v["smd_weighted"]}

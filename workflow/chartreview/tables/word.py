@@ -52,6 +52,7 @@ ABBREVIATIONS = {
     "RECIST": "Response Evaluation Criteria in Solid Tumors",
     "SD": "stable disease",
     "SHR": "subdistribution hazard ratio",
+    "SMD": "standardized mean difference",
 }
 # What a cell that holds the missing mark alone means.
 MISSING_MEANING = "not estimable"
