@@ -94,7 +94,7 @@ def test_table_and_narrative_show_rmst_and_warn_on_non_proportional_hazards():
     data, _ = load("study_like")
     result = {"endpoint": "pfs", **summarise(data)}
     raw, table = _table_survival({"pfs": result}, ["ROS1", "ALK"])
-    assert table.loc[1, "RMST difference, months (95% CI)"] == "-7.8 (-15.2–-0.3)"
+    assert table.loc[1, "RMST difference, months (95% CI)"] == "\u22127.8 (\u221215.2 to \u22120.3)"
     assert table.loc[0, "PH test P"] == "0.284" and raw.loc[1, "rmst_ratio_p"] == result["rmst"]["ratio"]["p"]
     notes = survival_notes({"pfs": result}, ["ROS1", "ALK"])
     assert notes == ["Warning: the proportional-hazards assumption of the PFS Cox models is doubtful (cox.zph: "

@@ -21,7 +21,8 @@ from chartreview.figures import panels as figures
 from support import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "figures"
-INPUTS = {name: FIXTURES / f"{name}.json" for name in ("pfs", "os", "cns", "metastases", "progression", "flow")}
+INPUTS = {name: FIXTURES / f"{name}.json" for name in ("pfs", "os", "cns", "metastases", "progression", "flow",
+                                                            "weighting")}
 INPUTS["patients"] = FIXTURES / "patients.parquet"
 GROUPS = ["ROS1", "ALK"]
 KMUNICATE = {"risk_table": "at_risk_events_censored"}

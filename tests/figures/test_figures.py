@@ -35,6 +35,7 @@ INPUTS = {
     "progression": FIXTURES / "progression.json",
     "patients": FIXTURES / "patients.parquet",
     "flow": FIXTURES / "flow.json",
+    "weighting": FIXTURES / "weighting.json",
 }
 GROUPS = ["ROS1", "ALK"]
 CONFIG_FIGURES = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["figures"]
