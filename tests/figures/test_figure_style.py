@@ -14,16 +14,14 @@ from matplotlib.collections import PolyCollection
 from matplotlib.text import Text
 from PIL import Image
 
-from chartreview.core.catalog import PANEL_INPUTS
+from chartreview.core.catalog import FIGURE_INPUT_FILES, PANEL_INPUTS
 from chartreview.core.config import ConfigError, check_schema, with_defaults
 from chartreview.figures import assembly, style
 from chartreview.figures import panels as figures
 from support import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "figures"
-INPUTS = {name: FIXTURES / f"{name}.json" for name in ("pfs", "os", "cns", "metastases", "progression", "flow",
-                                                            "weighting")}
-INPUTS["patients"] = FIXTURES / "patients.parquet"
+INPUTS = {name: FIXTURES / Path(path).name for name, path in FIGURE_INPUT_FILES.items()}
 GROUPS = ["ROS1", "ALK"]
 KMUNICATE = {"risk_table": "at_risk_events_censored"}
 MPL_FONTS = Path(style.matplotlib.get_data_path()) / "fonts" / "ttf"

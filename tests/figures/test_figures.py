@@ -20,23 +20,14 @@ from matplotlib.legend import Legend
 from matplotlib.text import Text
 from PIL import Image
 
-from chartreview.core.catalog import PANEL_INPUTS, PANELS
+from chartreview.core.catalog import FIGURE_INPUT_FILES, PANEL_INPUTS, PANELS
 from chartreview.figures import assembly as figure_assembly
 from chartreview.figures import panels as figures
 from chartreview.figures import style
 from support import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "figures"
-INPUTS = {
-    "pfs": FIXTURES / "pfs.json",
-    "os": FIXTURES / "os.json",
-    "cns": FIXTURES / "cns.json",
-    "metastases": FIXTURES / "metastases.json",
-    "progression": FIXTURES / "progression.json",
-    "patients": FIXTURES / "patients.parquet",
-    "flow": FIXTURES / "flow.json",
-    "weighting": FIXTURES / "weighting.json",
-}
+INPUTS = {name: FIXTURES / Path(path).name for name, path in FIGURE_INPUT_FILES.items()}
 GROUPS = ["ROS1", "ALK"]
 CONFIG_FIGURES = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["figures"]
 SVG_NS = "{http://www.w3.org/2000/svg}"
