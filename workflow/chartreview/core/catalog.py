@@ -157,7 +157,8 @@ def sensitivity_input(variant: str, endpoint: str) -> str:
 
 
 # ------------------------------------------------------------------------------ manuscript tables
-MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression", "treatment")
+MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression", "treatment",
+                     "tumor_size")
 MANUSCRIPT_TABLE_FORMATS = ("csv", "md", "html", "docx")  # the files of each manuscript table
 # Every manuscript table in one Word document, numbered in the order of MANUSCRIPT_TABLES (for the journal).
 MANUSCRIPT_TABLES_DOCX = "results/tables/tables.docx"
@@ -169,6 +170,7 @@ MANUSCRIPT_TABLE_CATEGORIES = {
     "cns": "CNS",
     "progression": "Progression patterns",
     "treatment": "Survival",
+    "tumor_size": "Response",
 }
 
 # ---------------------------------------------------------------------------------------- figures
