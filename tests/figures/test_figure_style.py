@@ -23,6 +23,7 @@ from support import ROOT
 FIXTURES = ROOT / "tests" / "fixtures" / "figures"
 INPUTS = {name: FIXTURES / f"{name}.json" for name in ("pfs", "os", "cns", "metastases", "progression", "flow")}
 INPUTS["patients"] = FIXTURES / "patients.parquet"
+INPUTS.update(tumor_size=FIXTURES / "tumor_size.json", tumor_size_course=FIXTURES / "tumor_size_course.parquet")
 GROUPS = ["ROS1", "ALK"]
 KMUNICATE = {"risk_table": "at_risk_events_censored"}
 MPL_FONTS = Path(style.matplotlib.get_data_path()) / "fonts" / "ttf"
