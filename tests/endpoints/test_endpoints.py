@@ -200,7 +200,7 @@ def test_every_endpoint_names_its_test(derived):
     for name in ENDPOINTS:
         result = run(name, derived)
         if result.get("available") is False:  # no rows of it (these derived tables have no ttd rows)
-            assert result["reason"].startswith("not available"), name
+            assert "not available" in result["reason"], name
             continue
         assert '"test' in json.dumps(result), name
 

@@ -362,3 +362,32 @@ def test_rules_draw_and_fail_cleanly_on_bad_input(make_workflow):
     assert "flow.json" in log and "'analysed'" in log and "Traceback" not in log
     assert "missing key 'analysed'" in failed.stderr
     assert not (work / "results/figures/panels/flow.png").exists()
+
+
+# ------------------------------------------------------------------------------ tumour size panels
+
+@pytest.mark.parametrize("panel", ["waterfall", "spider"])
+def test_tumour_size_panels_name_the_exclusions_and_no_record(panel, tmp_path):
+    files = outputs(tmp_path, panel)
+    figures.render_panel(panel, panel_inputs(panel), files, GROUPS)
+    caption = " ".join(" ".join(svg_texts(files["svg"])).split())
+    assert ("Excluded: no sum of diameters at the baseline assessment (n = 2); no sum of diameters after "
+            "criz_start_date in the response window (n = 1)") in caption
+    record_ids = set(pd.read_parquet(INPUTS["tumor_size_course"])["record_id"])
+    svg, pdf = files["svg"].read_text(), files["pdf"].read_bytes()
+    assert not [r for r in record_ids if r in svg or r.encode() in pdf]
+    assert "NCC-" not in svg
+
+
+@pytest.mark.parametrize("panel", ["waterfall", "spider"])
+def test_tumour_size_panels_say_not_available(panel, tmp_path):
+    result = {"available": False, "reason": "ta_sld_mm is not in the export (or the data dictionary): the change "
+                                            "in tumour size is not available", "groups": {g: {"n": 3} for g in GROUPS}}
+    (tmp_path / "tumor_size.json").write_text(json.dumps(result))
+    course = pd.read_parquet(INPUTS["tumor_size_course"]).iloc[:0]
+    course.to_parquet(tmp_path / "course.parquet", index=False)
+    files = outputs(tmp_path, panel)
+    figures.render_panel(panel, {"tumor_size": tmp_path / "tumor_size.json",
+                                 "tumor_size_course": tmp_path / "course.parquet"}, files, GROUPS)
+    text = " ".join(" ".join(svg_texts(files["svg"])).split())
+    assert text.startswith("Not available: ta_sld_mm is not in the export")

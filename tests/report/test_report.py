@@ -154,3 +154,95 @@ def test_a_published_key_no_result_has_is_one_message_naming_the_config_key(resu
         report.compare_published(config["published"], results, GROUPS)
     assert str(error.value) == ("config key 'published.median_pfs.key': 'medain' is no result of endpoint pfs "
                                 "(its results: median)")
+
+
+def with_tumour_results(results):
+    results["response"]["secondary"] = {
+        "denominator_key": "measurable", "available": True, "p": 0.8959, "groups": {
+            "ROS1": {"n": 26, "responders": 18, "orr": 18 / 26}, "ALK": {"n": 41, "responders": 29, "orr": 29 / 41}}}
+    results["tumor_size"] = {
+        "available": True, "groups": {"ROS1": {"median": -49.2063}, "ALK": {"median": -57.7778}}, "p": 0.56524,
+        "excluded": [{"reason": "no sum of diameters at the baseline assessment", "n": 2},
+                     {"reason": "no baseline assessment (none dated on or before criz_start_date)", "n": 1}]}
+    return results
+
+
+def test_paragraph_gives_the_other_denominator_and_the_tumour_size(results):
+    text = report.results_paragraph(with_tumour_results(results), GROUPS)
+    assert ("Over the patients with measurable disease (ROS1 vs. ALK), ORR: 69% (18/26) vs. 71% (29/41), "
+            "P=0.896.") in text
+    assert ("The best change in tumour size from baseline (ROS1 vs. ALK, median) was -49.2% vs. -57.8%, "
+            "Wilcoxon rank-sum P=0.565; 3 patients excluded (no sum of diameters at the baseline assessment: 2; "
+            "no baseline assessment (none dated on or before criz_start_date): 1).") in text
+
+
+def test_paragraph_says_what_is_not_available(results):
+    results["response"]["secondary"] = {"denominator_key": "measurable", "available": False,
+                                        "reason": "measurable_disease is not in the export: not available"}
+    results["tumor_size"] = {"available": False, "reason": "ta_sld_mm is not in the export: not available"}
+    text = report.results_paragraph(results, GROUPS)
+    assert ("ORR over the patients with measurable disease: measurable_disease is not in the export: "
+            "not available.") in text
+    assert "Best change in tumour size: ta_sld_mm is not in the export: not available." in text
+
+
+FLOW = {"records_exported": 71, "excluded": [{"reason": "fusion_gene 3 not among the configured groups", "n": 2},
+                                             {"reason": "criz_start_date blank (no index date)", "n": 1}],
+        "analysed": {"ROS1": 26, "ALK": 42}, "response_evaluable": {"ROS1": 25, "ALK": 42},
+        "measurable_disease": {"ROS1": 26, "ALK": 41}, "tumor_size": {"ROS1": 25, "ALK": 41}}
+
+
+def test_patients_section_gives_every_stage_of_the_flow():
+    assert report.flow_text(FLOW) == (
+        "Records exported: 71. Not in a configured group or without an index date: 3 (fusion_gene 3 not among "
+        "the configured groups: 2; criz_start_date blank (no index date): 1). Analysed: ROS1 26, ALK 42. "
+        "Evaluable for response (best overall response not NE): ROS1 25, ALK 42. With measurable disease at "
+        "baseline: ROS1 26, ALK 41. With a baseline and a post-baseline sum of diameters (a change in tumour "
+        "size): ROS1 25, ALK 41.")
+    without = report.flow_text({**FLOW, "excluded": [], "measurable_disease": None})
+    assert "index date: none." in without and "With measurable disease at baseline: not available" in without
+
+
+def test_the_new_values_are_escaped_in_markdown_and_html(results, config, tmp_path):
+    hostile = "<img src=x onerror=alert(1)> *bold* [link](x)"
+    results = with_tumour_results(results)
+    results["tumor_size"]["excluded"] = [{"reason": hostile, "n": 2}]
+    flow = {**FLOW, "excluded": [{"reason": hostile, "n": 2}]}
+    paths = {}
+    for name, obj in results.items():
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(obj))
+    (tmp_path / "flow.json").write_text(json.dumps(flow))
+    md, html = tmp_path / "summary.md", tmp_path / "summary.html"
+    report.write_summary({k: str(v) for k, v in paths.items()}, str(tmp_path / "flow.json"), config, str(md),
+                         str(html))
+    text, page = md.read_text(), html.read_text()
+    assert hostile not in text and "<img" not in text and "\\*bold\\* \\[link\\](x)" in text
+    assert text.count("&lt;img src=x onerror=alert(1)> \\*bold\\* \\[link\\](x)") == 2  # paragraph and patients
+    assert "<img" not in page and page.count("&lt;img src=x onerror=alert(1)&gt; *bold*") == 2
+    assert "With a baseline and a post-baseline sum of diameters" in text and "ROS1 25, ALK 41" in page
+
+
+def render_caption(name: str, config: dict, **wildcards) -> str:
+    from types import SimpleNamespace
+
+    import jinja2
+    template = jinja2.Template((ROOT / "workflow" / "report" / name).read_text())
+    snakemake = SimpleNamespace(config=config, wildcards=SimpleNamespace(**wildcards), params=SimpleNamespace())
+    return " ".join(template.render(snakemake=snakemake).split())
+
+
+@pytest.mark.parametrize("panel, words", [("waterfall", "Best change in tumour size: one bar per patient"),
+                                          ("spider", "Change in tumour size over time: one line per patient")])
+def test_figure_caption_of_the_tumour_size_panels(panel, words, config):
+    text = render_caption("figure.rst", config, panel=panel)
+    assert text.startswith(words) and "-30% and +20%" in text and "by reason" in text
+
+
+def test_endpoint_and_table_captions_of_the_tumour_size(config):
+    text = render_caption("endpoint.rst", config, endpoint="tumor_size")
+    assert text.startswith("Best percentage change in the sum of target lesion diameters")
+    assert "results/endpoints/tumor_size.json" in text
+    assert "Wilcoxon rank-sum" in render_caption("table_tumor_size.rst", config)
+    assert "over the patients of the group with measurable disease at baseline" in render_caption(
+        "table_response.rst", config)

@@ -100,6 +100,20 @@ def derived_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return patients, derived_time_to_event(patients), derived_patterns(patients)
 
 
+def with_tumour_size(derived: tuple) -> tuple:
+    """The derived tables with a best change in tumour size per patient (-100% to +40% in row order), three
+    patients without one (1 ROS1, 2 ALK) by the derivation's reasons."""
+    patients, tte, patterns = derived
+    n = len(patients)
+    change = pd.Series(np.linspace(-100.0, 40.0, n), index=patients.index)
+    excluded = pd.Series([None] * n, index=patients.index, dtype=object)
+    excluded.iloc[[0, 30, 31]] = ["no sum of diameters at the baseline assessment",
+                                  "no baseline assessment (none dated on or before criz_start_date)",
+                                  "no sum of diameters at the baseline assessment"]
+    change[excluded.notna()] = np.nan
+    return patients.assign(best_sld_change_percent=change, tumor_size_excluded=excluded), tte, patterns
+
+
 def run(name, derived, config=CONFIG):
     patients, tte, patterns = derived
     return analyse_endpoint(name, patients, tte, patterns, config)

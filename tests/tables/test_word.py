@@ -25,7 +25,7 @@ from chartreview.tables.word import (
     numbered_title,
     write_docx,
 )
-from support.endpoint_helpers import GROUPS, derived_tables, run
+from support.endpoint_helpers import GROUPS, derived_tables, run, with_tumour_size
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -33,7 +33,9 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 @pytest.fixture(scope="module")
 def results():
     derived = derived_tables()
-    return {name: json.loads(json.dumps(run(name, derived), allow_nan=True)) for name in ENDPOINTS}
+    results = {name: json.loads(json.dumps(run(name, derived), allow_nan=True)) for name in ENDPOINTS}
+    results["tumor_size"] = json.loads(json.dumps(run("tumor_size", with_tumour_size(derived))))
+    return results
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from chartreview.validate.contracts import (
     MODELS,
     QUERY_COLUMNS,
     RULES,
+    ResponseAssessments,
     validate,
     validation_settings,
 )
@@ -99,6 +100,9 @@ def append(frame, **values):
 CASES = {
     "missing_column": (lambda f: f.drop(columns="histology"),
                        dict(record_id="", form="demographics", field="histology", rule="missing_column")),
+    "optional_column_missing": (lambda f: f.drop(columns="ta_sld_mm"),
+                                dict(record_id="", form="tumor_assessment", field="ta_sld_mm",
+                                     rule="optional_column_missing", severity="warning")),
     "unknown_column": (lambda f: f.assign(home_address="12 Some Street"),
                        dict(record_id="", field="home_address", rule="unknown_column", severity="warning",
                             value="")),
@@ -199,6 +203,13 @@ CASES = {
                                                    "1"),
                                     dict(record_id="CR-005", form="treatment", field="criz_start_date",
                                          rule="no_post_baseline_assessment", severity="warning")),
+    # the fixture's CR-004 has a baseline scan (dated before criz_start_date) with a sum of diameters only
+    "response_at_baseline": (lambda f: edit(f, "CR-004", "ta_response", "5", "tumor_assessment", "1"),
+                             dict(record_id="CR-004", form="tumor_assessment", instance="1", field="ta_response",
+                                  value="5", rule="response_at_baseline", severity="warning")),
+    "required_response_after_start": (lambda f: edit(f, "CR-004", "ta_response", "", "tumor_assessment", "2"),
+                                      dict(record_id="CR-004", form="tumor_assessment", instance="2",
+                                           field="ta_response", value="", rule="required")),
     "assessment_gap": (lambda f: drop_rows(f, "CR-001", "tumor_assessment", ["2", "3", "4"]),
                        dict(record_id="CR-001", form="tumor_assessment", instance="5", field="ta_date",
                             value="2014-11-03", rule="assessment_gap", severity="warning")),
@@ -230,6 +241,21 @@ def test_rule(case, clean, dictionary, tmp_path):
 
 def test_every_rule_has_a_case():
     assert {c["rule"] for _, c in CASES.values()} == set(RULES)
+
+
+def test_a_baseline_assessment_without_a_response_is_no_query(clean, dictionary, tmp_path):
+    # a scan dated on criz_start_date itself is a baseline scan: a sum of diameters and no response
+    start = clean.loc[row(clean, "CR-001"), "criz_start_date"]
+    frame = append(clean, record_id="CR-001", redcap_repeat_instrument="tumor_assessment",
+                   redcap_repeat_instance="7", ta_date=start, ta_sld_mm="44", ta_modality="1",
+                   tumor_assessment_complete="2")
+    baseline = clean.loc[row(clean, "CR-004", "tumor_assessment", "1")]
+    assert baseline["ta_response"] == "" and baseline["ta_date"] <= clean.loc[row(clean, "CR-004"), "criz_start_date"]
+    assert queries_of(frame, dictionary, tmp_path).empty
+    # the same scan a day after the start is a response assessment: its blank response is an error
+    later = edit(frame, "CR-001", "ta_date", str((pd.Timestamp(start) + pd.Timedelta(days=1)).date()),
+                 "tumor_assessment", "7")
+    assert only(queries_of(later, dictionary, tmp_path), record_id="CR-001", instance="7")["rule"] == "required"
 
 
 def test_an_excel_serial_is_called_one(clean, dictionary, tmp_path):
@@ -378,6 +404,8 @@ def test_the_models_state_the_dictionarys_fields_and_required_flags(dictionary):
     for model in MODELS.values():
         for name, column in model.to_schema().columns.items():
             stated[name.split("___")[0]] = column.nullable
+    # ta_response is required on the assessments after criz_start_date; a baseline scan has none
+    stated.update({name: column.nullable for name, column in ResponseAssessments.to_schema().columns.items()})
     for f in dictionary.fields:
         if f.identifier or f.name == dictionary.record_id:
             continue

@@ -158,7 +158,7 @@ def sensitivity_input(variant: str, endpoint: str) -> str:
 
 # ------------------------------------------------------------------------------ manuscript tables
 MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression", "treatment",
-                     "weighting")
+                     "tumor_size", "weighting")
 MANUSCRIPT_TABLE_FORMATS = ("csv", "md", "html", "docx")  # the files of each manuscript table
 # Every manuscript table in one Word document, numbered in the order of MANUSCRIPT_TABLES (for the journal).
 MANUSCRIPT_TABLES_DOCX = "results/tables/tables.docx"
@@ -170,6 +170,7 @@ MANUSCRIPT_TABLE_CATEGORIES = {
     "cns": "CNS",
     "progression": "Progression patterns",
     "treatment": "Survival",
+    "tumor_size": "Response",
     "weighting": "Survival",
 }
 

@@ -61,7 +61,7 @@ def build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta
     pr_value = pc.if_else(pc.equal(lesion, ""), site, tx.cat(site, " (", lesion, ")")) if len(site) else site
     death_day = days_of(patients["death_date"])
     last_contact = days_of(patients["last_contact_date"])
-    end_day = days_of(patients["criz_end_date"])
+    end_day = days_of(patients["criz_end_date"]) if "criz_end_date" in patients else np.full(n, tx.NEVER)
 
     def followup(field: str, day: np.ndarray) -> pa.Array:
         return pc.if_else(pa.array(day != tx.NEVER), tx.cat("followup " + field + " ", tx.iso(day)), "")

@@ -27,7 +27,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES, SOURCE
+from chartreview.core.catalog import (
+    DATA_ACCESS_GROUP,
+    EXTRACTED_TABLES,
+    FORM_TABLES,
+    OPTIONAL_ANALYSIS_FIELDS,
+    SOURCE,
+)
 from chartreview.core.datasets import ExportInfo, ExtractedTables
 from chartreview.core.dictionary import DataDictionary, load_dictionary
 from chartreview.extract import events, missing_codes
@@ -285,7 +291,10 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
             column: type_column(missing_codes.as_blank(part[column], column, dictionary, missing_data_codes)
                                 if column in part.columns else
                                 pd.Series("", index=part.index, dtype=TEXT), column, dictionary)
-            for column in dictionary.export_columns(form) if column not in dictionary.identifiers})
+            for column in dictionary.export_columns(form) if column not in dictionary.identifiers
+            # an optional field's column the export lacks stays out, as when the dictionary lacks it: the
+            # analysis that reads it says "not available" instead of finding every value blank
+            and (column in part.columns or column not in OPTIONAL_ANALYSIS_FIELDS)})
     exported.update(events.cite_events(exported, cited, SOURCE))
 
     base = parts[dictionary.forms[0]]

@@ -198,7 +198,68 @@ def results_paragraph(results: dict[str, dict], groups: list[str], alpha: float 
     weighted = weighting_sentence(results.get("weighting") or {}, other, ref)
     if weighted:
         sentences.append(weighted)
-    return " ".join(sentences + treatment_sentences(results, groups))
+    return " ".join(sentences + treatment_sentences(results, groups) + tumour_sentences(results, groups))
+
+
+# The response rates' other denominator (key ``secondary`` of the response result), in words.
+DENOMINATOR_WORDS = {"all": "all patients", "measurable": "the patients with measurable disease"}
+
+
+def tumour_sentences(results: dict[str, dict], groups: list[str]) -> list[str]:
+    """The ORR over the other denominator and the best change in tumour size per group, each read from its
+    result ("not available" where the export lacks the field)."""
+    vs = " vs. "
+    out = []
+    other = (results.get("response") or {}).get("secondary")
+    if other:
+        words = DENOMINATOR_WORDS.get(other.get("denominator_key"), str(other.get("denominator_key")))
+        if other.get("available", True):
+            b = other["groups"]
+            out.append(f"Over {words} ({vs.join(groups)}), ORR: "
+                       + vs.join(f"{format_percent(None if b[g]['orr'] is None else 100 * b[g]['orr'])} "
+                                 f"({b[g]['responders']}/{b[g]['n']})" for g in groups)
+                       + f", P={format_p(other['p'])}.")
+        else:
+            out.append(f"ORR over {words}: {other['reason']}.")
+    size = results.get("tumor_size")
+    if size:
+        if not size.get("available", False):
+            out.append(f"Best change in tumour size: {size.get('reason', 'not available')}.")
+        else:
+            per = size["groups"]
+            excluded = size["excluded"]
+            left_out = sum(x["n"] for x in excluded)
+            reasons = "; ".join(f"{x['reason']}: {x['n']}" for x in excluded)
+            out.append(f"The best change in tumour size from baseline ({vs.join(groups)}, median) was "
+                       + vs.join("n/a" if per[g]["median"] is None else f"{round_half_up(per[g]['median'], 1)}%"
+                                 for g in groups)
+                       + f", Wilcoxon rank-sum P={format_p(size['p'])}; "
+                       + (f"{left_out} patients excluded ({reasons})." if left_out else "no patient excluded."))
+    return out
+
+
+def flow_text(flow: dict) -> str:
+    """The patient flow in words: records exported, those not analysed by reason, and per group the
+    patients analysed, evaluable for response, with measurable disease and with a change in tumour size."""
+    def per_group(counts: dict) -> str:
+        return ", ".join(f"{g} {n}" for g, n in counts.items())
+
+    excluded = flow.get("excluded") or []
+    parts = [f"Records exported: {flow['records_exported']}.",
+             "Not in a configured group or without an index date: "
+             + (f"{sum(x['n'] for x in excluded)} (" + "; ".join(f"{x['reason']}: {x['n']}" for x in excluded) + ")."
+                if excluded else "none."),
+             f"Analysed: {per_group(flow['analysed'])}."]
+    if flow.get("response_evaluable") is not None:
+        parts.append(f"Evaluable for response (best overall response not NE): {per_group(flow['response_evaluable'])}.")
+    if "measurable_disease" in flow:
+        parts.append("With measurable disease at baseline: " + (
+            "not available (the export has no measurable_disease)." if flow["measurable_disease"] is None
+            else f"{per_group(flow['measurable_disease'])}."))
+    if flow.get("tumor_size") is not None:
+        parts.append("With a baseline and a post-baseline sum of diameters (a change in tumour size): "
+                     f"{per_group(flow['tumor_size'])}.")
+    return " ".join(parts)
 
 
 def treatment_sentences(results: dict[str, dict], groups: list[str]) -> list[str]:
@@ -457,10 +518,7 @@ def render_markdown(doc: dict) -> str:
              "P values: " + markdown_inline("; ".join(doc["tests"])) + ".", "",
              *[line for note in doc["survival_notes"] for line in (markdown(note), "")],
              *(["## Sensitivity analyses", "", markdown(doc["sensitivity"]), ""] if doc["sensitivity"] else []),
-             "## Patients", "",
-             f"Records exported: {flow['records_exported']}. "
-             + "".join(f"Excluded ({markdown_inline(x['reason'])}): {x['n']}. " for x in flow["excluded"])
-             + "Analysed: " + markdown_inline(", ".join(f"{g} {n}" for g, n in flow["analysed"].items())) + ".", "",
+             "## Patients", "", markdown(flow_text(flow)), "",
              "## Published and reproduced", ""]
     if doc["published_rows"]:
         lines += table(doc["published_header"], doc["published_rows"]) + [""]
@@ -487,9 +545,6 @@ def render_html(doc: dict) -> str:
 
     published = (table(doc["published_header"], doc["published_rows"]) + items(doc["notes"])
                  if doc["published_rows"] else "<p>No published values are configured.</p>")
-    flow_text = (f"Records exported: {flow['records_exported']}. "
-                 + "".join(f"Excluded ({x['reason']}): {x['n']}. " for x in flow["excluded"])
-                 + "Analysed: " + ", ".join(f"{g} {n}" for g, n in flow["analysed"].items()) + ".")
     style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.45}"
              "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.25em .5em;text-align:left}"
              "th{background:#eee}")
@@ -498,7 +553,7 @@ def render_html(doc: dict) -> str:
             f"<h2>Results</h2>\n<p>{e(doc['paragraph'])}</p>\n<p>P values: {e('; '.join(doc['tests']))}.</p>\n"
             + "".join(f"<p>{e(note)}</p>\n" for note in doc["survival_notes"])
             + (f"<h2>Sensitivity analyses</h2>\n<p>{e(doc['sensitivity'])}</p>\n" if doc["sensitivity"] else "")
-            + f"<h2>Patients</h2>\n<p>{e(flow_text)}</p>\n"
+            + f"<h2>Patients</h2>\n<p>{e(flow_text(flow))}</p>\n"
             f"<h2>Published and reproduced</h2>\n{published}\n"
             f"<h2>Derivation rules in force</h2>\n{items(doc['rules'])}\n"
             f"<h2>Assumptions</h2>\n{items(doc['assumptions'])}\n</body></html>\n")

@@ -165,7 +165,109 @@ def _table_response(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.D
         raw.update({"p": comparison["p"], "test": comparison["test"]})
         rows.append(line)
         raw_rows.append(raw)
+    _other_denominator_rows(result.get("secondary"), labels, head, level, rows, raw_rows)
     return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+# The response rates over the other denominator, in words (endpoints.response.denominator: the primary one).
+DENOMINATOR_WORDS = {"all": "all patients", "measurable": "patients with measurable disease"}
+
+
+def _other_denominator_rows(other: dict | None, labels: list[str], head: dict, level: int, rows: list,
+                            raw_rows: list) -> None:
+    """ORR and DCR over the denominator that is not the primary one (measure ``orr_<denominator>`` and
+    ``dcr_<denominator>``), each group's own n in its cells; "not available" when the export lacks the field."""
+    if not other:
+        return
+    words = DENOMINATOR_WORDS[other["denominator_key"]]
+    for key, label, count_key in (("orr", "Objective response rate", "responders"),
+                                  ("dcr", "Disease control rate", "disease_control")):
+        line = {"Response": f"{label}, {words}, % ({level}% CI)"}
+        raw = {"measure": f"{key}_{other['denominator_key']}"}
+        if not other.get("available", True):
+            line.update({head[g]: other["reason"] for g in labels})
+            line["P"] = ""
+            rows.append(line)
+            # blank counts, not missing ones: the count columns of the other rows stay whole numbers
+            raw_rows.append({**raw, **{f"{g}_count": "" for g in labels}, "test": other["reason"]})
+            continue
+        comparison = other if key == "orr" else other["dcr_comparison"]
+        for g in labels:
+            b = other["groups"][g]
+            lo, hi = b[f"{key}_ci"]
+            value = None if b[key] is None else 100 * b[key]
+            line[head[g]] = f"{b[count_key]}/{b['n']} ({format_percent(value)}; {format_ci(lo, hi, 0, '–', 100)})"
+            raw.update({f"{g}_count": b[count_key], f"{g}_n": b["n"], f"{g}_{key}": b[key],
+                        f"{g}_lower": lo, f"{g}_upper": hi})
+        line["P"] = format_p(comparison["p"])
+        raw.update({"p": comparison["p"], "test": comparison["test"]})
+        rows.append(line)
+        raw_rows.append(raw)
+
+
+def _response_note(result: dict) -> str:
+    note = f"P: {result['test']}; CI: {result['ci_method']}; denominator: {result['denominator']}."
+    other = result.get("secondary")
+    if other and other.get("available", True):
+        note += f" Rows over {DENOMINATOR_WORDS[other['denominator_key']]}: {other['denominator']}."
+        excluded = other.get("excluded")
+        if excluded:
+            counts = {reason: sum(per[reason] for per in excluded.values()) for reason in next(iter(excluded.values()))}
+            note += " Left out of them: " + "; ".join(f"{reason} {n}" for reason, n in counts.items()) + "."
+    return note
+
+
+def _table_tumor_size(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Best percentage change in the sum of diameters per group: patients with a change, median (IQR),
+    range, shrinkage by 30% or more and growth by 20% or more (n/patients with a change), and the patients
+    without a change by reason; "not available" when the export lacks ta_sld_mm."""
+    if not result.get("available", False):
+        return (pd.DataFrame([{"measure": "best_change", "reason": result.get("reason", "not available")}]),
+                pd.DataFrame([{"Measure": "Best change in sum of diameters",
+                               **{g: result.get("reason", "not available") for g in labels}}]))
+    groups = result["groups"]
+    head = {g: f"{g} (n = {groups[g]['patients']})" for g in labels}
+
+    def number(x) -> str:
+        return format_number(x, 1, "–")
+
+    shrank, grew = result["thresholds"]["shrank"], result["thresholds"]["grew"]
+    rows = [
+        {"Measure": "Patients with a baseline and a post-baseline sum, n", **{head[g]: str(groups[g]["n"])
+                                                                             for g in labels}, "P": ""},
+        {"Measure": "Best change in sum of diameters, median % (IQR)",
+         **{head[g]: "–" if groups[g]["median"] is None else
+            f"{number(groups[g]['median'])} ({number(groups[g]['q1'])} to {number(groups[g]['q3'])})"
+            for g in labels}, "P": format_p(result["p"])},
+        {"Measure": "  Range, %", **{head[g]: "–" if groups[g]["min"] is None else
+                                     f"{number(groups[g]['min'])} to {number(groups[g]['max'])}"
+                                     for g in labels}, "P": ""},
+    ]
+    raw_rows = [{"measure": "best_change", **{f"{g}_{k}": groups[g][key] for g in labels for k, key in (
+        ("patients", "patients"), ("n", "n"), ("median", "median"), ("q1", "q1"), ("q3", "q3"), ("min", "min"),
+        ("max", "max"))}, "p": result["p"], "test": result["test"], "statistic": result["statistic"],
+        "reason": result["reason"]}]
+    for key, label in (("shrank_30", f"Shrinkage by {-shrank}% or more, n (%)"),
+                       ("grew_20", f"Growth by {grew}% or more, n (%)")):
+        rows.append({"Measure": label, **{head[g]: f"{groups[g][key]}/{groups[g]['n']} ("
+                                                   f"{format_percent(_percent(groups[g][key], groups[g]['n']))})"
+                                          for g in labels}, "P": ""})
+        raw_rows.append({"measure": key, **{f"{g}_{k}": v for g in labels for k, v in (
+            ("count", groups[g][key]), ("n", groups[g]["n"]),
+            ("percent", _percent(groups[g][key], groups[g]["n"])))}})
+    if result["excluded"]:
+        rows.append({"Measure": "Without a best change, n", **{head[g]: "" for g in labels}, "P": ""})
+    for entry in result["excluded"]:
+        reason = entry["reason"]
+        rows.append({"Measure": f"  {reason}", **{head[g]: str(groups[g]["excluded"].get(reason, 0))
+                                                  for g in labels}, "P": ""})
+        raw_rows.append({"measure": "excluded", "reason": reason,
+                         **{f"{g}_count": groups[g]["excluded"].get(reason, 0) for g in labels}})
+    return pd.DataFrame(raw_rows), pd.DataFrame(rows)
+
+
+def _percent(count: int, n: int) -> float | None:
+    return 100.0 * count / n if n else None
 
 
 def _table_survival(results: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -447,6 +549,7 @@ TABLE_TITLES = {
     "cns": "CNS progression with competing events",
     "progression": "Progression patterns at first progression",
     "treatment": "Crizotinib discontinuation and treatment beyond progression",
+    "tumor_size": "Best change in tumour size from baseline",
     "weighting": "Balance and outcomes after inverse probability of treatment weighting",
 }
 
@@ -465,8 +568,7 @@ def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, p
     if "response" in results:
         r = results["response"]
         raw, fmt = _table_response(r, labels)
-        tables["response"] = (raw, fmt,
-                              f"P: {r['test']}; CI: {r['ci_method']}; denominator: {r['denominator']}.")
+        tables["response"] = (raw, fmt, _response_note(r))
     if "pfs" in results or "os" in results:
         raw, fmt = _table_survival(results, labels)
         tables["survival"] = (raw, fmt, "Kaplan-Meier medians and rates (log-transformed CI); log-rank test; "
@@ -503,6 +605,13 @@ def _tables(results: dict, labels: list[str]) -> dict[str, tuple[pd.DataFrame, p
                                  "Pattern", p["progressed"])
         tables["progression"] = (raw, fmt, f"Among patients whose PFS event is radiological progression. "
                                            f"P: {p['test']}. {p['assumption']}")
+    if "tumor_size" in results:
+        t = results["tumor_size"]
+        raw, fmt = _table_tumor_size(t, labels)
+        note = ("Percentage change of the sum of target lesion diameters (ta_sld_mm) "
+                f"{t['definition']}; negative: shrinkage. P: {t['test']}." if t.get("available", False) else
+                "The best change in tumour size needs the sum of target lesion diameters (ta_sld_mm).")
+        tables["tumor_size"] = (raw, fmt, note)
     if "weighting" in results:
         raw, fmt = _table_weighting(results["weighting"], labels)
         tables["weighting"] = (raw, fmt, _weighting_note(results["weighting"]))

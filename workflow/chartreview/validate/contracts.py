@@ -656,9 +656,12 @@ def _course(tables: ExtractedTables) -> pd.DataFrame:
             per_record = table[f].groupby(_record_codes(tables, table)).max()
             latest[per_record.index] = np.fmax(latest[per_record.index], per_record.to_numpy())
     position = _record_codes(tables, p)
+    # an export (and dictionary) without criz_end_date is analysed: its end bounds nothing, and the time to
+    # treatment discontinuation says "not available"
+    end = p["criz_end_date"] if "criz_end_date" in p else pd.Series(pd.NaT, index=p.index, dtype="datetime64[ns]")
     course = pd.DataFrame({
         "record_id": p["record_id"], "diagnosis_date": p["diagnosis_date"],
-        "criz_start_date": p["criz_start_date"], "criz_end_date": p["criz_end_date"],
+        "criz_start_date": p["criz_start_date"], "criz_end_date": end,
         "dead": (p["vital_status"] == "Dead").astype("boolean").where(p["vital_status"].notna()),
         "death_date": p["death_date"], "last_contact_date": p["last_contact_date"],
         "latest_event_date": latest[position], "post_baseline_assessments": post[position]})
