@@ -174,14 +174,23 @@ def assert_consistent_export(raw: pd.DataFrame, dd, n_patients: int) -> None:
     assert (day["last_contact_date"][dead] == day["death_date"][dead]).all()
     age = (day["criz_start_date"] - day["birth_date"]).dt.days / 365.25
     assert age.between(18, 100).all()
-    # every dated row of a record: after the start, not after death, not after the last contact
+    # every dated row of a record: after the start, not after death, not after the last contact; the one
+    # exception is the baseline scan, an assessment up to 28 days before the start without a response
     last = day["last_contact_date"]
     dated = (("tumor_assessment", "ta_date"), ("progression", "pd_date"), ("subsequent_therapy", "st_start_date"))
     for f, col in dated:
         rows = raw[instrument == f]
         when = pd.to_datetime(rows[col])
         rid = rows["record_id"]
-        assert (when.to_numpy() > day["criz_start_date"].loc[rid].to_numpy()).all(), f
+        start = day["criz_start_date"].loc[rid].to_numpy()
+        after = when.to_numpy() > start
+        if f == "tumor_assessment":
+            baseline = ~after
+            assert rows["ta_response"][baseline].isna().all() and rows["ta_response"][after].notna().all()
+            assert (when.to_numpy()[baseline] >= start[baseline] - np.timedelta64(28, "D")).all()
+            assert not pd.Series(rid[baseline]).duplicated().any()  # one baseline scan per patient at most
+        else:
+            assert after.all(), f
         assert (when.to_numpy() <= last.loc[rid].to_numpy()).all(), f
     assert (day["criz_end_date"][ended] <= last[ended]).all()
     assert (last <= pd.Timestamp(str(synth_cohort.DATA_CUTOFF))).all()    # nothing after the data cut-off

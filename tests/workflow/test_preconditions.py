@@ -36,7 +36,7 @@ def checkout(tmp_path_factory) -> Workflow:
      "in months); see config/README.md"),
     (["sensitivity={confirmed: {label: Confirmed, endpoints: {response: {confirmaton: true}}}}"],
      "sensitivity variant 'confirmed': config key 'sensitivity.confirmed.endpoints.response.confirmaton': unknown "
-     "key (the keys here: sd_min_days, confirmation, confirmation_min_days); see config/README.md"),
+     "key (the keys here: sd_min_days, confirmation, confirmation_min_days, denominator); see config/README.md"),
 ])
 def test_a_broken_config_stops_before_any_job_with_one_message(checkout, arguments, message):
     (checkout.workdir / "config.json").unlink(missing_ok=True)

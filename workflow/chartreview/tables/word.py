@@ -53,6 +53,8 @@ ABBREVIATIONS = {
     "SD": "stable disease",
     "SHR": "subdistribution hazard ratio",
     "SMD": "standardized mean difference",
+    "PH": "proportional hazards",
+    "RMST": "restricted mean survival time",
 }
 # What a cell that holds the missing mark alone means.
 MISSING_MEANING = "not estimable"
@@ -63,6 +65,9 @@ MARGIN = Cm(2.5)
 PORTRAIT_COLUMNS = 6
 FONT = "Times New Roman"
 TITLE_SIZE, CELL_SIZE, NOTE_SIZE = Pt(11), Pt(10), Pt(9)
+# A table whose longest words do not fit its page at CELL_SIZE is set smaller, in half points, down to this
+# (journals set tables at 7 to 10 pt); below it the words wrap inside.
+SMALLEST_CELL_SIZE = Pt(7)
 # The mean width of a character in ems (a bold header's included) and the left and right margins of a cell.
 CHARACTER = 0.55
 CELL_PADDING = Cm(0.45)
@@ -162,7 +167,8 @@ def _table(document, frame: pd.DataFrame, usable) -> None:
     table = document.add_table(rows=1 + len(body), cols=len(header))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    widths = _column_widths(header, body, usable)
+    size = cell_size(header, body, usable)
+    widths = _column_widths(header, body, usable, size)
     for column, width in zip(table.columns, widths):
         column.width = width  # the grid (LibreOffice reads it; Word reads each cell's width)
     for r, (row, values) in enumerate(zip(table.rows, [header, *body])):
@@ -172,17 +178,34 @@ def _table(document, frame: pd.DataFrame, usable) -> None:
             if c:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
             run = paragraph.add_run(word(value))
+            if size != CELL_SIZE:
+                run.font.size = size
             if r == 0:
                 run.bold = paragraph.paragraph_format.keep_with_next = True
     _rules(table)
 
 
-def _column_widths(header: list[str], body: list[list[str]], usable: int) -> list[int]:
+def _longest_words(header: list[str], body: list[list[str]]) -> list[int]:
+    return [max((len(w) for text in (name, *(row[c] for row in body)) for w in text.split()), default=1)
+            for c, name in enumerate(header)]
+
+
+def cell_size(header: list[str], body: list[list[str]], usable: int) -> int:
+    """The font size of a table's cells: CELL_SIZE, or the largest half-point size down to SMALLEST_CELL_SIZE
+    at which every column holds its longest word within ``usable``."""
+    chars = sum(_longest_words(header, body))
+    fits = (usable - len(header) * CELL_PADDING) / (chars * CHARACTER)
+    if fits >= CELL_SIZE:
+        return CELL_SIZE
+    return max(SMALLEST_CELL_SIZE, Pt(int(fits / Pt(0.5)) * 0.5))
+
+
+def _column_widths(header: list[str], body: list[list[str]], usable: int, size: int = CELL_SIZE) -> list[int]:
     """Widths that fill ``usable`` as a browser lays out a table: each column at least its longest word (a
     cell wraps between words, never inside one) and, as far as there is room, its longest cell; a header
     wraps to the width of its column. Text measured at CHARACTER of the cell size, plus the cell margins."""
     def measure(chars: int) -> int:
-        return int(chars * CHARACTER * CELL_SIZE) + CELL_PADDING
+        return int(chars * CHARACTER * size) + CELL_PADDING
 
     least, natural = [], []
     for c, name in enumerate(header):
