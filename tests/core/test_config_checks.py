@@ -77,7 +77,7 @@ def test_a_mapping_of_names_is_replaced_and_an_object_of_settings_merged(config)
     # a variant's overrides are checked as the config they make, naming the variant and the key
     ({"sensitivity": {"confirmed": {"label": "X", "endpoints": {"response": {"confirmaton": True}}}}},
      "sensitivity variant 'confirmed': config key 'sensitivity.confirmed.endpoints.response.confirmaton': unknown "
-     "key (the keys here: sd_min_days, confirmation, confirmation_min_days)"),
+     "key (the keys here: sd_min_days, confirmation, confirmation_min_days, denominator)"),
     ({"sensitivity": {"exact": {"label": "X", "statistics": {"categorical_test": "exact"}}}},
      "sensitivity variant 'exact': config key 'sensitivity.exact.statistics.categorical_test': 'exact' is not one "
      "of ['chi2', 'chi2_yates', 'fisher', 'auto']"),
