@@ -37,10 +37,11 @@ SLURM_ARGS=(
 # The files the comparison asks for: every endpoint, table, the summary and provenance, one variant's
 # branch and one assembled figure (with its panels); the other panels and figures are the same rules
 # with other wildcards, run locally by the test suite.
+# (--configfile last: it takes every word that follows it)
 TARGETS=(
-    --configfile tests/slurm/config.yaml
     results/validation/queries.html results/derived/audit.html results/summary.html results/provenance.json
     results/tables/tables.docx results/tables/sensitivity.csv results/figures/figure1.pdf
+    --configfile tests/slurm/config.yaml
 )
 
 smoke_only=false
