@@ -37,12 +37,13 @@ SLURM_ARGS=(
 # The files the comparison asks for: every endpoint, table, the summary and provenance, one variant's
 # branch and one assembled figure (with its panels); the other panels and figures are the same rules
 # with other wildcards, run locally by the test suite.
-# (--configfile last: it takes every word that follows it)
+# (the targets first and --configfile last: options such as --configfile and --default-resources take every
+# word that follows them)
 TARGETS=(
     results/validation/queries.html results/derived/audit.html results/summary.html results/provenance.json
     results/tables/tables.docx results/tables/sensitivity.csv results/figures/figure1.pdf
-    --configfile tests/slurm/config.yaml
 )
+CONFIG=(--configfile tests/slurm/config.yaml)
 
 smoke_only=false
 [ "${1:-}" = "--smoke-only" ] && smoke_only=true
@@ -105,12 +106,12 @@ cp -a "$WORK/tree" "$WORK/local"
 mv "$WORK/tree" "$WORK/slurm"
 
 echo "test-slurm: local run, --cores 2 (log: $WORK/local.log)"
-(cd "$WORK/local" && "$SNAKEMAKE" --cores 2 "${TARGETS[@]}" >"$WORK/local.log" 2>&1) \
+(cd "$WORK/local" && "$SNAKEMAKE" --cores 2 "${TARGETS[@]}" "${CONFIG[@]}" >"$WORK/local.log" 2>&1) \
     || { tail -n 40 "$WORK/local.log" >&2; fail "the local run failed"; }
 echo "test-slurm: local run done $(elapsed)"
 
 echo "test-slurm: SLURM run, --profile workflow/profiles/slurm (log: $WORK/slurm.log)"
-(cd "$WORK/slurm" && "$SNAKEMAKE" "${SLURM_ARGS[@]}" "${TARGETS[@]}" >"$WORK/slurm.log" 2>&1) \
+(cd "$WORK/slurm" && "$SNAKEMAKE" "${TARGETS[@]}" "${SLURM_ARGS[@]}" "${CONFIG[@]}" >"$WORK/slurm.log" 2>&1) \
     || { tail -n 60 "$WORK/slurm.log" >&2; fail "the run through SLURM failed"; }
 echo "test-slurm: SLURM run done $(elapsed)"
 "$PYTHON" "$here/check_jobs.py" "$WORK/slurm.log"
