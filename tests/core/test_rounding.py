@@ -2,7 +2,7 @@
 
 import pytest
 
-from chartreview.core.rounding import MISSING_P, format_p, round_half_up
+from chartreview.core.rounding import MISSING_P, format_p, p_in_text, round_half_up
 from chartreview.figures import panels as figures
 from chartreview.report import summary as report
 from chartreview.synthetic import calibration
@@ -56,3 +56,9 @@ def test_every_reader_of_p_values_uses_the_one_formatter(p):
 def test_a_missing_p_reads_the_same_everywhere():
     assert format_p(None) == MISSING_P == tables.format_p(None) == report.format_p(None)
     assert figures.format_p(None) == f"P = {MISSING_P}" and figures.format_p_column(None) == MISSING_P
+
+
+def test_a_sentence_states_a_small_p_as_below_not_equal():
+    assert p_in_text(0.0004) == "P<0.001"
+    assert p_in_text(0.0341) == "P=0.034"
+    assert p_in_text(None) == f"P={MISSING_P}"

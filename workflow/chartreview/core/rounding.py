@@ -22,3 +22,9 @@ def format_p(p: float | None) -> str:
     if p is None or not math.isfinite(p):
         return MISSING_P
     return "<0.001" if p < 0.001 else round_half_up(p, 3)
+
+
+def p_in_text(p: float | None) -> str:
+    """A P value as a sentence states it: "P=0.034", "P<0.001" (not "P=<0.001")."""
+    shown = format_p(p)
+    return f"P{shown}" if shown.startswith("<") else f"P={shown}"

@@ -19,7 +19,7 @@ from chartreview.core.catalog import SENSITIVITY_ENDPOINTS, sensitivity_input
 from chartreview.core.errors import InputError
 from chartreview.core.escaping import html, markdown, markdown_inline
 from chartreview.core.result_files import read_json, write_json
-from chartreview.core.rounding import format_p, round_half_up
+from chartreview.core.rounding import format_p, p_in_text, round_half_up
 from chartreview.core.sensitivity import CONCLUSIONS, NO_TEST, Analysis, conclusion, read_analyses
 from chartreview.derive.rules import rules_in_force
 
@@ -176,22 +176,22 @@ def results_paragraph(results: dict[str, dict], groups: list[str], alpha: float 
     sentences = [
         f"We identified {n[ref]} patients with {ref}- and {n[other]} with {other}-positive NSCLC.",
         f"The baseline proportion of central nervous system (CNS) metastases {did(brain)} "
-        f"({pct(brain)}, P={format_p(brain['p'])}), and the proportion of extrathoracic metastases, "
-        f"including CNS metastases, {did(extra)} ({pct(extra)}, P={format_p(extra['p'])}).",
+        f"({pct(brain)}, {p_in_text(brain['p'])}), and the proportion of extrathoracic metastases, "
+        f"including CNS metastases, {did(extra)} ({pct(extra)}, {p_in_text(extra['p'])}).",
         f"Regarding the response to crizotinib ({ref} vs. {other}), ORR: "
         + vs.join(format_percent(None if response["groups"][g]["orr"] is None else 100 * response["groups"][g]["orr"])
                   for g in groups)
-        + f", P={format_p(response['p'])}; PFS: median "
+        + f", {p_in_text(response['p'])}; PFS: median "
         + vs.join(format_months(pfs["groups"][g]["median"]) for g in groups)
-        + f" months, P={format_p(pfs['logrank']['p'])}; median OS: "
+        + f" months, {p_in_text(pfs['logrank']['p'])}; median OS: "
         + vs.join(format_months(os_["groups"][g]["median"]) for g in groups)
         + f"{'' if all(os_['groups'][g]['median'] is None for g in groups) else ' months'}"
-        + f", P={format_p(os_['logrank']['p'])}.",
+        + f", {p_in_text(os_['logrank']['p'])}.",
         "Intrathoracic-only progression at first progression (label assumed): "
         + vs.join(f"{format_percent(patterns[g]['percent'])} ({_counts(patterns, g)})" for g in groups)
-        + f", P={format_p(patterns['p'])}; the cumulative incidence of CNS progression with death as a "
+        + f", {p_in_text(patterns['p'])}; the cumulative incidence of CNS progression with death as a "
         "competing risk " + ("differed" if _differs(cns["gray"]["p"], alpha) else "did not differ")
-        + f" between the groups (Gray's test P={format_p(cns['gray']['p'])}).",
+        + f" between the groups (Gray's test {p_in_text(cns['gray']['p'])}).",
     ]
     if "cause_specific" in cns:
         sentences.append(cns_hazard_ratios(cns, other, ref))
@@ -218,7 +218,7 @@ def tumour_sentences(results: dict[str, dict], groups: list[str]) -> list[str]:
             out.append(f"Over {words} ({vs.join(groups)}), ORR: "
                        + vs.join(f"{format_percent(None if b[g]['orr'] is None else 100 * b[g]['orr'])} "
                                  f"({b[g]['responders']}/{b[g]['n']})" for g in groups)
-                       + f", P={format_p(other['p'])}.")
+                       + f", {p_in_text(other['p'])}.")
         else:
             out.append(f"ORR over {words}: {other['reason']}.")
     size = results.get("tumor_size")
@@ -233,7 +233,7 @@ def tumour_sentences(results: dict[str, dict], groups: list[str]) -> list[str]:
             out.append(f"The best change in tumour size from baseline ({vs.join(groups)}, median) was "
                        + vs.join("n/a" if per[g]["median"] is None else f"{round_half_up(per[g]['median'], 1)}%"
                                  for g in groups)
-                       + f", Wilcoxon rank-sum P={format_p(size['p'])}; "
+                       + f", Wilcoxon rank-sum {p_in_text(size['p'])}; "
                        + (f"{left_out} patients excluded ({reasons})." if left_out else "no patient excluded."))
     return out
 
@@ -281,7 +281,7 @@ def treatment_sentences(results: dict[str, dict], groups: list[str]) -> list[str
             parts.append(f"{label}: {r['reason']}")
             continue
         parts.append(f"{label}: median " + vs.join(format_months(r["groups"][g]["median"]) for g in groups)
-                     + f" months, P={format_p(r['logrank']['p'])}")
+                     + f" months, {p_in_text(r['logrank']['p'])}")
     if parts:
         out.append(f"Regarding the course of treatment ({vs.join(groups)}), " + "; ".join(parts) + ".")
     beyond = (results.get("ttd") or {}).get("beyond_progression")
@@ -300,9 +300,9 @@ def _ph_doubts(result: dict) -> list[str]:
         ph = (result.get(model) or {}).get("proportional_hazards") or {}
         for term, test in (ph.get("terms") or {}).items():
             if _differs(test.get("p")):
-                doubts.append(f"{term} in the {words} model, P={format_p(test['p'])}")
+                doubts.append(f"{term} in the {words} model, {p_in_text(test['p'])}")
         if _differs((ph.get("global") or {}).get("p")):
-            doubts.append(f"global test of the {words} model, P={format_p(ph['global']['p'])}")
+            doubts.append(f"global test of the {words} model, {p_in_text(ph['global']['p'])}")
     return doubts
 
 
@@ -332,11 +332,11 @@ def survival_notes(results: dict[str, dict], groups: list[str]) -> list[str]:
         else:
             text += (f"; difference {_rmst_value(diff['estimate'], 1)} months "
                      f"({_rmst_value(diff['ci'][0], 1)} to {_rmst_value(diff['ci'][1], 1)}), "
-                     f"P={format_p(diff['p'])}")
+                     f"{p_in_text(diff['p'])}")
             if ratio["estimate"] is not None:
                 text += (f"; ratio {_rmst_value(ratio['estimate'], 2)} "
                          f"({_rmst_value(ratio['ci'][0], 2)}–{_rmst_value(ratio['ci'][1], 2)}), "
-                         f"P={format_p(ratio['p'])}")
+                         f"{p_in_text(ratio['p'])}")
             text += "."
         notes.append(text)
     return notes
@@ -354,7 +354,7 @@ def cns_hazard_ratios(cns: dict, other: str, ref: str) -> str:
             return f"not estimable ({block['reason']})" if block.get("reason") else "not estimable"
         lo, hi = term[f"{key}_ci"]
         ci = "–".join("NR" if v is None else round_half_up(v, 2) for v in (lo, hi))
-        return f"{round_half_up(term[key], 2)} (95% CI {ci}, P={format_p(term['p'])})"
+        return f"{round_half_up(term[key], 2)} (95% CI {ci}, {p_in_text(term['p'])})"
 
     adjusted = cns["fine_gray_adjusted"]
     covariates = ", ".join(adjusted["covariates"]) or "no covariate"
@@ -380,7 +380,7 @@ def weighting_sentence(result: dict, other: str, ref: str) -> str:
         if cox["hr"] is None:
             return f"not estimable ({cox['reason']})" if cox.get("reason") else "not estimable"
         ci = "–".join("NR" if v is None else round_half_up(v, 2) for v in cox["hr_ci"])
-        return f"{round_half_up(cox['hr'], 2)} (robust 95% CI {ci}, P={format_p(cox['p'])})"
+        return f"{round_half_up(cox['hr'], 2)} (robust 95% CI {ci}, {p_in_text(cox['p'])})"
 
     balance = result["balance"]
     weighted = [v for v in balance["variables"] if v["smd_weighted"] is not None]
@@ -440,10 +440,10 @@ def sensitivity_paragraph(analyses: list[Analysis], alpha: float) -> str:
         changed = [v for v in variants if key in v.changed]
         if changed:
             under = "; ".join(f"{CONCLUSION_WORDS[conclusion(v.results[key], alpha)]} under \"{v.label}\" "
-                              f"(P={format_p(v.results[key])})" for v in changed)
+                              f"({p_in_text(v.results[key])})" for v in changed)
             sentences.append(f"Did not hold: {CONCLUSIONS[key]}: "
                              f"{CONCLUSION_WORDS[conclusion(primary.results[key], alpha)]} in the primary analysis "
-                             f"(P={format_p(primary.results[key])}), {under}.")
+                             f"({p_in_text(primary.results[key])}), {under}.")
     if len(held) == len(CONCLUSIONS):
         sentences.append("No variant changes a conclusion of the primary analysis.")
     return " ".join(sentences)
