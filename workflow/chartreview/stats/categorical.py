@@ -35,6 +35,9 @@ _FISHER_RELATIVE_ERROR = 1 + 1e-7
 # The most partial tables (stage-wise paths or column fillings) the exact test builds at once. R's FEXACT has
 # a workspace too: tables that exceed this one also exceed R's default workspace (fisher.test stops there).
 _FISHER_MAX_PATHS = 20_000_000
+# ... and more than this many completions of the last two columns in all (a registry-sized table would take
+# hours: R's FEXACT refuses such tables for its workspace too)
+_FISHER_MAX_COMPLETIONS = 10 * _FISHER_MAX_PATHS
 # Past path values within this many log units are one value (they differ by rounding only).
 _FISHER_PAST_DIGITS = 9
 
@@ -247,11 +250,22 @@ def _last_two_columns(nodes, node, past, weight, cols, lf, threshold, log_total)
     """The probability of the paths' completions at or below the threshold, the last two columns enumerated
     node by node (in batches), sorted, and summed within each node (no cancellation across nodes)."""
     used = np.unique(node)
+    if nodes.shape[1] == 2:  # two rows: a node (a, b) has min(a, c) - max(0, c - b) + 1 completions
+        a, b = nodes[used, 0], nodes[used, 1]
+        if int(np.maximum(np.minimum(a, cols[0]) - np.maximum(0, cols[0] - b) + 1, 0).sum()) > _FISHER_MAX_COMPLETIONS:
+            raise _BeyondWorkspace
     p = 0.0
+    enumerated = 0
+    # the paths in node order, so that each batch of nodes finds its paths by bisection
+    by_node = np.argsort(node, kind="stable")
+    sorted_node = node[by_node]
     batch = max(1, _FISHER_MAX_PATHS // 4 // max(1, _fillings(nodes[used[:1]], int(cols[0]))[0].size))
     for begin in range(0, used.size, batch):
         ids = used[begin:begin + batch]
         of, fill = _fillings(nodes[ids], int(cols[0]))
+        enumerated += of.size
+        if enumerated > _FISHER_MAX_COMPLETIONS:
+            raise _BeyondWorkspace
         value = lf[cols].sum() - lf[fill].sum(axis=1) - lf[nodes[ids][of] - fill].sum(axis=1)
         order = np.lexsort((value, of))
         of, value = of[order], value[order]
@@ -262,7 +276,7 @@ def _last_two_columns(nodes, node, past, weight, cols, lf, threshold, log_total)
         cumulative[of, np.arange(of.size) - start[of]] = np.exp(value - top[of])
         cumulative = np.cumsum(cumulative, axis=1)
         # the paths of these nodes, and how many of their node's completions lie at or below the threshold
-        mine = np.isin(node, ids)
+        mine = by_node[np.searchsorted(sorted_node, ids[0]):np.searchsorted(sorted_node, ids[-1], side="right")]
         q_node = np.searchsorted(ids, node[mine])
         limit = threshold - past[mine]
         tags = np.concatenate([np.zeros(of.size, dtype=np.int8), np.ones(q_node.size, dtype=np.int8)])
