@@ -8,26 +8,15 @@ tests/fixtures/r/ph_rmst_reference.R from the CSVs of tests/fixtures/survival/ a
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from chartreview.stats import proportional_hazards as ph
 from chartreview.stats import survival as sv
-from support import FIXTURES
+from support.ph_rmst import DATASETS, read_case
 
 RTOL, ATOL = 1e-6, 1e-12
-EXPECTED = FIXTURES / "ph_rmst"
-DATASETS = sorted(p.name.removesuffix(".expected.json") for p in EXPECTED.glob("*.expected.json"))
-
-
-def read_case(name: str) -> tuple[pd.DataFrame, dict]:
-    csv = FIXTURES / "survival" / f"{name}.csv"
-    if not csv.exists():
-        csv = EXPECTED / f"{name}.csv"
-    return pd.read_csv(csv), json.loads((EXPECTED / f"{name}.expected.json").read_text(), parse_constant=float)
 
 
 def designs(d: pd.DataFrame) -> dict[str, tuple[np.ndarray, dict]]:

@@ -4,8 +4,6 @@ degenerate data."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,17 +11,7 @@ import pytest
 from chartreview.stats import restricted_mean as rm
 from chartreview.stats import survival as sv
 from chartreview.stats.counting import group_codes
-from support import FIXTURES
-
-EXPECTED = FIXTURES / "ph_rmst"
-DATASETS = sorted(p.name.removesuffix(".expected.json") for p in EXPECTED.glob("*.expected.json"))
-
-
-def read_case(name: str) -> tuple[pd.DataFrame, dict]:
-    csv = FIXTURES / "survival" / f"{name}.csv"
-    if not csv.exists():
-        csv = EXPECTED / f"{name}.csv"
-    return pd.read_csv(csv), json.loads((EXPECTED / f"{name}.expected.json").read_text(), parse_constant=float)
+from support.ph_rmst import DATASETS, read_case
 
 
 def same(actual, expected, what):

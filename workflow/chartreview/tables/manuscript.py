@@ -152,19 +152,9 @@ def _table_response(result: dict, labels: list[str]) -> tuple[pd.DataFrame, pd.D
         ("orr", "Objective response rate (CR + PR)", "responders", result),
         ("dcr", "Disease control rate (CR + PR + SD)", "disease_control", result["dcr_comparison"]),
     ):
-        line = {"Response": f"{label}, % ({level}% CI)"}
-        raw = {"measure": key}
-        for g in labels:
-            b = result["groups"][g]
-            lo, hi = b[f"{key}_ci"]
-            value = None if b[key] is None else 100 * b[key]
-            line[head[g]] = f"{b[count_key]}/{b['n']} ({format_percent(value)}; {format_ci(lo, hi, 0, '–', 100)})"
-            raw.update({f"{g}_count": b[count_key], f"{g}_n": b["n"], f"{g}_{key}": b[key],
-                        f"{g}_lower": lo, f"{g}_upper": hi})
-        line["P"] = format_p(comparison["p"])
-        raw.update({"p": comparison["p"], "test": comparison["test"]})
-        rows.append(line)
-        raw_rows.append(raw)
+        line, raw = _rate_row(result["groups"], comparison, key, count_key, labels, head)
+        rows.append({"Response": f"{label}, % ({level}% CI)", **line})
+        raw_rows.append({"measure": key, **raw})
     _other_denominator_rows(result.get("secondary"), labels, head, level, rows, raw_rows)
     return pd.DataFrame(raw_rows), pd.DataFrame(rows)
 
@@ -192,17 +182,26 @@ def _other_denominator_rows(other: dict | None, labels: list[str], head: dict, l
             raw_rows.append({**raw, **{f"{g}_count": "" for g in labels}, "test": other["reason"]})
             continue
         comparison = other if key == "orr" else other["dcr_comparison"]
-        for g in labels:
-            b = other["groups"][g]
-            lo, hi = b[f"{key}_ci"]
-            value = None if b[key] is None else 100 * b[key]
-            line[head[g]] = f"{b[count_key]}/{b['n']} ({format_percent(value)}; {format_ci(lo, hi, 0, '–', 100)})"
-            raw.update({f"{g}_count": b[count_key], f"{g}_n": b["n"], f"{g}_{key}": b[key],
-                        f"{g}_lower": lo, f"{g}_upper": hi})
-        line["P"] = format_p(comparison["p"])
-        raw.update({"p": comparison["p"], "test": comparison["test"]})
-        rows.append(line)
-        raw_rows.append(raw)
+        cells, values = _rate_row(other["groups"], comparison, key, count_key, labels, head)
+        rows.append({**line, **cells})
+        raw_rows.append({**raw, **values})
+
+
+def _rate_row(groups: dict, comparison: dict, key: str, count_key: str, labels: list[str],
+              head: dict) -> tuple[dict, dict]:
+    """The cells of one rate (``key``: orr or dcr) per group, "count/n (%; CI)", and its P; and the same at
+    full precision for the CSV."""
+    line, raw = {}, {}
+    for g in labels:
+        b = groups[g]
+        lo, hi = b[f"{key}_ci"]
+        value = None if b[key] is None else 100 * b[key]
+        line[head[g]] = f"{b[count_key]}/{b['n']} ({format_percent(value)}; {format_ci(lo, hi, 0, '–', 100)})"
+        raw.update({f"{g}_count": b[count_key], f"{g}_n": b["n"], f"{g}_{key}": b[key],
+                    f"{g}_lower": lo, f"{g}_upper": hi})
+    line["P"] = format_p(comparison["p"])
+    raw.update({"p": comparison["p"], "test": comparison["test"]})
+    return line, raw
 
 
 def _response_note(result: dict) -> str:
