@@ -242,11 +242,17 @@ def new_figure(width: str | float, height_mm: float) -> Figure:
     width_mm, height_mm = figure_size_mm(width, height_mm)
     # whole pixels at DPI (85 mm -> 1004 px, not a truncated 1003), so the PNG is the column width
     width_px, height_px = round(width_mm / MM_PER_INCH * DPI), round(height_mm / MM_PER_INCH * DPI)
-    return Figure(
+    fig = Figure(
         figsize=(width_px / DPI, height_px / DPI),
         dpi=DPI,
         layout="constrained",
     )
+    # An Agg canvas from the start: the layout passes, the legends' extents and the PNG then share one
+    # renderer and its cache of text sizes, instead of a new canvas, renderer and cache for each.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def group_colors(groups: Sequence[str]) -> dict[str, str]:
@@ -271,8 +277,14 @@ def freeze_layout(fig: Figure, decimals: int = 6) -> None:
     """Run the constrained layout once, round what it solved, and switch it off.
 
     kiwisolver's solution can differ in the last bits between processes (its internals are keyed
-    by memory address), which would change the files; rounded positions make them byte-identical."""
-    fig.draw_without_rendering()
+    by memory address), which would change the files; rounded positions make them byte-identical.
+
+    Only the layout engine runs, as Figure.draw runs it first: what is rounded here is all it sets, and
+    a full draw of every artist would cost as much as writing one of the files."""
+    engine = fig.get_layout_engine()
+    if fig.axes and engine is not None:
+        with contextlib.suppress(ValueError):  # as Figure.draw: a figure too small for its layout
+            engine.execute(fig)
     for sub in _subfigures(fig):
         sub.bbox_relative.set_points(np.round(sub.bbox_relative.get_points(), decimals))
     for holder in [fig, *_subfigures(fig)]:
