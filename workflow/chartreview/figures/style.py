@@ -273,18 +273,24 @@ def _subfigures(fig) -> list:
     return found
 
 
-def freeze_layout(fig: Figure, decimals: int = 6) -> None:
-    """Run the constrained layout once, round what it solved, and switch it off.
-
-    kiwisolver's solution can differ in the last bits between processes (its internals are keyed
-    by memory address), which would change the files; rounded positions make them byte-identical.
-
-    Only the layout engine runs, as Figure.draw runs it first: what is rounded here is all it sets, and
-    a full draw of every artist would cost as much as writing one of the files."""
+def lay_out(fig: Figure) -> None:
+    """Run the figure's layout engine as Figure.draw runs it first, without drawing every artist (a full
+    draw costs as much as writing one of the files), and autoscale each axes' limits as the draw would:
+    what the layout sets and the limits are all that freeze_layout and place_legends read."""
     engine = fig.get_layout_engine()
     if fig.axes and engine is not None:
         with contextlib.suppress(ValueError):  # as Figure.draw: a figure too small for its layout
             engine.execute(fig)
+    for ax in fig.axes:
+        ax.get_xlim(), ax.get_ylim()  # reading the limits autoscales them
+
+
+def freeze_layout(fig: Figure, decimals: int = 6) -> None:
+    """Run the constrained layout once, round what it solved, and switch it off.
+
+    kiwisolver's solution can differ in the last bits between processes (its internals are keyed
+    by memory address), which would change the files; rounded positions make them byte-identical."""
+    lay_out(fig)
     for sub in _subfigures(fig):
         sub.bbox_relative.set_points(np.round(sub.bbox_relative.get_points(), decimals))
     for holder in [fig, *_subfigures(fig)]:
@@ -371,7 +377,7 @@ def place_legends(fig: Figure) -> None:
     legends = [lg for lg in fig.findobj(Legend) if hasattr(lg, "_chartreview_candidates")]
     if not legends:
         return
-    fig.draw_without_rendering()
+    lay_out(fig)
     moved_outside = False
     taken: dict[int, list] = {}
     outside: dict[int, int] = {}
@@ -400,8 +406,8 @@ def place_legends(fig: Figure) -> None:
             moved_outside = True
     for stacked in above.values():
         _stack_if_crowded(stacked)
-    if moved_outside:  # the layout makes room for it on the next draw
-        fig.draw_without_rendering()
+    if moved_outside:  # the layout makes room for it
+        lay_out(fig)
 
 
 def _stack_if_crowded(legends: list) -> None:
