@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib.collections import PolyCollection
+from matplotlib.legend import Legend
 from matplotlib.text import Text
 from PIL import Image
 
@@ -190,3 +191,25 @@ def test_no_text_under_6_pt_or_overlapping_in_a_risk_table(panel):
             assert len(cells) > 0
             fig.draw_without_rendering()
             assert not _overlaps(cells + table.get_yticklabels(), renderer), f"{panel}: table text overlaps"
+
+
+
+@pytest.mark.parametrize("layout", [[["km_pfs", "km_os"]], [["metastases", "patterns"], ["cif_cns", "forest"]]])
+def test_the_layout_engine_alone_places_legends_and_freezes_as_a_full_draw(layout, monkeypatch):
+    """style.lay_out (the layout engine and the autoscaled limits, without drawing every artist) leaves the
+    axes, the panel letters and the legends where a full draw of the figure leaves them."""
+    data = figures.load_inputs({name: INPUTS[name] for name in assembly.layout_inputs(layout)})
+
+    def placed() -> list:
+        with style.context():
+            fig = assembly.build_figure(layout, data, GROUPS)
+            style.freeze_layout(fig)
+        legends = [lg for lg in fig.findobj(Legend) if hasattr(lg, "_chartreview_candidates")]
+        assert legends
+        return ([ax.get_position().bounds for ax in fig.axes]
+                + [tuple(sub._suptitle.get_position()) for row in fig.subfigs for sub in row.subfigs]
+                + [(lg._loc, np.round(lg.get_bbox_to_anchor().bounds, 3).tolist()) for lg in legends])
+
+    alone = placed()
+    monkeypatch.setattr(style, "lay_out", lambda fig: fig.draw_without_rendering())
+    assert alone == placed()
