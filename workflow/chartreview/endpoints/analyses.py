@@ -947,20 +947,39 @@ def analyse_endpoint(
     raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
 
 
-def _derived(inputs: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    return (pd.read_parquet(inputs["patients"]), pd.read_parquet(inputs["time_to_event"]),
-            pd.read_parquet(inputs["progression_patterns"]))
+# The rows of the time-to-event table each endpoint reads (the others read none of it), and its columns they
+# use: the reasons, days and dates of a million patients' six endpoints are never read as text.
+TIME_TO_EVENT_ROWS = {"pfs": ("pfs",), "os": ("os",), "cns": ("cns",), "dor": ("dor",), "ttd": ("ttd",),
+                      "ttnt": ("ttnt",), "weighting": ("pfs", "os")}
+TIME_TO_EVENT_COLUMNS = ("record_id", "endpoint", "months", "status")
+
+
+def _derived(inputs: dict, endpoints) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """The derived tables ``endpoints`` read, each file read once: the patients; the time-to-event rows of
+    those endpoints (TIME_TO_EVENT_ROWS) with the columns they use; the progression patterns for
+    ``progression`` (None for a table no endpoint of them reads)."""
+    import pyarrow.parquet as pq
+
+    rows = sorted({e for endpoint in endpoints for e in TIME_TO_EVENT_ROWS.get(endpoint, ())})
+    time_to_event = None
+    if rows:
+        present = pq.read_schema(inputs["time_to_event"]).names
+        columns = [c for c in TIME_TO_EVENT_COLUMNS if c in present]
+        time_to_event = pd.read_parquet(inputs["time_to_event"], columns=columns,
+                                        filters=[("endpoint", "in", rows)] if "endpoint" in present else None)
+    patterns = pd.read_parquet(inputs["progression_patterns"]) if "progression" in endpoints else None
+    return pd.read_parquet(inputs["patients"]), time_to_event, patterns
 
 
 def run(inputs: dict, outputs: dict, *, endpoint: str, settings: dict) -> None:
     """What rule ``endpoint`` runs: the derived tables of ``inputs`` (patients, time_to_event,
     progression_patterns) -> ``outputs["result"]``, the JSON result of ``endpoint``."""
-    write_json(analyse_endpoint(endpoint, *_derived(inputs), settings), outputs["result"])
+    write_json(analyse_endpoint(endpoint, *_derived(inputs, (endpoint,)), settings), outputs["result"])
 
 
 def run_every(inputs: dict, outputs: dict, *, settings: dict) -> None:
     """What rule ``sensitivity_endpoints`` runs: the derived tables of ``inputs``, read once -> the JSON result
     of every endpoint of ``settings`` (endpoint -> the config it reads), to ``outputs[endpoint]``."""
-    tables = _derived(inputs)
+    tables = _derived(inputs, tuple(settings))
     for endpoint, endpoint_settings in settings.items():
         write_json(analyse_endpoint(endpoint, *tables, endpoint_settings), outputs[endpoint])
