@@ -27,9 +27,11 @@ from chartreview.core.catalog import (
     TREATMENT_ENDPOINT_FIELDS,
     TUMOR_SIZE_EXCLUSIONS,
     TUMOR_SIZE_NOT_EXPORTED,
+    primary_input,
 )
 from chartreview.core.errors import InputError
 from chartreview.core.result_files import finite_or_none, time_key, write_json
+from chartreview.core.sensitivity import copy_primary
 from chartreview.endpoints.time_to_event import (
     COX_TEST,
     _design,
@@ -979,7 +981,12 @@ def run(inputs: dict, outputs: dict, *, endpoint: str, settings: dict) -> None:
 
 def run_every(inputs: dict, outputs: dict, *, settings: dict) -> None:
     """What rule ``sensitivity_endpoints`` runs: the derived tables of ``inputs``, read once -> the JSON result
-    of every endpoint of ``settings`` (endpoint -> the config it reads), to ``outputs[endpoint]``."""
-    tables = _derived(inputs, tuple(settings))
-    for endpoint, endpoint_settings in settings.items():
+    of every endpoint of ``settings`` (endpoint -> the config it reads), to ``outputs[endpoint]``; an endpoint
+    whose primary analysis's result is among the inputs (``primary_input(endpoint)``: the same derived tables
+    and config) gets a copy of it."""
+    shared = [endpoint for endpoint in settings if primary_input(endpoint) in inputs]
+    copy_primary(inputs, {endpoint: outputs[endpoint] for endpoint in shared})
+    computed = {endpoint: s for endpoint, s in settings.items() if endpoint not in shared}
+    tables = _derived(inputs, tuple(computed))
+    for endpoint, endpoint_settings in computed.items():
         write_json(analyse_endpoint(endpoint, *tables, endpoint_settings), outputs[endpoint])
