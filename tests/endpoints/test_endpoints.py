@@ -9,13 +9,17 @@ import numpy as np
 import pytest
 
 from chartreview.core.catalog import (
+    ENDPOINT_SETTINGS,
     ENDPOINTS,
     METASTATIC_COMPOSITES,
     METASTATIC_SITES,
     PROGRESSION_PATTERNS,
+    primary_input,
+    settings_of,
 )
 from chartreview.core.result_files import write_json
-from chartreview.endpoints.analyses import EndpointError, analyse_endpoint
+from chartreview.endpoints.analyses import EndpointError, analyse_endpoint, run_every
+from chartreview.endpoints.analyses import run as run_endpoint
 from chartreview.stats import categorical, competing_risks
 from chartreview.tables.manuscript import format_percent
 from support.endpoint_helpers import CONFIG, GROUPS, derived_tables, run
@@ -242,3 +246,40 @@ def test_write_json_is_deterministic_and_full_precision(tmp_path, derived):
     assert json.loads(text)["gray"]["p"] == result["gray"]["p"]  # repr round-trips exactly
     write_json({"x": float("nan"), "y": np.float64(0.1), "z": np.int64(3), "w": (1, np.nan)}, a)
     assert json.loads(a.read_text()) == {"x": None, "y": 0.1, "z": 3, "w": [1, None]}
+
+
+# ------------------------------------------------------------------------------------ the files
+
+
+def _derived_files(derived, folder):
+    paths = {}
+    for name, table in zip(("patients", "time_to_event", "progression_patterns"), derived):
+        paths[name] = str(folder / f"{name}.parquet")
+        table.to_parquet(paths[name], index=False)
+    return paths
+
+
+def _settings(endpoint):
+    return settings_of({**CONFIG, "groups": GROUPS}, ENDPOINT_SETTINGS[endpoint])
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "cns", "weighting", "progression", "response"])
+def test_a_job_reading_only_its_rows_and_columns_writes_the_result_of_the_whole_tables(endpoint, derived, tmp_path):
+    inputs = _derived_files(derived, tmp_path)
+    run_endpoint(inputs, {"result": str(tmp_path / "result.json")}, endpoint=endpoint, settings=_settings(endpoint))
+    whole = tmp_path / "whole.json"
+    write_json(analyse_endpoint(endpoint, *derived, _settings(endpoint)), whole)
+    assert (tmp_path / "result.json").read_bytes() == whole.read_bytes()
+
+
+def test_a_variant_copies_the_primary_results_it_shares_and_analyses_the_others(derived, tmp_path):
+    inputs = _derived_files(derived, tmp_path)
+    primary = tmp_path / "primary_pfs.json"
+    primary.write_text('{"copied": true}\n')  # not a result the analysis would write: a copy shows
+    outputs = {e: str(tmp_path / f"variant_{e}.json") for e in ("pfs", "metastases")}
+    run_every({**inputs, primary_input("pfs"): str(primary)}, outputs,
+              settings={e: _settings(e) for e in outputs})
+    assert (tmp_path / "variant_pfs.json").read_bytes() == primary.read_bytes()
+    expected = tmp_path / "expected.json"
+    write_json(analyse_endpoint("metastases", *derived, _settings("metastases")), expected)
+    assert (tmp_path / "variant_metastases.json").read_bytes() == expected.read_bytes()

@@ -34,6 +34,7 @@ from chartreview.core.catalog import (
     SENSITIVITY_TABLE,
     derived_files,
     extracted_files,
+    primary_input,
     sensitivity_input,
     settings_of,
 )
@@ -189,6 +190,8 @@ def all_outputs():
         + expand("results/figures/panels/{panel}.{ext}", panel=PANELS, ext=REPORT_FORMAT)
         + expand("results/tables/{table}.{ext}", table=SENSITIVITY_TABLE, ext=MANUSCRIPT_TABLE_FORMATS)
         + ["results/summary.md", "results/summary.html", "results/provenance.json"]
+        # each variant's derived files (a variant's analyses may read the primary analysis's, equal to them)
+        + [path.replace("{variant}", variant) for variant in VARIANTS for path in VARIANT_DERIVED_FILES.values()]
     )
 
 
@@ -235,3 +238,57 @@ def sensitivity_results():
             for endpoint in SENSITIVITY_ENDPOINTS
         },
     }
+
+
+# A variant with the primary analysis's derivation config copies the primary analysis's derived files, and the
+# result of each endpoint whose config it shares (catalog.primary_input), instead of computing them again.
+PRIMARY_CONFIG = {**config, "groups": GROUP_CODES}
+
+
+def derives_as_primary(variant):
+    """Whether the variant's derivation config equals the primary analysis's (e.g. a variant of the statistics
+    only): its derived files are then the primary analysis's, copied, not derived again."""
+    return settings_of(VARIANT_CONFIGS[variant], DERIVATION_SETTINGS) == settings_of(
+        PRIMARY_CONFIG, DERIVATION_SETTINGS
+    )
+
+
+def same_as_primary(variant, endpoint):
+    """Whether the variant's result of ``endpoint`` is the primary analysis's: the same derived tables and the
+    same config of the endpoint."""
+    return derives_as_primary(variant) and settings_of(
+        VARIANT_CONFIGS[variant], ENDPOINT_SETTINGS[endpoint]
+    ) == settings_of(PRIMARY_CONFIG, ENDPOINT_SETTINGS[endpoint])
+
+
+def sensitivity_derive_input(wildcards):
+    """The extracted tables; for a variant that derives as the primary analysis, the primary analysis's derived
+    files (named primary_input(name)), which the step copies."""
+    if derives_as_primary(wildcards.variant):
+        return {primary_input(name): path for name, path in DERIVED_FILES.items()}
+    return {
+        **{table: EXTRACTED_FILES[table] for table in EXTRACTED_TABLES},
+        "passed": "results/validation/passed.txt",
+        "dictionary": config["dictionary"],
+    }
+
+
+def sensitivity_endpoints_input(wildcards):
+    """The variant's derived tables (the primary analysis's when it derives as the primary analysis, so its
+    analyses need not wait for the copy), and the primary analysis's result of each endpoint that the variant
+    shares (named primary_input(endpoint)), which the step copies."""
+    variant = wildcards.variant
+    derived = DERIVED_FILES if derives_as_primary(variant) else VARIANT_DERIVED_FILES
+    return {
+        **{table: derived[table].replace("{variant}", variant) for table in DERIVED_TABLES},
+        **{
+            primary_input(endpoint): ENDPOINT_RESULT.format(endpoint=endpoint)
+            for endpoint in ENDPOINTS
+            if same_as_primary(variant, endpoint)
+        },
+    }
+
+
+def sensitivity_derive_mem_mb(wildcards, input):
+    """A copy needs little memory; a derivation as rule derive."""
+    return 500 if derives_as_primary(wildcards.variant) else mem_mb(500, 50)(wildcards, input)

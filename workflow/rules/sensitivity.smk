@@ -2,6 +2,7 @@
 # results/sensitivity/{variant}/, from the primary analysis's extracted and validated tables; the table of key
 # results of every analysis (results/tables/sensitivity.*). A variant's steps get only that variant's config,
 # so adding, removing or changing one variant reruns only its steps, the table and the summary.
+# A variant with the primary analysis's derivation config copies its derived files and the results it shares.
 
 
 wildcard_constraints:
@@ -10,9 +11,7 @@ wildcard_constraints:
 
 rule sensitivity_derive:
     input:
-        **{table: EXTRACTED_FILES[table] for table in EXTRACTED_TABLES},
-        passed="results/validation/passed.txt",
-        dictionary=config["dictionary"],
+        unpack(sensitivity_derive_input),
     output:
         **{name: path for name, path in VARIANT_DERIVED_FILES.items() if name != "audit_html"},
         audit_html=report(
@@ -29,7 +28,7 @@ rule sensitivity_derive:
     conda:
         "../envs/derive.yaml"
     resources:
-        mem_mb=mem_mb(500, 50),
+        mem_mb=sensitivity_derive_mem_mb,
         runtime=30,
     params:
         **variant_params(DERIVATION_SETTINGS),
@@ -40,7 +39,7 @@ rule sensitivity_derive:
 
 rule sensitivity_endpoints:
     input:
-        **{table: VARIANT_DERIVED_FILES[table] for table in DERIVED_TABLES},
+        unpack(sensitivity_endpoints_input),
     output:
         **{endpoint: SENSITIVITY_RESULT.replace("{endpoint}", endpoint) for endpoint in ENDPOINTS},
     log:

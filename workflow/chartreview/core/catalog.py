@@ -156,6 +156,13 @@ def sensitivity_input(variant: str, endpoint: str) -> str:
     return f"{variant}/{endpoint}"
 
 
+def primary_input(name: str) -> str:
+    """The name of the primary analysis's file ``name`` (a derived file, or an endpoint's result) among the
+    inputs of a variant's step that copies it: a variant with the primary analysis's derivation config copies
+    the derived files, and the result of each endpoint whose config it shares, instead of computing them again."""
+    return f"primary/{name}"
+
+
 # ------------------------------------------------------------------------------ manuscript tables
 MANUSCRIPT_TABLES = ("baseline", "metastases", "response", "survival", "cns", "progression", "treatment",
                      "tumor_size", "weighting")

@@ -8,10 +8,12 @@ results/sensitivity/<variant>/endpoints/<name>.json); nothing is recomputed.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from chartreview.core.catalog import SENSITIVITY_ENDPOINTS, sensitivity_input
+from chartreview.core.catalog import SENSITIVITY_ENDPOINTS, primary_input, sensitivity_input
 from chartreview.core.result_files import read_json
 
 # Each comparison whose conclusion ("the groups differ" or not, at alpha) is checked across the variants:
@@ -88,3 +90,13 @@ def read_analyses(inputs: Mapping[str, str], variants: Mapping[str, str], groups
                               groups)
         found.append(Analysis(variant, label, results, changed_conclusions(primary, results, alpha)))
     return found
+
+
+def copy_primary(inputs: Mapping[str, str], outputs: Mapping[str, str], **settings) -> str:
+    """What a variant's step runs when its result is the primary analysis's: each output copied from the
+    input named ``primary_input(<its name>)`` (``settings``, the variant's config, are those of the primary
+    analysis). Returns the line for the log."""
+    for name, path in outputs.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(inputs[primary_input(name)], path)
+    return f"copied from the primary analysis (the same config): {', '.join(outputs)}"

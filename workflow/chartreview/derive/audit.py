@@ -34,14 +34,16 @@ from chartreview.derive.rules import rules_in_force
 HTML_MAX_PATIENTS = 2000
 
 
-def _describe(form: str, rows: Rows, which: np.ndarray, values: pa.Array | None) -> pa.Array:
-    """'tumor_assessment #3 2014-03-02 PD' for the rows ``which`` ('' where which is -1)."""
+def _describe(form: str, rows: Rows, which: np.ndarray, values: pa.Array | None, *,
+              picked: bool = False) -> pa.Array:
+    """'tumor_assessment #3 2014-03-02 PD' for the rows ``which`` ('' where which is -1); ``values``: one per
+    row of ``rows``, or with ``picked`` one per entry of ``which``."""
     r = np.maximum(which, 0)
     if len(rows.day) == 0:
         return tx.at_rows(pa.array([], type=pa.string()), which)
     parts = [form + " #", rows.instance[r], " ", tx.iso(rows.day[r])]
     if values is not None:
-        parts += [" ", values.take(pa.array(r))]
+        parts += [" ", values if picked else values.take(pa.array(r))]
     return pc.if_else(pa.array(which >= 0), tx.cat(*parts), "")
 
 
@@ -176,9 +178,12 @@ def _tumor_size(ta, size) -> dict:
     """The tumour size's baseline assessment, best assessment, change and the reason in words."""
     n = len(size.reason)
     mm = ta.numbers.get(tum.SLD)
-    values = _formatted(mm, "{:g} mm") if mm is not None else None
-    baseline = _describe("tumor_assessment", ta, size.baseline, values)
-    best = _describe("tumor_assessment", ta, size.best, values)
+
+    def sums(which):  # formats only the sums shown, not every assessment's
+        values = _formatted(mm[np.maximum(which, 0)], "{:g} mm") if mm is not None and len(mm) else None
+        return _describe("tumor_assessment", ta, which, values, picked=True)
+
+    baseline, best = sums(size.baseline), sums(size.best)
     change = _formatted(size.change, "{:+.1f}%")
     reasons = pa.array([""] + [tum.EXCLUSIONS[code] for code in sorted(tum.EXCLUSIONS)], type=pa.string())
     excluded = tx.cat("excluded from the tumour size: ", reasons.take(pa.array(size.reason.astype(np.int64))))

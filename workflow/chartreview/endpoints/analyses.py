@@ -27,9 +27,11 @@ from chartreview.core.catalog import (
     TREATMENT_ENDPOINT_FIELDS,
     TUMOR_SIZE_EXCLUSIONS,
     TUMOR_SIZE_NOT_EXPORTED,
+    primary_input,
 )
 from chartreview.core.errors import InputError
 from chartreview.core.result_files import finite_or_none, time_key, write_json
+from chartreview.core.sensitivity import copy_primary
 from chartreview.endpoints.time_to_event import (
     COX_TEST,
     _design,
@@ -947,20 +949,44 @@ def analyse_endpoint(
     raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
 
 
-def _derived(inputs: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    return (pd.read_parquet(inputs["patients"]), pd.read_parquet(inputs["time_to_event"]),
-            pd.read_parquet(inputs["progression_patterns"]))
+# The rows of the time-to-event table each endpoint reads (the others read none of it), and its columns they
+# use: the reasons, days and dates of a million patients' six endpoints are never read as text.
+TIME_TO_EVENT_ROWS = {"pfs": ("pfs",), "os": ("os",), "cns": ("cns",), "dor": ("dor",), "ttd": ("ttd",),
+                      "ttnt": ("ttnt",), "weighting": ("pfs", "os")}
+TIME_TO_EVENT_COLUMNS = ("record_id", "endpoint", "months", "status")
+
+
+def _derived(inputs: dict, endpoints) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """The derived tables ``endpoints`` read, each file read once: the patients; the time-to-event rows of
+    those endpoints (TIME_TO_EVENT_ROWS) with the columns they use; the progression patterns for
+    ``progression`` (None for a table no endpoint of them reads)."""
+    import pyarrow.parquet as pq
+
+    rows = sorted({e for endpoint in endpoints for e in TIME_TO_EVENT_ROWS.get(endpoint, ())})
+    time_to_event = None
+    if rows:
+        present = pq.read_schema(inputs["time_to_event"]).names
+        columns = [c for c in TIME_TO_EVENT_COLUMNS if c in present]
+        time_to_event = pd.read_parquet(inputs["time_to_event"], columns=columns,
+                                        filters=[("endpoint", "in", rows)] if "endpoint" in present else None)
+    patterns = pd.read_parquet(inputs["progression_patterns"]) if "progression" in endpoints else None
+    return pd.read_parquet(inputs["patients"]), time_to_event, patterns
 
 
 def run(inputs: dict, outputs: dict, *, endpoint: str, settings: dict) -> None:
     """What rule ``endpoint`` runs: the derived tables of ``inputs`` (patients, time_to_event,
     progression_patterns) -> ``outputs["result"]``, the JSON result of ``endpoint``."""
-    write_json(analyse_endpoint(endpoint, *_derived(inputs), settings), outputs["result"])
+    write_json(analyse_endpoint(endpoint, *_derived(inputs, (endpoint,)), settings), outputs["result"])
 
 
 def run_every(inputs: dict, outputs: dict, *, settings: dict) -> None:
     """What rule ``sensitivity_endpoints`` runs: the derived tables of ``inputs``, read once -> the JSON result
-    of every endpoint of ``settings`` (endpoint -> the config it reads), to ``outputs[endpoint]``."""
-    tables = _derived(inputs)
-    for endpoint, endpoint_settings in settings.items():
+    of every endpoint of ``settings`` (endpoint -> the config it reads), to ``outputs[endpoint]``; an endpoint
+    whose primary analysis's result is among the inputs (``primary_input(endpoint)``: the same derived tables
+    and config) gets a copy of it."""
+    shared = [endpoint for endpoint in settings if primary_input(endpoint) in inputs]
+    copy_primary(inputs, {endpoint: outputs[endpoint] for endpoint in shared})
+    computed = {endpoint: s for endpoint, s in settings.items() if endpoint not in shared}
+    tables = _derived(inputs, tuple(computed))
+    for endpoint, endpoint_settings in computed.items():
         write_json(analyse_endpoint(endpoint, *tables, endpoint_settings), outputs[endpoint])
