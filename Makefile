@@ -61,10 +61,14 @@ lock:
 test-slurm: $(STAMP)
 	tests/slurm/run.sh
 
-# Scale benchmark: 10 thousand, 100 thousand and 1 million synthetic patients through the whole workflow,
-# and the statistical kernels against lifelines and scikit-survival (results/benchmarks/).
+# Scale benchmark: 10 thousand, 100 thousand and 1 million synthetic patients through the whole workflow
+# (3 runs each up to 100 thousand, the median kept; one at 1 million), and the statistical kernels against
+# lifelines, scikit-survival and R's recorded timings (results/benchmarks/). LABEL names the runs (before,
+# after): a label's sizes replace only that label's earlier rows, so two labels give one before/after table.
 bench: $(STAMP)
-	$(BIN)/python -m chartreview.synthetic.benchmark --sizes $(or $(SIZES),10000 100000 1000000) --out results/benchmarks
+	$(BIN)/python -m chartreview.synthetic.benchmark --sizes $(or $(SIZES),10000 100000 1000000) \
+	  --label $(or $(LABEL),current) --out results/benchmarks
+	$(BIN)/python -m chartreview.synthetic.benchmark --render-readme --out results/benchmarks
 
 clean:
 	rm -rf results logs benchmarks bench .snakemake
