@@ -30,6 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute
+from pandera.engines import pandas_engine
 from pandera.typing import Series
 
 from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES, OPTIONAL_ANALYSIS_FIELDS
@@ -485,12 +486,124 @@ VIEW_FIELDS = {
 
 
 def failures(schema, frame: pd.DataFrame) -> pd.DataFrame:
+    """Run a pandera model or schema over a frame: one row per failing (row, field, rule).
+
+    The model's own checks (and nullability) are evaluated as pandera's lazy validation evaluates them, and a
+    row is made only for a failing cell; pandera's report of every failure case (a frame of each failing
+    row's every column, then sorted) costs minutes for a million patients. What this does not cover (a
+    wrong dtype, a check that does not return a row-for-row mask) goes to pandera itself."""
+    schema = schema.to_schema() if isinstance(schema, type) else schema
+    cases = _evaluate(schema, frame)
+    if cases is None:
+        return _failures_by_pandera(schema, frame)
+    index, column, check, dataframe_level, missing = cases
+    if not len(index) and not len(missing):
+        return _NO_FAILURES.copy()
+    rule = pd.Series(check, dtype=object).map(lambda c: CHECK_RULES.get(c, c))
+    if not rule.isin(list(RULES)).all():  # the extraction broke its own contract: pandera says how
+        return _failures_by_pandera(schema, frame)
+    field = np.where(rule.isin(list(VIEW_FIELDS)), rule.map(VIEW_FIELDS).to_numpy(dtype=object), column)
+    at = pd.array(np.concatenate([index, np.zeros(len(missing), dtype=np.int64)]), dtype="Int64")
+    at[len(index):] = pd.NA  # a missing column is no row's
+    out = pd.DataFrame({"index": at, "field": np.concatenate([field, missing]),
+                        "rule": np.concatenate([rule.to_numpy(dtype=object),
+                                                np.full(len(missing), "missing_column", dtype=object)])})
+    # pandera lists the failures of the whole frame first, each column's after, in the order of its
+    # (unstable) quicksort of that: kept, as the first of two queries on one cell is the one reported
+    order = _pandera_order(np.concatenate([dataframe_level, np.ones(len(missing), dtype=bool)]))
+    return out.iloc[order].drop_duplicates().reset_index(drop=True)
+
+
+def _pandera_order(dataframe_level: np.ndarray) -> np.ndarray:
+    """The order pandera gives failure cases: sorted by their context ("DataFrameSchema" before "Column")
+    with pandas' descending quicksort, i.e. the reversed argsort of the reversed keys (a bool array sorts
+    as the strings do)."""
+    keys = dataframe_level[::-1]
+    return (np.arange(len(keys))[::-1][keys.argsort(kind="quicksort")])[::-1]
+
+
+def _evaluate(schema: pa.DataFrameSchema, frame: pd.DataFrame):
+    """The failing cells of ``frame`` under ``schema``, in the order pandera collects them: per column
+    its nullability and its checks, then the checks of the whole frame (each failing row once per
+    non-missing column, column by column); then the columns missing. None for what only pandera covers."""
+    if schema.unique or schema.strict or schema.coerce or schema.parsers or schema.index is not None \
+            or schema.dtype is not None or schema.add_missing_columns or schema.drop_invalid_rows:
+        return None
+    index, column, check, dataframe_level, missing = [], [], [], [], []
+
+    def found(labels, name, check_name, whole_frame):
+        index.append(np.asarray(labels, dtype=np.int64))
+        column.append(np.full(len(labels), name, dtype=object))
+        check.append(np.full(len(labels), check_name, dtype=object))
+        dataframe_level.append(np.full(len(labels), whole_frame, dtype=bool))
+
+    for name, spec in schema.columns.items():
+        if spec.unique or spec.coerce or spec.parsers or spec.default is not None:
+            return None
+        if spec.regex:
+            names = list(frame.columns[frame.columns.astype(str).str.match(name)])
+            if not names:
+                return None
+        elif name in frame:
+            names = [name]
+        else:
+            if spec.required:
+                missing.append(name)
+            continue
+        for c in names:
+            series = frame[c]
+            if spec.dtype is not None and spec.dtype.check(pandas_engine.Engine.dtype(series.dtype), series) \
+                    is not True:
+                return None
+            if not spec.nullable and series.hasnans:
+                found(series.index[series.isna().to_numpy()], c, "not_nullable", False)
+            for one in spec.checks:
+                labels = _failing(one, series)
+                if labels is None:
+                    return None
+                found(labels, c, _check_name(one), False)
+    for one in schema.checks:
+        labels = _failing(one, frame)
+        if labels is None:
+            return None
+        rows = frame.loc[labels]
+        if one.ignore_na and len(rows):  # pandera lets a row of missing values pass
+            rows = rows[~rows.isna().all(axis="columns").to_numpy()]
+        for c in frame.columns:
+            found(rows.index[rows[c].notna().to_numpy()], c, _check_name(one), True)
+    def cat(parts, dtype):
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    return (cat(index, np.int64), cat(column, object), cat(check, object), cat(dataframe_level, bool),
+            np.array(missing, dtype=object))
+
+
+def _check_name(check: pa.Check) -> str:
+    return check.error if check.error is not None else check.name if check.name is not None else str(check)
+
+
+def _failing(check: pa.Check, values):
+    """Index labels of the values (a column, or the rows of a frame) that fail a check, as pandera runs
+    it (missing values of a column left out when the check ignores them); None when the check's output is
+    not a mask of the values."""
+    backend = check.get_backend(values)(check)
+    checked = backend.preprocess(values, None)
+    output = backend.apply(checked)
+    if not isinstance(output, pd.Series) or not output.index.equals(checked.index) or check.groupby is not None \
+            or check.raise_warning or check.n_failure_cases is not None:
+        return None
+    return checked.index[~output.to_numpy(dtype=bool)]
+
+
+_NO_FAILURES = pd.DataFrame({"index": pd.Series([], dtype="Int64"), "field": [], "rule": []})
+
+
+def _failures_by_pandera(schema, frame: pd.DataFrame) -> pd.DataFrame:
     """Run a pandera model or schema lazily: one row per failing (row, field, rule)."""
     try:
         with warnings.catch_warnings():  # pandera 0.35 concatenates empty frames: pandas warns about its code
             warnings.simplefilter("ignore", FutureWarning)
             schema.validate(frame, lazy=True, inplace=True)  # no copy of ten million rows
-        return pd.DataFrame({"index": pd.Series([], dtype="Int64"), "field": [], "rule": []})
+        return _NO_FAILURES.copy()
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     rule = cases["check"].astype(str).map(lambda c: CHECK_RULES.get(c, c))
