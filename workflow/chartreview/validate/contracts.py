@@ -159,7 +159,7 @@ class ExportRows(pa.DataFrameModel):
     source: ExportedText           # "line 12" or "sheet treatment, row 5"
     stray: ExportedText            # the first field with a value outside the row's form ("": none)
     record: Series[np.int64]       # the record's number, in order of first appearance
-    key: Series[np.int64]          # (record, instrument, instance) numbered: one number per distinct row key
+    repeated: Series[bool]         # its (record, instrument, instance) is on an earlier row of the export
 
     @pa.check("record_id", name="missing_record_id")
     def record_id_present(cls, record_id: Series) -> Series[bool]:
@@ -181,11 +181,11 @@ class ExportRows(pa.DataFrameModel):
 
     @pa.dataframe_check(name="duplicate_record")
     def one_non_repeating_row(cls, rows: pd.DataFrame) -> Series[bool]:
-        return ~((rows["instrument"] == "") & rows["key"].duplicated())
+        return ~((rows["instrument"] == "") & rows["repeated"])
 
     @pa.dataframe_check(name="duplicate_instance")
     def unique_instance(cls, rows: pd.DataFrame) -> Series[bool]:
-        return ~((rows["instrument"] != "") & rows["key"].duplicated())
+        return ~((rows["instrument"] != "") & rows["repeated"])
 
     @pa.dataframe_check(name="orphan_record")
     def record_has_non_repeating_row(cls, rows: pd.DataFrame) -> Series[bool]:
@@ -193,7 +193,9 @@ class ExportRows(pa.DataFrameModel):
         with_row = np.zeros(record.max() + 1 if len(record) else 0, dtype=bool)
         with_row[record[(rows["instrument"] == "").to_numpy(dtype=bool)]] = True
         blank = (rows["record_id"] == "").to_numpy(dtype=bool)    # queried as missing_record_id
-        return pd.Series(with_row[record] | blank, index=rows.index) | rows["record"].duplicated()
+        # a record's first row is where the numbers (in order of first appearance) reach a new one
+        later = record <= np.maximum.accumulate(np.r_[-1, record[:-1]])
+        return pd.Series(with_row[record] | blank | later, index=rows.index)
 
 
 # --- 2. the exported text of a form ------------------------------------------------------------------------
@@ -648,6 +650,8 @@ def _queries(found: pd.DataFrame, *, record_id, form, value_of, instance=None, f
     def pick(values) -> np.ndarray:
         if values is None:
             return np.full(len(at), "", dtype=object)
+        if callable(values):
+            return _text(values(at)).astype(object).to_numpy()
         if isinstance(values, pd.Series):  # only the failing rows are converted
             return _text(values.iloc[at]).astype(object).to_numpy()
         return np.asarray(values, dtype=object)[at]
@@ -673,6 +677,11 @@ def _queries(found: pd.DataFrame, *, record_id, form, value_of, instance=None, f
                          "detail": detail_prefix + pd.Series(pick(detail), dtype=object).fillna("")})
 
 
+def _instances(text: pd.Series):
+    """redcap_repeat_instance of the rows at some positions (for their queries only)."""
+    return lambda at: parse_instances(text.iloc[at])
+
+
 def record_numbers(record_id: pd.Series, ids: pd.Index) -> np.ndarray:
     """Each row's record as its position in ``ids``; hashes each run of equal ids once (tables are
     sorted by record, so ten million rows hold about a million runs)."""
@@ -681,8 +690,10 @@ def record_numbers(record_id: pd.Series, ids: pd.Index) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     changes = pyarrow.compute.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
     starts = np.flatnonzero(np.r_[True, changes])
-    firsts = values.take(pyarrow.array(starts)).to_pylist()
-    return np.repeat(ids.get_indexer(firsts), np.diff(np.r_[starts, len(values)]))
+    firsts = values.take(pyarrow.array(starts))
+    # ids are unique: the position of the match, -1 for none (as pandas' get_indexer)
+    at = pyarrow.compute.index_in(firsts, value_set=pyarrow.array(ids, type=firsts.type)).fill_null(-1)
+    return np.repeat(at.to_numpy().astype(np.int64), np.diff(np.r_[starts, len(values)]))
 
 
 def pa_array(values: pd.Series) -> pyarrow.Array:
@@ -745,9 +756,15 @@ def _record_dates(tables: ExtractedTables) -> pd.DataFrame:
     return pd.DataFrame({
         "record_id": pd.Categorical.from_codes(record, categories=settings().records["ids"]),
         "form": pd.Categorical.from_codes(form_of_field[field], categories=forms),
-        "instance": pd.array(np.concatenate(columns["instance"]), dtype="Float64").astype("Int64"),
+        "instance": _whole(np.concatenate(columns["instance"])),
         "field": pd.Categorical.from_codes(field, categories=fields),
         "date": np.concatenate(columns["date"]).astype("datetime64[ns]"), "death_date": death[record]})
+
+
+def _whole(numbers: np.ndarray) -> pd.arrays.IntegerArray:
+    """Whole numbers held as floats (NaN: missing) as Int64."""
+    missing = np.isnan(numbers)
+    return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype(np.int64), missing)
 
 
 # Dates that last contact must not precede: treatment, assessments, progression, subsequent therapy.
@@ -872,14 +889,14 @@ def _structure_queries(tables: ExtractedTables, record: np.ndarray) -> tuple[lis
     instance = pd.factorize(rows["instance"])[0]
     key = (record.astype(np.int64) * (instrument.max(initial=0) + 1) + instrument) \
         * (instance.max(initial=0) + 1) + instance
-    rows = rows.assign(record=record.astype(np.int64), key=key)
+    rows = rows.assign(record=record.astype(np.int64), repeated=pd.Series(key).duplicated().to_numpy())
     as_exported = {"record_id": rows["record_id"], "redcap_repeat_instrument": rows["instrument"],
                    "redcap_repeat_instance": rows["instance"]}
     fails = failures(ExportRows, rows)
     stray = fails["rule"] == "value_outside_form"   # the query names the field, not the view's column
-    fails.loc[stray, "field"] = rows["stray"].to_numpy()[fails.loc[stray, "index"].astype(int).to_numpy()]
+    fails.loc[stray, "field"] = rows["stray"].iloc[fails.loc[stray, "index"].astype(int).to_numpy()].to_numpy()
     found = [_queries(fails, record_id=rows["record_id"], form=rows["instrument"],
-                      instance=parse_instances(rows["instance"]), value_of=lambda f, _: as_exported.get(f),
+                      instance=_instances(rows["instance"]), value_of=lambda f, _: as_exported.get(f),
                       detail=rows["source"])]
     info = tables.info
     if info and info.columns_unknown:
@@ -899,7 +916,7 @@ def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, 
         found.append(_column_queries(form, list(fails.loc[absent & ~optional, "field"]), "missing_column"))
         found.append(_column_queries(form, list(fails.loc[optional, "field"]), "optional_column_missing"))
         missing |= set(fails.loc[absent, "field"])
-        found.append(_queries(fails[~absent], record_id=text["record_id"], instance=parse_instances(text["instance"]),
+        found.append(_queries(fails[~absent], record_id=text["record_id"], instance=_instances(text["instance"]),
                               form=form, value_of=lambda f, _, text=text: text.get(f), detail=text["source"]))
     return found
 
