@@ -962,7 +962,7 @@ def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary) -> list:
                           instance=dates["instance"], field=dates["field"], value_of=lambda f, fo: dates["date"],
                           detail=dates["death_date"], detail_prefix="death_date "))
     ta = tables.tumor_assessments
-    responses = ta[~_baseline(tables)]   # the index keeps each row's position for its query
+    responses = ta[["ta_response"]][~_baseline(tables)]   # the index keeps each row's position for its query
     found.append(_queries(failures(ResponseAssessments, responses), record_id=ta["record_id"],
                           instance=ta["instance"], form="tumor_assessment", value_of=as_entered(ta),
                           detail=source_of("tumor_assessments")))
