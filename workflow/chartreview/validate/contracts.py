@@ -30,6 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute
+from pandera.engines import pandas_engine
 from pandera.typing import Series
 
 from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES, OPTIONAL_ANALYSIS_FIELDS
@@ -158,7 +159,7 @@ class ExportRows(pa.DataFrameModel):
     source: ExportedText           # "line 12" or "sheet treatment, row 5"
     stray: ExportedText            # the first field with a value outside the row's form ("": none)
     record: Series[np.int64]       # the record's number, in order of first appearance
-    key: Series[np.int64]          # (record, instrument, instance) numbered: one number per distinct row key
+    repeated: Series[bool]         # its (record, instrument, instance) is on an earlier row of the export
 
     @pa.check("record_id", name="missing_record_id")
     def record_id_present(cls, record_id: Series) -> Series[bool]:
@@ -180,11 +181,11 @@ class ExportRows(pa.DataFrameModel):
 
     @pa.dataframe_check(name="duplicate_record")
     def one_non_repeating_row(cls, rows: pd.DataFrame) -> Series[bool]:
-        return ~((rows["instrument"] == "") & rows["key"].duplicated())
+        return ~((rows["instrument"] == "") & rows["repeated"])
 
     @pa.dataframe_check(name="duplicate_instance")
     def unique_instance(cls, rows: pd.DataFrame) -> Series[bool]:
-        return ~((rows["instrument"] != "") & rows["key"].duplicated())
+        return ~((rows["instrument"] != "") & rows["repeated"])
 
     @pa.dataframe_check(name="orphan_record")
     def record_has_non_repeating_row(cls, rows: pd.DataFrame) -> Series[bool]:
@@ -192,7 +193,9 @@ class ExportRows(pa.DataFrameModel):
         with_row = np.zeros(record.max() + 1 if len(record) else 0, dtype=bool)
         with_row[record[(rows["instrument"] == "").to_numpy(dtype=bool)]] = True
         blank = (rows["record_id"] == "").to_numpy(dtype=bool)    # queried as missing_record_id
-        return pd.Series(with_row[record] | blank, index=rows.index) | rows["record"].duplicated()
+        # a record's first row is where the numbers (in order of first appearance) reach a new one
+        later = record <= np.maximum.accumulate(np.r_[-1, record[:-1]])
+        return pd.Series(with_row[record] | blank | later, index=rows.index)
 
 
 # --- 2. the exported text of a form ------------------------------------------------------------------------
@@ -485,12 +488,124 @@ VIEW_FIELDS = {
 
 
 def failures(schema, frame: pd.DataFrame) -> pd.DataFrame:
+    """Run a pandera model or schema over a frame: one row per failing (row, field, rule).
+
+    The model's own checks (and nullability) are evaluated as pandera's lazy validation evaluates them, and a
+    row is made only for a failing cell; pandera's report of every failure case (a frame of each failing
+    row's every column, then sorted) costs minutes for a million patients. What this does not cover (a
+    wrong dtype, a check that does not return a row-for-row mask) goes to pandera itself."""
+    schema = schema.to_schema() if isinstance(schema, type) else schema
+    cases = _evaluate(schema, frame)
+    if cases is None:
+        return _failures_by_pandera(schema, frame)
+    index, column, check, dataframe_level, missing = cases
+    if not len(index) and not len(missing):
+        return _NO_FAILURES.copy()
+    rule = pd.Series(check, dtype=object).map(lambda c: CHECK_RULES.get(c, c))
+    if not rule.isin(list(RULES)).all():  # the extraction broke its own contract: pandera says how
+        return _failures_by_pandera(schema, frame)
+    field = np.where(rule.isin(list(VIEW_FIELDS)), rule.map(VIEW_FIELDS).to_numpy(dtype=object), column)
+    at = pd.array(np.concatenate([index, np.zeros(len(missing), dtype=np.int64)]), dtype="Int64")
+    at[len(index):] = pd.NA  # a missing column is no row's
+    out = pd.DataFrame({"index": at, "field": np.concatenate([field, missing]),
+                        "rule": np.concatenate([rule.to_numpy(dtype=object),
+                                                np.full(len(missing), "missing_column", dtype=object)])})
+    # pandera lists the failures of the whole frame first, each column's after, in the order of its
+    # (unstable) quicksort of that: kept, as the first of two queries on one cell is the one reported
+    order = _pandera_order(np.concatenate([dataframe_level, np.ones(len(missing), dtype=bool)]))
+    return out.iloc[order].drop_duplicates().reset_index(drop=True)
+
+
+def _pandera_order(dataframe_level: np.ndarray) -> np.ndarray:
+    """The order pandera gives failure cases: sorted by their context ("DataFrameSchema" before "Column")
+    with pandas' descending quicksort, i.e. the reversed argsort of the reversed keys (a bool array sorts
+    as the strings do)."""
+    keys = dataframe_level[::-1]
+    return (np.arange(len(keys))[::-1][keys.argsort(kind="quicksort")])[::-1]
+
+
+def _evaluate(schema: pa.DataFrameSchema, frame: pd.DataFrame):
+    """The failing cells of ``frame`` under ``schema``, in the order pandera collects them: per column
+    its nullability and its checks, then the checks of the whole frame (each failing row once per
+    non-missing column, column by column); then the columns missing. None for what only pandera covers."""
+    if schema.unique or schema.strict or schema.coerce or schema.parsers or schema.index is not None \
+            or schema.dtype is not None or schema.add_missing_columns or schema.drop_invalid_rows:
+        return None
+    index, column, check, dataframe_level, missing = [], [], [], [], []
+
+    def found(labels, name, check_name, whole_frame):
+        index.append(np.asarray(labels, dtype=np.int64))
+        column.append(np.full(len(labels), name, dtype=object))
+        check.append(np.full(len(labels), check_name, dtype=object))
+        dataframe_level.append(np.full(len(labels), whole_frame, dtype=bool))
+
+    for name, spec in schema.columns.items():
+        if spec.unique or spec.coerce or spec.parsers or spec.default is not None:
+            return None
+        if spec.regex:
+            names = list(frame.columns[frame.columns.astype(str).str.match(name)])
+            if not names:
+                return None
+        elif name in frame:
+            names = [name]
+        else:
+            if spec.required:
+                missing.append(name)
+            continue
+        for c in names:
+            series = frame[c]
+            if spec.dtype is not None and not np.all(spec.dtype.check(pandas_engine.Engine.dtype(series.dtype),
+                                                                        series)):
+                return None  # per value for some types (text)
+            if not spec.nullable and series.hasnans:
+                found(series.index[series.isna().to_numpy()], c, "not_nullable", False)
+            for one in spec.checks:
+                labels = _failing(one, series)
+                if labels is None:
+                    return None
+                found(labels, c, _check_name(one), False)
+    for one in schema.checks:
+        labels = _failing(one, frame)
+        if labels is None:
+            return None
+        rows = frame.loc[labels]
+        if one.ignore_na and len(rows):  # pandera lets a row of missing values pass
+            rows = rows[~rows.isna().all(axis="columns").to_numpy()]
+        for c in frame.columns:
+            found(rows.index[rows[c].notna().to_numpy()], c, _check_name(one), True)
+    def cat(parts, dtype):
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    return (cat(index, np.int64), cat(column, object), cat(check, object), cat(dataframe_level, bool),
+            np.array(missing, dtype=object))
+
+
+def _check_name(check: pa.Check) -> str:
+    return check.error if check.error is not None else check.name if check.name is not None else str(check)
+
+
+def _failing(check: pa.Check, values):
+    """Index labels of the values (a column, or the rows of a frame) that fail a check, as pandera runs
+    it (missing values of a column left out when the check ignores them); None when the check's output is
+    not a mask of the values."""
+    backend = check.get_backend(values)(check)
+    checked = backend.preprocess(values, None)
+    output = backend.apply(checked)
+    if not isinstance(output, pd.Series) or not output.index.equals(checked.index) or check.groupby is not None \
+            or check.raise_warning or check.n_failure_cases is not None:
+        return None
+    return checked.index[~output.to_numpy(dtype=bool)]
+
+
+_NO_FAILURES = pd.DataFrame({"index": pd.Series([], dtype="Int64"), "field": [], "rule": []})
+
+
+def _failures_by_pandera(schema, frame: pd.DataFrame) -> pd.DataFrame:
     """Run a pandera model or schema lazily: one row per failing (row, field, rule)."""
     try:
         with warnings.catch_warnings():  # pandera 0.35 concatenates empty frames: pandas warns about its code
             warnings.simplefilter("ignore", FutureWarning)
             schema.validate(frame, lazy=True, inplace=True)  # no copy of ten million rows
-        return pd.DataFrame({"index": pd.Series([], dtype="Int64"), "field": [], "rule": []})
+        return _NO_FAILURES.copy()
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     rule = cases["check"].astype(str).map(lambda c: CHECK_RULES.get(c, c))
@@ -535,6 +650,8 @@ def _queries(found: pd.DataFrame, *, record_id, form, value_of, instance=None, f
     def pick(values) -> np.ndarray:
         if values is None:
             return np.full(len(at), "", dtype=object)
+        if callable(values):
+            return _text(values(at)).astype(object).to_numpy()
         if isinstance(values, pd.Series):  # only the failing rows are converted
             return _text(values.iloc[at]).astype(object).to_numpy()
         return np.asarray(values, dtype=object)[at]
@@ -560,6 +677,11 @@ def _queries(found: pd.DataFrame, *, record_id, form, value_of, instance=None, f
                          "detail": detail_prefix + pd.Series(pick(detail), dtype=object).fillna("")})
 
 
+def _instances(text: pd.Series):
+    """redcap_repeat_instance of the rows at some positions (for their queries only)."""
+    return lambda at: parse_instances(text.iloc[at])
+
+
 def record_numbers(record_id: pd.Series, ids: pd.Index) -> np.ndarray:
     """Each row's record as its position in ``ids``; hashes each run of equal ids once (tables are
     sorted by record, so ten million rows hold about a million runs)."""
@@ -568,8 +690,10 @@ def record_numbers(record_id: pd.Series, ids: pd.Index) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     changes = pyarrow.compute.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
     starts = np.flatnonzero(np.r_[True, changes])
-    firsts = values.take(pyarrow.array(starts)).to_pylist()
-    return np.repeat(ids.get_indexer(firsts), np.diff(np.r_[starts, len(values)]))
+    firsts = values.take(pyarrow.array(starts))
+    # ids are unique: the position of the match, -1 for none (as pandas' get_indexer)
+    at = pyarrow.compute.index_in(firsts, value_set=pyarrow.array(ids, type=firsts.type)).fill_null(-1)
+    return np.repeat(at.to_numpy().astype(np.int64), np.diff(np.r_[starts, len(values)]))
 
 
 def pa_array(values: pd.Series) -> pyarrow.Array:
@@ -632,9 +756,15 @@ def _record_dates(tables: ExtractedTables) -> pd.DataFrame:
     return pd.DataFrame({
         "record_id": pd.Categorical.from_codes(record, categories=settings().records["ids"]),
         "form": pd.Categorical.from_codes(form_of_field[field], categories=forms),
-        "instance": pd.array(np.concatenate(columns["instance"]), dtype="Float64").astype("Int64"),
+        "instance": _whole(np.concatenate(columns["instance"])),
         "field": pd.Categorical.from_codes(field, categories=fields),
         "date": np.concatenate(columns["date"]).astype("datetime64[ns]"), "death_date": death[record]})
+
+
+def _whole(numbers: np.ndarray) -> pd.arrays.IntegerArray:
+    """Whole numbers held as floats (NaN: missing) as Int64."""
+    missing = np.isnan(numbers)
+    return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype(np.int64), missing)
 
 
 # Dates that last contact must not precede: treatment, assessments, progression, subsequent therapy.
@@ -759,14 +889,14 @@ def _structure_queries(tables: ExtractedTables, record: np.ndarray) -> tuple[lis
     instance = pd.factorize(rows["instance"])[0]
     key = (record.astype(np.int64) * (instrument.max(initial=0) + 1) + instrument) \
         * (instance.max(initial=0) + 1) + instance
-    rows = rows.assign(record=record.astype(np.int64), key=key)
+    rows = rows.assign(record=record.astype(np.int64), repeated=pd.Series(key).duplicated().to_numpy())
     as_exported = {"record_id": rows["record_id"], "redcap_repeat_instrument": rows["instrument"],
                    "redcap_repeat_instance": rows["instance"]}
     fails = failures(ExportRows, rows)
     stray = fails["rule"] == "value_outside_form"   # the query names the field, not the view's column
-    fails.loc[stray, "field"] = rows["stray"].to_numpy()[fails.loc[stray, "index"].astype(int).to_numpy()]
+    fails.loc[stray, "field"] = rows["stray"].iloc[fails.loc[stray, "index"].astype(int).to_numpy()].to_numpy()
     found = [_queries(fails, record_id=rows["record_id"], form=rows["instrument"],
-                      instance=parse_instances(rows["instance"]), value_of=lambda f, _: as_exported.get(f),
+                      instance=_instances(rows["instance"]), value_of=lambda f, _: as_exported.get(f),
                       detail=rows["source"])]
     info = tables.info
     if info and info.columns_unknown:
@@ -786,7 +916,7 @@ def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, 
         found.append(_column_queries(form, list(fails.loc[absent & ~optional, "field"]), "missing_column"))
         found.append(_column_queries(form, list(fails.loc[optional, "field"]), "optional_column_missing"))
         missing |= set(fails.loc[absent, "field"])
-        found.append(_queries(fails[~absent], record_id=text["record_id"], instance=parse_instances(text["instance"]),
+        found.append(_queries(fails[~absent], record_id=text["record_id"], instance=_instances(text["instance"]),
                               form=form, value_of=lambda f, _, text=text: text.get(f), detail=text["source"]))
     return found
 
@@ -832,7 +962,7 @@ def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary) -> list:
                           instance=dates["instance"], field=dates["field"], value_of=lambda f, fo: dates["date"],
                           detail=dates["death_date"], detail_prefix="death_date "))
     ta = tables.tumor_assessments
-    responses = ta[~_baseline(tables)]   # the index keeps each row's position for its query
+    responses = ta[["ta_response"]][~_baseline(tables)]   # the index keeps each row's position for its query
     found.append(_queries(failures(ResponseAssessments, responses), record_id=ta["record_id"],
                           instance=ta["instance"], form="tumor_assessment", value_of=as_entered(ta),
                           detail=source_of("tumor_assessments")))
