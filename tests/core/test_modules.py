@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from chartreview.core import modules
 from chartreview.core.modules import closure, imports
 from support import ROOT
@@ -65,6 +67,19 @@ def test_the_workflow_parse_imports_no_heavy_library():
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "print(','.join(sorted(loaded & {'matplotlib', 'pandas', 'scipy', 'pandera', 'numpy'})))\n"
     )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"PYTHONPATH": str(ROOT / "workflow"), "PATH": "/usr/bin:/bin"})
+    assert done.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(("module", "unused"), [
+    ("chartreview.endpoints.analyses", {"matplotlib", "pandera", "scipy.stats", "scipy.interpolate", "scipy.optimize"}),
+    ("chartreview.report.summary", {"matplotlib", "pandas", "pandera", "scipy"}),
+])
+def test_a_step_imports_no_library_it_does_not_use(module, unused):
+    """Every job starts a Python process: a library imported and not used costs up to a second each time
+    (scipy.stats, pandera); a function that needs one imports it itself."""
+    code = f"import sys, {module}\nprint(','.join(sorted(m for m in {sorted(unused)!r} if m in sys.modules)))\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={"PYTHONPATH": str(ROOT / "workflow"), "PATH": "/usr/bin:/bin"})
     assert done.stdout.strip() == ""
