@@ -63,17 +63,17 @@ try:
 except (ConfigError, UnsafeConfigText) as _error:
     raise WorkflowError(str(_error)) from None
 
-# The figures' font is looked up now, not when the first figure job falls back to another font. Snakemake's
-# own environment may lack matplotlib (--use-conda): then the figure jobs stop on the same message.
+# The figures' font is looked up now, not when the first figure job falls back to another font. A font other
+# than matplotlib's own needs matplotlib, which Snakemake's own environment may lack (--use-conda): then the
+# figure jobs stop on the same message.
+from chartreview.figures.settings import FigureStyleError, check_figure_style
+
 try:
-    from chartreview.figures.style import FigureStyleError, check_figure_style
+    check_figure_style(config["figure_style"])
+except FigureStyleError as _error:
+    raise WorkflowError(str(_error)) from None
 except ImportError:
-    check_figure_style = None
-if check_figure_style is not None:
-    try:
-        check_figure_style(config["figure_style"])
-    except FigureStyleError as _error:
-        raise WorkflowError(str(_error)) from None
+    pass
 
 # the key of the pseudonyms is read only when they are asked for
 _FILE_KEYS = ("export", "dictionary") + (("record_id_pseudonym_key",) if config["record_id_pseudonym"] else ())
@@ -148,6 +148,11 @@ def pseudonym_key_input():
     return {"pseudonym_key": config["record_id_pseudonym_key"]} if config["record_id_pseudonym"] else {}
 
 
+# The import statements of the package's modules, by the digest of each module's source: a parse of the
+# workflow parses only the modules changed since the last one.
+IMPORTS_CACHE = Path(".snakemake") / "chartreview" / "imports.json"
+
+
 def code_version(*names):
     """Digest of the package code a step runs, used as a param: the modules of the named subpackages or
     modules ("derive", "figures.style") and every package module they import, directly or not.
@@ -156,7 +161,7 @@ def code_version(*names):
     found = modules(PACKAGE)
     named = {m for m in found for n in names if m == f"chartreview.{n}" or m.startswith(f"chartreview.{n}.")}
     digest = hashlib.sha256()
-    for file in sorted(found[m] for m in closure(named, PACKAGE)):
+    for file in sorted(found[m] for m in closure(named, PACKAGE, IMPORTS_CACHE)):
         digest.update(str(file.relative_to(PACKAGE)).encode())
         digest.update(b"\0")
         digest.update(file.read_bytes())

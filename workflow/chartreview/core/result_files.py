@@ -5,10 +5,10 @@ a trailing newline) and the helpers that shape values for it."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from chartreview.core.numbers import finite_or_none
 
@@ -34,7 +34,9 @@ def _jsonable(obj):
         return finite_or_none(obj)
     if obj is None or isinstance(obj, str):
         return obj
-    if obj is pd.NA or obj is pd.NaT:
+    # pandas is slow to import and the report's steps do not use it: a value is its NA only once it is imported
+    pd = sys.modules.get("pandas")
+    if pd is not None and (obj is pd.NA or obj is pd.NaT):
         return None
     raise TypeError(f"cannot write {type(obj).__name__} to JSON")
 

@@ -17,12 +17,10 @@ import contextvars
 import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import matplotlib
 import numpy as np
-from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
@@ -30,7 +28,14 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox, ScaledTranslation
 
 from chartreview.core.catalog import FIGURE_FORMATS
-from chartreview.core.errors import InputError
+from chartreview.figures.settings import (  # noqa: F401 (also read from here: style.FigureStyleError, ...)
+    FONT_FAMILY,
+    RISK_TABLES,
+    FigureStyle,
+    FigureStyleError,
+    check_figure_style,
+    font_family,
+)
 
 MM_PER_INCH = 25.4
 COLUMN_WIDTH_MM = {"single": 85.0, "double": 180.0}
@@ -63,9 +68,6 @@ CATEGORY_COLORS = ("#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442")
 NEUTRAL_COLOR = "#999999"
 TEXT_COLOR = "#000000"
 
-# DejaVu Sans ships inside matplotlib, so every machine draws (and embeds) the same glyphs; a system
-# font such as Arial (config figure_style.font) makes the files depend on the machine's copy of it.
-FONT_FAMILY = "DejaVu Sans"
 SVG_HASHSALT = "chartreview"
 PDF_METADATA = {"Creator": "chartreview", "Producer": "matplotlib", "CreationDate": None}
 SVG_METADATA = {"Date": None, "Creator": "chartreview"}
@@ -74,45 +76,6 @@ PS_METADATA = {"Creator": "chartreview"}
 # The PostScript backend stamps the wall-clock time; the line is dropped so two runs give the same bytes.
 PS_CREATION_DATE = re.compile(rb"^%%CreationDate:[^\n]*\n", re.MULTILINE)
 TIFF_COMPRESSION = "tiff_lzw"
-RISK_TABLES = ("at_risk", "at_risk_events_censored")
-
-
-class FigureStyleError(InputError):
-    """A figure_style setting the figures cannot be drawn with (a font not found, a format not known)."""
-
-
-@dataclass(frozen=True)
-class FigureStyle:
-    """The config's figure_style: file formats, TIFF resolution and colour mode, font, and what the
-    time-to-event curves show. Defaults are the schema's (workflow/schemas/config.schema.yaml)."""
-    formats: tuple[str, ...] = ("pdf", "svg", "png", "tiff")
-    dpi: int = 600
-    font: str = FONT_FAMILY
-    font_file: str = ""
-    color_mode: str = "RGB"
-    confidence_bands: bool = False
-    risk_table: str = "at_risk"
-
-    @classmethod
-    def from_config(cls, entry: Mapping | None) -> FigureStyle:
-        """From the config's figure_style mapping (unknown keys refused, formats as a tuple)."""
-        entry = dict(entry or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(entry) - known)
-        if unknown:
-            raise FigureStyleError(f"config key 'figure_style.{unknown[0]}': unknown key "
-                                   f"(the keys here: {', '.join(sorted(known))})")
-        if "formats" in entry:
-            entry["formats"] = tuple(entry["formats"])
-        made = cls(**entry)
-        bad = [f for f in made.formats if f not in FIGURE_FORMATS]
-        if bad:
-            raise FigureStyleError(f"config key 'figure_style.formats': {bad[0]!r} is not a figure format "
-                                   f"({', '.join(FIGURE_FORMATS)})")
-        if made.risk_table not in RISK_TABLES:
-            raise FigureStyleError(f"config key 'figure_style.risk_table': {made.risk_table!r} is none of "
-                                   f"{', '.join(RISK_TABLES)}")
-        return made
 
 
 _CURRENT: contextvars.ContextVar[FigureStyle | None] = contextvars.ContextVar("figure_style", default=None)
@@ -121,46 +84,6 @@ _CURRENT: contextvars.ContextVar[FigureStyle | None] = contextvars.ContextVar("f
 def current() -> FigureStyle:
     """The figure style of the context being drawn in (style.context), the defaults outside one."""
     return _CURRENT.get() or FigureStyle()
-
-
-def font_family(figure_style: FigureStyle) -> str:
-    """The family name text is drawn in: font_file's own family once registered with matplotlib's font
-    manager, else `font`, which must be installed. A font not found is a FigureStyleError, not matplotlib's
-    silent fallback to another font."""
-    if figure_style.font_file:
-        path = Path(figure_style.font_file)
-        where = f"config key 'figure_style.font_file': {str(path)!r}"
-        if not path.is_file():
-            raise FigureStyleError(f"{where}: the file does not exist")
-        if path.suffix.lower() not in (".ttf", ".otf"):
-            raise FigureStyleError(f"{where}: not a TrueType or OpenType font file (.ttf or .otf)")
-        try:
-            font_manager.fontManager.addfont(str(path))
-            family = font_manager.FontProperties(fname=str(path)).get_name()
-        except (OSError, RuntimeError, ValueError):  # FreeType's text is not passed on
-            raise FigureStyleError(f"{where}: the file cannot be read as a font") from None
-        return family
-    try:
-        font_manager.findfont(font_manager.FontProperties(family=[figure_style.font]),
-                              fallback_to_default=False)
-    except ValueError:
-        raise FigureStyleError(
-            f"config key 'figure_style.font': the font {figure_style.font!r} is not installed on this machine "
-            f"(matplotlib finds no font of that family name); install it, set figure_style.font_file to its "
-            f".ttf or .otf file, or use {FONT_FAMILY!r}, which ships with matplotlib") from None
-    return figure_style.font
-
-
-def check_figure_style(entry: Mapping | None) -> FigureStyle:
-    """The config's figure_style checked before any job: its font is found, its options fit together."""
-    figure_style = FigureStyle.from_config(entry)
-    font_family(figure_style)
-    if figure_style.confidence_bands and "eps" in figure_style.formats:
-        raise FigureStyleError(
-            "config key 'figure_style.confidence_bands': the bands are translucent, and EPS cannot hold "
-            "transparency (PostScript draws them opaque, over the other group's band); drop eps from "
-            "figure_style.formats (PDF keeps the figure as vectors) or set confidence_bands: false")
-    return figure_style
 
 
 def rc_params(family: str = FONT_FAMILY) -> dict:

@@ -12,7 +12,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from chartreview.stats.distributions import chi2_sf, norm_cdf, norm_sf
 
 __all__ = [
     "TESTS",
@@ -109,7 +111,7 @@ def _pearson(table: np.ndarray, yates: bool) -> CategoricalTest:
         diff = diff - np.minimum(0.5, diff)
     statistic = float((diff**2 / expected).sum())
     df = (table.shape[0] - 1) * (table.shape[1] - 1)
-    p = float(stats.chi2.sf(statistic, df))
+    p = float(chi2_sf(statistic, df))
     return CategoricalTest(TESTS["chi2_yates" if yates else "chi2"], statistic, df, p)
 
 
@@ -296,6 +298,7 @@ def _fisher(table: np.ndarray) -> CategoricalTest:
     observed margins that is no more likely than the observed one (relative tolerance 1e-7). A 2 x 2 table
     reads the hypergeometric distribution of its first cell; larger tables take the network algorithm.
     Empty rows and columns are left out, as R does."""
+    from scipy import stats  # slow to import: only the exact test needs it
     empty = (table.sum(axis=1) == 0).sum() + (table.sum(axis=0) == 0).sum()
     table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
     left_out = "a group or category with no observations is left out, as R's fisher.test does" if empty else None
@@ -360,6 +363,7 @@ def compare_proportions(table, test: str = "chi2") -> CategoricalTest:
 
 def clopper_pearson(x: int, n: int, conf_level: float = 0.95) -> tuple[float | None, float | None]:
     """Clopper-Pearson exact confidence interval of a binomial proportion (R binom.test's interval)."""
+    from scipy import stats  # slow to import: only the interval needs it
     if n <= 0:
         return (None, None)
     if not 0 <= x <= n:
@@ -375,6 +379,7 @@ def wilcoxon_rank_sum(x, y) -> RankSumTest:
     exact distribution when both samples have fewer than 50 values and there are no ties, otherwise the
     normal approximation with continuity correction and the tie-corrected variance. Missing values are
     dropped."""
+    from scipy import stats  # slow to import: only the rank-sum test needs it
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     x = x[~np.isnan(x)]
@@ -396,7 +401,7 @@ def wilcoxon_rank_sum(x, y) -> RankSumTest:
     if sigma == 0:
         return RankSumTest(name, w, None, False, "every value is the same")
     z = (z - math.copysign(0.5, z) if z != 0 else 0.0) / sigma
-    p = float(2 * min(stats.norm.cdf(z), stats.norm.sf(z)))
+    p = float(2 * min(norm_cdf(z), norm_sf(z)))
     return RankSumTest(f"{name} (normal approximation with continuity correction)", w, min(1.0, p), False)
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from chartreview.core.numbers import finite_or_none
 from chartreview.stats.counting import check_time_to_event, risk_set_counts
+from chartreview.stats.distributions import chi2_sf, norm_ppf, norm_sf
 from chartreview.stats.survival import CoxModel, cox_regression
 
 __all__ = [
@@ -110,7 +110,7 @@ def _tie_factor(d, n):
 def _loglog_ci(estimate, variance, conf_level):
     """CI on the log(-log) scale from the Aalen variance: est^exp(±z·se/(est·log est)) (as tidycmprsk
     does with cuminc's variance); undefined (NaN) where the estimate is 0 or 1."""
-    z = stats.norm.ppf(0.5 + conf_level / 2.0)
+    z = norm_ppf(0.5 + conf_level / 2.0)
     se = np.sqrt(np.maximum(variance, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = se / (estimate * np.log(estimate))  # negative for 0 < estimate < 1
@@ -290,7 +290,7 @@ def gray_test(time, status, group, cause=1) -> GrayTest:
         statistic = float(z @ np.linalg.solve(sigma, z))
     except np.linalg.LinAlgError:
         return GrayTest(None, df, None, "the covariance of the score is singular (too few events)")
-    p = float(stats.chi2.sf(statistic, df))
+    p = float(chi2_sf(statistic, df))
     return GrayTest(statistic, df, p)
 
 
@@ -454,10 +454,10 @@ def fine_gray(time, status, X, names, cause=1, conf_level=0.95, max_iter=50, tol
     omega = (eta_res + psi).T @ (eta_res + psi)
     var = info_inv @ omega @ info_inv
     se = np.sqrt(np.diag(var))
-    z = stats.norm.ppf(0.5 + conf_level / 2)
+    z = norm_ppf(0.5 + conf_level / 2)
     shr = np.exp(beta)
     return FineGrayModel(
-        names, beta, se, shr, np.exp(beta - z * se), np.exp(beta + z * se), 2 * stats.norm.sf(np.abs(beta / se)),
+        names, beta, se, shr, np.exp(beta - z * se), np.exp(beta + z * se), 2 * norm_sf(np.abs(beta / se)),
         var, conf_level, n, events, converged, iterations,
     )
 

@@ -18,10 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.interpolate import BSpline
 
 from chartreview.stats.counting import check_time_to_event, distinct_times
+from chartreview.stats.distributions import chi2_sf
 
 __all__ = ["ProportionalHazardsTest", "ResidualSmooth", "cox_zph", "zph_smooth"]
 
@@ -167,8 +166,8 @@ def cox_zph(time, event, X, coef, terms: Mapping[str, Sequence[int]]) -> Proport
     residuals += np.array([coef[cols[0]] if len(cols) == 1 else 1.0 for cols in columns])
     return ProportionalHazardsTest(
         terms=names, chisq=tuple(chisq), df=tuple(df),
-        p=tuple(float(stats.chi2.sf(x, k)) for x, k in zip(chisq, df)),
-        global_chisq=global_chisq, global_df=p, global_p=float(stats.chi2.sf(global_chisq, p)),
+        p=tuple(float(chi2_sf(x, k)) for x, k in zip(chisq, df)),
+        global_chisq=global_chisq, global_df=p, global_p=float(chi2_sf(global_chisq, p)),
         transform="km", time=time[deaths], x=km_left[index][deaths], residuals=residuals,
         var=np.linalg.inv(vmean))
 
@@ -176,6 +175,7 @@ def cox_zph(time, event, X, coef, terms: Mapping[str, Sequence[int]]) -> Proport
 def _natural_spline_basis(x: np.ndarray, interior: np.ndarray, boundary: tuple[float, float]) -> np.ndarray:
     """A basis of the natural cubic splines with these knots (the space of R ``ns(intercept = TRUE)``:
     cubic B-splines whose second derivative is 0 at both boundary knots)."""
+    from scipy.interpolate import BSpline  # slow to import: only the smooth needs it
     knots = np.r_[[boundary[0]] * 4, interior, [boundary[1]] * 4]
     n_basis = len(knots) - 4
     design = BSpline.design_matrix(np.clip(x, *boundary), knots, 3).toarray()

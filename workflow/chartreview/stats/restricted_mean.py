@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from chartreview.stats.distributions import norm_ppf, norm_sf
 from chartreview.stats.survival import KaplanMeier
 
 __all__ = ["RestrictedMean", "RestrictedMeanContrast", "common_follow_up", "restricted_mean",
@@ -53,7 +53,7 @@ class RestrictedMeanContrast:
 def _z(conf_level: float) -> float:
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be between 0 and 1, got {conf_level}")
-    return float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    return float(norm_ppf(1 - (1 - conf_level) / 2))
 
 
 def restricted_mean(km: KaplanMeier, tau: float, conf_level: float = 0.95) -> RestrictedMean:
@@ -122,7 +122,7 @@ def rmst_difference(reference: RestrictedMean, other: RestrictedMean,
     if se == 0:
         return RestrictedMeanContrast(diff, 0.0, diff, diff, None, "standard error 0 in both groups: no test")
     return RestrictedMeanContrast(diff, se, diff - z * se, diff + z * se,
-                                  float(2 * stats.norm.sf(abs(diff / se))))
+                                  float(2 * norm_sf(abs(diff / se))))
 
 
 def rmst_ratio(reference: RestrictedMean, other: RestrictedMean, conf_level: float = 0.95) -> RestrictedMeanContrast:
@@ -140,4 +140,4 @@ def rmst_ratio(reference: RestrictedMean, other: RestrictedMean, conf_level: flo
     if se == 0:
         return RestrictedMeanContrast(ratio, 0.0, ratio, ratio, None, "standard error 0 in both groups: no test")
     return RestrictedMeanContrast(ratio, se, float(np.exp(log_ratio - z * se)), float(np.exp(log_ratio + z * se)),
-                                  float(2 * stats.norm.sf(abs(log_ratio / se))))
+                                  float(2 * norm_sf(abs(log_ratio / se))))

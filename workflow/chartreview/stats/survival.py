@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from chartreview.core.numbers import finite_or_none
 from chartreview.stats.counting import check_time_to_event, distinct_times, group_codes, risk_set_counts
+from chartreview.stats.distributions import chi2_sf, norm_ppf, norm_sf
 
 # quantile.survfit's tolerance for "exactly 0.5".
 _QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))
@@ -146,7 +146,7 @@ class CoxModel:
 def _z(conf_level: float) -> float:
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be between 0 and 1, got {conf_level}")
-    return float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    return float(norm_ppf(1 - (1 - conf_level) / 2))
 
 
 def kaplan_meier(time, event, conf_level: float = 0.95, weights=None) -> KaplanMeier:
@@ -331,7 +331,7 @@ def logrank_test(time, event, group, levels: Sequence | None = None) -> LogRank:
     except np.linalg.LinAlgError:  # R: "system is exactly singular"
         return LogRank(None, df, None, observed, expected, levels, reason="zero variance "
                        "(every event time removes its whole risk set): no test")
-    return LogRank(chisq, df, float(stats.chi2.sf(chisq, df)), observed, expected, levels)
+    return LogRank(chisq, df, float(chi2_sf(chisq, df)), observed, expected, levels)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -612,10 +612,10 @@ def cox_regression(time, event, X, names: Sequence[str], conf_level: float = 0.9
         hr_lower, hr_upper = np.exp(beta - z_crit * se), np.exp(beta + z_crit * se)
     return CoxModel(
         names=names, coef=beta, se=se, hr=hr, hr_lower=hr_lower, hr_upper=hr_upper, z=z,
-        p=2 * stats.norm.sf(np.abs(z)), n=n,
+        p=2 * norm_sf(np.abs(z)), n=n,
         events=events, loglik=(loglik0, loglik), wald_test=wald, wald_df=p,
-        wald_p=float(stats.chi2.sf(wald, p)), lr_test=lr, lr_df=p, lr_p=float(stats.chi2.sf(lr, p)),
-        score_test=score_test, score_p=float(stats.chi2.sf(score_test, p)), conf_level=conf_level,
+        wald_p=float(chi2_sf(wald, p)), lr_test=lr, lr_df=p, lr_p=float(chi2_sf(lr, p)),
+        score_test=score_test, score_p=float(chi2_sf(score_test, p)), conf_level=conf_level,
         iterations=iterations, converged=converged,
         infinite=tuple(bool(f) for f in (infinite | (not converged))), var=var, reason=reason, robust=robust)
 
@@ -625,4 +625,4 @@ def wald_test(model: CoxModel, terms: Sequence[str]) -> tuple[float, int, float]
     idx = [model.names.index(t) for t in terms]
     b = model.coef[idx]
     stat = float(b @ np.linalg.solve(model.var[np.ix_(idx, idx)], b))
-    return stat, len(idx), float(stats.chi2.sf(stat, len(idx)))
+    return stat, len(idx), float(chi2_sf(stat, len(idx)))

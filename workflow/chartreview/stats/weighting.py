@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+
+from chartreview.stats.distributions import norm_sf
 
 __all__ = [
     "PropensityModel",
@@ -100,6 +101,7 @@ def separation(treated, X, names: Sequence[str]) -> tuple[str, ...]:
     group is empty). Rows are merged first (identical rows give identical constraints); columns scaled
     to unit range so the tolerance is relative.
     """
+    from scipy import optimize  # slow to import: only this check needs it
     y = np.asarray(treated, dtype=float)
     X1 = np.column_stack([np.ones(y.size), np.asarray(X, dtype=float).reshape(y.size, -1)])
     span = X1.max(axis=0) - X1.min(axis=0)
@@ -190,7 +192,7 @@ def propensity_score(treated, X, names: Sequence[str], *, max_iter: int = 100, t
     var = np.linalg.inv((X1.T * w) @ X1)
     se = np.sqrt(np.diag(var))
     zval = beta / se
-    return PropensityModel(labels, beta, se, zval, 2 * stats.norm.sf(np.abs(zval)), n, deviance, null_deviance,
+    return PropensityModel(labels, beta, se, zval, 2 * norm_sf(np.abs(zval)), n, deviance, null_deviance,
                            converged, iterations, mu)
 
 
