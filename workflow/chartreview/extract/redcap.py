@@ -57,6 +57,7 @@ from chartreview.extract.reading import (
 from chartreview.extract.text import (
     STRING,
     TEXT,
+    as_string,
     field_choices,
     parse_dates,
     parse_instances,
@@ -106,8 +107,41 @@ def _mask_identifiers(frame: pd.DataFrame, dictionary: DataDictionary) -> None:
                                     index=text.index, dtype=TEXT)
 
 
-def _trimmed(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.utf8_trim_whitespace(column)
+def _bounds(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's value offsets into its data, and the data, as numpy (no copy)."""
+    offsets = np.frombuffer(chunk.buffers()[1], np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+    data = chunk.buffers()[2]
+    return offsets, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def _may_need_trimming(chunk: pa.Array) -> bool:
+    """Whether a value may start or end with white space: its first or last byte is a control character, a
+    space or not ASCII (every character ``utf8_trim_whitespace`` trims is one of these)."""
+    if chunk.type != pa.string() or chunk.null_count:
+        return True
+    offsets, data = _bounds(chunk)
+    filled = offsets[1:] > offsets[:-1]
+    ends = data[np.concatenate([offsets[:-1][filled], offsets[1:][filled] - 1])]
+    return bool(((ends <= 0x20) | (ends >= 0x7F)).any())
+
+
+def _trimmed(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """White space around each value trimmed; most columns have none, and are returned as they are."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return pc.utf8_trim_whitespace(column) if any(_may_need_trimming(c) for c in chunks) else column
+
+
+def _filled(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Per value: not blank (a null counts as blank)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    filled = []
+    for chunk in chunks:
+        if chunk.type == pa.string() and not chunk.null_count:
+            offsets, _ = _bounds(chunk)
+            filled.append(offsets[1:] > offsets[:-1])
+        else:
+            filled.append(pc.fill_null(pc.greater(pc.utf8_length(chunk), 0), False).to_numpy(zero_copy_only=False))
+    return np.concatenate(filled) if filled else np.zeros(0, dtype=bool)
 
 
 def _text_frame(table: pa.Table) -> pd.DataFrame:
@@ -138,15 +172,22 @@ def _instrument_names(instrument: pa.Array, forms: list[str]) -> pa.Array:
 def _stray_values(batch, instrument, form_columns: dict[str, list[str]], blank) -> pa.Array:
     """Per row, the first field holding a value outside the row's form (REDCap leaves those blank): the
     split would drop it, so the validation queries it."""
-    stray = blank
-    known = pc.is_in(instrument, value_set=pa.array(list(form_columns), pa.string()))
-    for which, names in form_columns.items():
-        elsewhere = pc.and_(known, pc.not_equal(instrument, which))
-        for name in names:
-            outside = pc.and_(elsewhere, pc.greater(pc.utf8_length(batch.column(name)), 0))
-            if pc.any(outside).as_py():
-                stray = pc.if_else(pc.and_(outside, pc.equal(stray, "")), name, stray)
-    return stray
+    forms = list(form_columns)
+    form = pc.index_in(instrument, value_set=pa.array(forms, pa.string())).fill_null(-1).to_numpy()
+    known = form >= 0
+    stray = np.full(len(form), -1, dtype=np.int64)
+    names = [name for names in form_columns.values() for name in names]
+    for which, columns in enumerate(form_columns.values()):
+        elsewhere = known & (form != which)
+        if not elsewhere.any():
+            continue
+        for name in columns:
+            outside = elsewhere & _filled(batch.column(name))
+            if outside.any():
+                stray = np.where(outside & (stray < 0), names.index(name), stray)
+    if (stray < 0).all():
+        return blank
+    return pa.array(np.array(names + [""], dtype=object)[stray], pa.string())
 
 
 def _split_by_form(batches, columns: list[str], form_columns: dict[str, list[str]], source, rid: str,
@@ -185,9 +226,12 @@ def _split_by_form(batches, columns: list[str], form_columns: dict[str, list[str
         table = pa.concat_tables(split.pop(which))
         at = table["_row"].to_numpy()
         order = np.lexsort((instance[at], record_order[at]))
+        text = table.select(names)
+        # an export lists each record's rows together, in instance order: nothing to reorder then
+        text = text.combine_chunks() if (order == np.arange(len(order))).all() else text.take(pa.array(order))
         part = pa.Table.from_arrays(
             keys.select(["record_id", "instance", "source", "event"]).take(pa.array(at[order])).columns
-            + [_trimmed(c) for c in table.select(names).take(pa.array(order)).columns],
+            + [_trimmed(c) for c in text.columns],
             names=["record_id", "instance", SOURCE, "event"] + names)
         parts[which] = _text_frame(part)
     return rows, parts
@@ -302,7 +346,7 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
     if age_field:  # no birth date in the export: the project's age field, in completed years
         years = typed[dictionary[age_field].form][age_field]
         age = pd.Series(np.floor(years), index=base.index).astype("Int64")
-    patients = pd.DataFrame({"record_id": base["record_id"].astype(STRING), "age": age})
+    patients = pd.DataFrame({"record_id": as_string(base["record_id"]), "age": age})
     patients = pd.concat([patients] + [typed[f] for f in dictionary.forms if f not in repeating_forms], axis=1)
     if REDCAP_DATA_ACCESS_GROUP in base.columns:  # only then: an export without it gives the same tables
         group = base[REDCAP_DATA_ACCESS_GROUP].astype(object).where(base[REDCAP_DATA_ACCESS_GROUP] != "")
@@ -311,7 +355,7 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
     for form in repeating_forms:
         text = exported[form]
         tables[FORM_TABLES.get(form, form)] = pd.concat(
-            [pd.DataFrame({"record_id": text["record_id"].astype(STRING),
+            [pd.DataFrame({"record_id": as_string(text["record_id"]),
                            "instance": parse_instances(text["instance"])}),
              typed[form]], axis=1)
     info = ExportInfo(source=path.name, format=kind, encoding=encoding, columns_missing=missing,
