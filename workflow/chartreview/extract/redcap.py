@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -397,11 +398,14 @@ def write_tables(tables: ExtractedTables, paths: Mapping[str, str | Path]) -> No
     file (names as in ``core.catalog.extracted_files``)."""
     for path in paths.values():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    for name in EXTRACTED_TABLES:
-        getattr(tables, name).to_parquet(paths[name], index=False)
-    for form, text in tables.exported.items():
-        text.to_parquet(paths[f"exported_{form}"], index=False)
-    tables.rows.to_parquet(paths["rows"], index=False)
+    frames = [(getattr(tables, name), paths[name]) for name in EXTRACTED_TABLES]
+    frames += [(text, paths[f"exported_{form}"]) for form, text in tables.exported.items()]
+    frames.append((tables.rows, paths["rows"]))
+    # two files at a time: Arrow encodes and compresses outside the interpreter lock, and each file is
+    # written exactly as alone
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(frame.to_parquet, path, index=False) for frame, path in frames]:
+            done.result()
     info = dict(tables.info.__dict__) if tables.info else {}
     info["forms"] = list(tables.exported)
     Path(paths["export_info"]).write_text(json.dumps(info, indent=2) + "\n")
