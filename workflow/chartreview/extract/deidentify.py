@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -318,7 +319,9 @@ class Finder:
 
     def __init__(self, texts: list[pa.Array], ids: Identifiers):
         self.ids = ids
-        distinct = pc.unique(pa.concat_arrays([pc.unique(t) for t in texts])) if texts else pa.array([], pa.string())
+        with ThreadPoolExecutor(max_workers=2) as pool:   # Arrow looks them up outside the interpreter lock
+            each = list(pool.map(pc.unique, texts))
+        distinct = pc.unique(pa.concat_arrays(each)) if texts else pa.array([], pa.string())
         at, keys = _value_keys(distinct, ids) if len(ids.anyone) else (np.array([], np.int64), np.array([], _U64))
         everywhere = _isin(keys, ids.everywhere)
         self.everywhere = distinct.take(pa.array(np.unique(at[everywhere]), pa.int64()))
