@@ -227,12 +227,19 @@ def _split_by_form(batches, columns: list[str], form_columns: dict[str, list[str
         table = pa.concat_tables(split.pop(which))
         at = table["_row"].to_numpy()
         order = np.lexsort((instance[at], record_order[at]))
-        text = table.select(names)
         # an export lists each record's rows together, in instance order: nothing to reorder then
-        text = text.combine_chunks() if (order == np.arange(len(order))).all() else text.take(pa.array(order))
+        in_order = (order == np.arange(len(order))).all()
+        # a column at a time, each let go once copied: the form's text is never whole twice in memory
+        pending = {name: table.column(name) for name in names}
+        del table
+        text = []
+        for name in names:
+            column = pending.pop(name)
+            text.append(_trimmed(pa.chunked_array([column.combine_chunks()]) if in_order
+                                 else column.take(pa.array(order))))
+            del column
         part = pa.Table.from_arrays(
-            keys.select(["record_id", "instance", "source", "event"]).take(pa.array(at[order])).columns
-            + [_trimmed(c) for c in text.columns],
+            keys.select(["record_id", "instance", "source", "event"]).take(pa.array(at[order])).columns + text,
             names=["record_id", "instance", SOURCE, "event"] + names)
         parts[which] = _text_frame(part)
     return rows, parts
