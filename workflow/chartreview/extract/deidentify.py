@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,8 +212,15 @@ def _arrow(column) -> pa.Array:
     if isinstance(column, pd.Series):
         column = pa.array(column.array) if isinstance(column.dtype, pd.ArrowDtype) else pa.array(column, pa.string())
     if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     return column.cast(pa.string())
+
+
+def _chunks(column: pd.Series) -> pa.ChunkedArray | pa.Array:
+    """A text column's Arrow memory as it is (its chunks not copied into one)."""
+    if isinstance(column.dtype, pd.ArrowDtype) and column.dtype.pyarrow_dtype == pa.string():
+        return column.array.__arrow_array__()
+    return _arrow(column)
 
 
 def _distinct(keys: list[np.ndarray]) -> np.ndarray:
@@ -316,9 +324,11 @@ class Finder:
     distinct text are looked up in the vocabulary of identifier words once, and each column then only
     compares its cells with the few texts that hold an identifier."""
 
-    def __init__(self, texts: list[pa.Array], ids: Identifiers):
+    def __init__(self, texts: list[pa.Array | pa.ChunkedArray], ids: Identifiers):
         self.ids = ids
-        distinct = pc.unique(pa.concat_arrays([pc.unique(t) for t in texts])) if texts else pa.array([], pa.string())
+        with ThreadPoolExecutor(max_workers=2) as pool:   # Arrow looks them up outside the interpreter lock
+            each = list(pool.map(pc.unique, texts))
+        distinct = pc.unique(pa.concat_arrays(each)) if texts else pa.array([], pa.string())
         at, keys = _value_keys(distinct, ids) if len(ids.anyone) else (np.array([], np.int64), np.array([], _U64))
         everywhere = _isin(keys, ids.everywhere)
         self.everywhere = distinct.take(pa.array(np.unique(at[everywhere]), pa.int64()))
@@ -367,8 +377,8 @@ def _entries(frame: pd.DataFrame, dictionary: DataDictionary) -> list[str]:
 
 def finder(parts, rows: pd.DataFrame, ids: Identifiers, dictionary: DataDictionary) -> Finder:
     """A ``Finder`` for the record_ids and every entry of the forms and the export's rows."""
-    return Finder([_arrow(rows["record_id"])] + [_arrow(frame[c]) for frame in [rows, *parts]
-                                                 for c in _entries(frame, dictionary)], ids)
+    return Finder([_chunks(rows["record_id"])] + [_chunks(frame[c]) for frame in [rows, *parts]
+                                                  for c in _entries(frame, dictionary)], ids)
 
 
 def mask_entries(parts, rows: pd.DataFrame, found: Finder, dictionary: DataDictionary) -> None:

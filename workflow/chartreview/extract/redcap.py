@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,7 @@ from chartreview.extract.reading import (
 from chartreview.extract.text import (
     STRING,
     TEXT,
+    as_string,
     field_choices,
     parse_dates,
     parse_instances,
@@ -106,8 +108,41 @@ def _mask_identifiers(frame: pd.DataFrame, dictionary: DataDictionary) -> None:
                                     index=text.index, dtype=TEXT)
 
 
-def _trimmed(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.utf8_trim_whitespace(column)
+def _bounds(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's value offsets into its data, and the data, as numpy (no copy)."""
+    offsets = np.frombuffer(chunk.buffers()[1], np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+    data = chunk.buffers()[2]
+    return offsets, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def _may_need_trimming(chunk: pa.Array) -> bool:
+    """Whether a value may start or end with white space: its first or last byte is a control character, a
+    space or not ASCII (every character ``utf8_trim_whitespace`` trims is one of these)."""
+    if chunk.type != pa.string() or chunk.null_count:
+        return True
+    offsets, data = _bounds(chunk)
+    filled = offsets[1:] > offsets[:-1]
+    ends = data[np.concatenate([offsets[:-1][filled], offsets[1:][filled] - 1])]
+    return bool(((ends <= 0x20) | (ends >= 0x7F)).any())
+
+
+def _trimmed(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """White space around each value trimmed; most columns have none, and are returned as they are."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return pc.utf8_trim_whitespace(column) if any(_may_need_trimming(c) for c in chunks) else column
+
+
+def _filled(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Per value: not blank (a null counts as blank)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    filled = []
+    for chunk in chunks:
+        if chunk.type == pa.string() and not chunk.null_count:
+            offsets, _ = _bounds(chunk)
+            filled.append(offsets[1:] > offsets[:-1])
+        else:
+            filled.append(pc.fill_null(pc.greater(pc.utf8_length(chunk), 0), False).to_numpy(zero_copy_only=False))
+    return np.concatenate(filled) if filled else np.zeros(0, dtype=bool)
 
 
 def _text_frame(table: pa.Table) -> pd.DataFrame:
@@ -138,15 +173,22 @@ def _instrument_names(instrument: pa.Array, forms: list[str]) -> pa.Array:
 def _stray_values(batch, instrument, form_columns: dict[str, list[str]], blank) -> pa.Array:
     """Per row, the first field holding a value outside the row's form (REDCap leaves those blank): the
     split would drop it, so the validation queries it."""
-    stray = blank
-    known = pc.is_in(instrument, value_set=pa.array(list(form_columns), pa.string()))
-    for which, names in form_columns.items():
-        elsewhere = pc.and_(known, pc.not_equal(instrument, which))
-        for name in names:
-            outside = pc.and_(elsewhere, pc.greater(pc.utf8_length(batch.column(name)), 0))
-            if pc.any(outside).as_py():
-                stray = pc.if_else(pc.and_(outside, pc.equal(stray, "")), name, stray)
-    return stray
+    forms = list(form_columns)
+    form = pc.index_in(instrument, value_set=pa.array(forms, pa.string())).fill_null(-1).to_numpy()
+    known = form >= 0
+    stray = np.full(len(form), -1, dtype=np.int64)
+    names = [name for names in form_columns.values() for name in names]
+    for which, columns in enumerate(form_columns.values()):
+        elsewhere = known & (form != which)
+        if not elsewhere.any():
+            continue
+        for name in columns:
+            outside = elsewhere & _filled(batch.column(name))
+            if outside.any():
+                stray = np.where(outside & (stray < 0), names.index(name), stray)
+    if (stray < 0).all():
+        return blank
+    return pa.array(np.array(names + [""], dtype=object)[stray], pa.string())
 
 
 def _split_by_form(batches, columns: list[str], form_columns: dict[str, list[str]], source, rid: str,
@@ -185,9 +227,19 @@ def _split_by_form(batches, columns: list[str], form_columns: dict[str, list[str
         table = pa.concat_tables(split.pop(which))
         at = table["_row"].to_numpy()
         order = np.lexsort((instance[at], record_order[at]))
+        # an export lists each record's rows together, in instance order: nothing to reorder then
+        in_order = (order == np.arange(len(order))).all()
+        # a column at a time, each let go once copied: the form's text is never whole twice in memory
+        pending = {name: table.column(name) for name in names}
+        del table
+        text = []
+        for name in names:
+            column = pending.pop(name)
+            text.append(_trimmed(pa.chunked_array([column.combine_chunks()]) if in_order
+                                 else column.take(pa.array(order))))
+            del column
         part = pa.Table.from_arrays(
-            keys.select(["record_id", "instance", "source", "event"]).take(pa.array(at[order])).columns
-            + [_trimmed(c) for c in table.select(names).take(pa.array(order)).columns],
+            keys.select(["record_id", "instance", "source", "event"]).take(pa.array(at[order])).columns + text,
             names=["record_id", "instance", SOURCE, "event"] + names)
         parts[which] = _text_frame(part)
     return rows, parts
@@ -302,18 +354,20 @@ def extract(export_path, dictionary: DataDictionary, *, encoding: str = "utf-8-s
     if age_field:  # no birth date in the export: the project's age field, in completed years
         years = typed[dictionary[age_field].form][age_field]
         age = pd.Series(np.floor(years), index=base.index).astype("Int64")
-    patients = pd.DataFrame({"record_id": base["record_id"].astype(STRING), "age": age})
-    patients = pd.concat([patients] + [typed[f] for f in dictionary.forms if f not in repeating_forms], axis=1)
+    patients = pd.DataFrame({"record_id": as_string(base["record_id"]), "age": age})
+    # each form's typed columns taken into its table as they are, not copied (a million patients' peak)
+    patients = pd.concat([patients] + [typed.pop(f) for f in dictionary.forms if f not in repeating_forms], axis=1,
+                         copy=False)
     if REDCAP_DATA_ACCESS_GROUP in base.columns:  # only then: an export without it gives the same tables
         group = base[REDCAP_DATA_ACCESS_GROUP].astype(object).where(base[REDCAP_DATA_ACCESS_GROUP] != "")
         patients[DATA_ACCESS_GROUP] = pd.Categorical(group, categories=sorted(group.dropna().unique()))
     tables = {}
-    for form in repeating_forms:
+    for form in dict.fromkeys(repeating_forms):
         text = exported[form]
         tables[FORM_TABLES.get(form, form)] = pd.concat(
-            [pd.DataFrame({"record_id": text["record_id"].astype(STRING),
+            [pd.DataFrame({"record_id": as_string(text["record_id"]),
                            "instance": parse_instances(text["instance"])}),
-             typed[form]], axis=1)
+             typed.pop(form)], axis=1, copy=False)
     info = ExportInfo(source=path.name, format=kind, encoding=encoding, columns_missing=missing,
                       columns_unknown=unknown, records=rows["record_id"].nunique(), rows=len(rows),
                       missing_data_codes=missing_data_codes)
@@ -353,11 +407,14 @@ def write_tables(tables: ExtractedTables, paths: Mapping[str, str | Path]) -> No
     file (names as in ``core.catalog.extracted_files``)."""
     for path in paths.values():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    for name in EXTRACTED_TABLES:
-        getattr(tables, name).to_parquet(paths[name], index=False)
-    for form, text in tables.exported.items():
-        text.to_parquet(paths[f"exported_{form}"], index=False)
-    tables.rows.to_parquet(paths["rows"], index=False)
+    frames = [(getattr(tables, name), paths[name]) for name in EXTRACTED_TABLES]
+    frames += [(text, paths[f"exported_{form}"]) for form, text in tables.exported.items()]
+    frames.append((tables.rows, paths["rows"]))
+    # two files at a time: Arrow encodes and compresses outside the interpreter lock, and each file is
+    # written exactly as alone
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(frame.to_parquet, path, index=False) for frame, path in frames]:
+            done.result()
     info = dict(tables.info.__dict__) if tables.info else {}
     info["forms"] = list(tables.exported)
     Path(paths["export_info"]).write_text(json.dumps(info, indent=2) + "\n")

@@ -23,6 +23,14 @@ TEXT = pd.ArrowDtype(pa.string())  # exported text: compact and fast for ten mil
 STRING = pd.StringDtype("pyarrow")
 
 
+def as_string(text: pd.Series) -> pd.Series:
+    """Exported text -> the typed tables' text (``STRING``), its Arrow memory taken as it is: ``astype``
+    would make a Python string of every value on the way."""
+    if isinstance(text.dtype, pd.ArrowDtype) and pa.types.is_string(text.dtype.pyarrow_dtype):
+        return pd.Series(pd.arrays.ArrowStringArray(text.array.__arrow_array__()), index=text.index, name=text.name)
+    return text.astype(STRING)
+
+
 def _by_unique(text: pd.Series, convert) -> np.ndarray:
     """Apply ``convert`` to the distinct values only: exports repeat few distinct dates and codes."""
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
@@ -97,7 +105,7 @@ def type_column(text: pd.Series, column: str, dictionary: DataDictionary) -> pd.
         return parse_dates(text)
     if f.is_number:
         return parse_numbers(text)
-    return text.astype(STRING).where((text != "") & (text != MASKED), None)  # a masked entry is missing
+    return as_string(text).where((text != "") & (text != MASKED), None)  # a masked entry is missing
 
 
 def whole_years(start: pd.Series, end: pd.Series) -> pd.Series:
