@@ -20,10 +20,9 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.gridspec import SubplotSpec
@@ -36,6 +35,9 @@ from chartreview.core.catalog import METASTATIC_COMPOSITES, METASTATIC_SITES, PR
 from chartreview.core.errors import InputError
 from chartreview.core.rounding import round_half_up
 from chartreview.figures import style
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SWIMMER_COLUMNS = ["group", "criz_months", "criz_ongoing", "response_onset_months",
                    "progression_months", "treatment_beyond_progression", "death_months",
@@ -85,6 +87,8 @@ def load_inputs(paths: Mapping[str, str | Path]) -> dict[str, Any]:
         path = Path(path)
         try:
             if path.suffix == ".parquet":
+                import pandas as pd  # most panels read JSON only; pandas costs half a second of start-up
+
                 data[name] = pd.read_parquet(path, columns=PARQUET_COLUMNS.get(name, SWIMMER_COLUMNS))
             else:
                 data[name] = json.loads(path.read_text(encoding="utf-8"))
@@ -723,6 +727,8 @@ def swimmer_rows(patients: pd.DataFrame, groups: Sequence[str],
     (longest first, ties in file order), and above max_patients a systematic sample of max_patients
     evenly spaced rows of that order (keeps each group's share and the spread of durations).
     Returns (rows with a 1-based anonymous 'index', number of patients before sampling)."""
+    import pandas as pd
+
     df = patients.loc[:, SWIMMER_COLUMNS].copy()
     df["group"] = pd.Categorical(df["group"].astype("string"), categories=list(groups))
     df = df[df["group"].notna() & df["criz_months"].notna()]
@@ -809,6 +815,8 @@ def draw_swimmer(fig, spec, data, groups) -> Axes:
 def _tumor_size_rows(data: Mapping, groups: Sequence[str]) -> tuple[pd.DataFrame, int, str]:
     """The course rows of a systematic sample of at most TUMOR_SIZE_MAX_PATIENTS patients (sorted by best
     change), the number of patients, and the exclusions in words for the caption."""
+    import pandas as pd
+
     result = data["tumor_size"]
     if not result.get("available", False):
         return pd.DataFrame(columns=TUMOR_SIZE_COLUMNS), 0, str(result.get("reason", "not available"))
