@@ -15,7 +15,7 @@ import yaml
 
 from chartreview.core.dictionary import DataDictionary, load_dictionary
 from support import CONFIG_FILE, DICTIONARY
-from support.workflow import Workflow
+from support.workflow import Workflow, shared_run
 
 
 @pytest.fixture
@@ -37,3 +37,13 @@ def make_workflow(tmp_path_factory):
     def make(**options) -> Workflow:
         return Workflow(Path(tmp_path_factory.mktemp("workflow")) / "checkout", **options)
     return make
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory) -> Workflow:
+    """The whole workflow run once on the example, in a copy of the checkout, shared by every test file and
+    every xdist worker (the first to ask runs it; its test files are scheduled first, see below). Tests read
+    its results/ and logs/ and may change its config, export or code only for a dry run, restoring them; a
+    test that runs jobs works on a copy. Only tests/workflow/test_workflow.py makes such changes (its tests
+    run one after the other), so a reader on the other worker sees results/ as the run left them."""
+    return shared_run(tmp_path_factory, "example")
