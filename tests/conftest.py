@@ -14,8 +14,26 @@ import pytest
 import yaml
 
 from chartreview.core.dictionary import DataDictionary, load_dictionary
-from support import CONFIG_FILE, DICTIONARY
+from support import CONFIG_FILE, DICTIONARY, ROOT
 from support.workflow import Workflow, shared_run
+
+# The test files that take longest (whole-workflow runs, many Snakemake processes), longest first. With
+# --dist loadfile and --no-loadscope-reorder (pyproject.toml) pytest-xdist hands whole files to its workers
+# in collection order, so these start first, side by side on the two workers, and the short files fill in
+# around them instead of one long file running alone at the end.
+LONGEST_FIRST = (
+    "workflow/test_workflow.py",
+    "workflow/test_reproducibility.py",
+    "workflow/test_hostile_input.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = [name for name in LONGEST_FIRST if not (ROOT / "tests" / name).is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py LONGEST_FIRST names no test file: {missing}")
+    rank = {ROOT / "tests" / name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path, len(rank)))  # stable: the other files keep their order
 
 
 @pytest.fixture
