@@ -3,6 +3,7 @@ holds it."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -46,6 +47,13 @@ class Workflow:
             else:
                 shutil.copy2(source, target)
         (self.workdir / "profiles").symlink_to("workflow/profiles")
+
+    @classmethod
+    def existing(cls, workdir: Path, copy: bool = False) -> Workflow:
+        """The Workflow of a work directory made before (by another test process): nothing is copied."""
+        workflow = cls.__new__(cls)
+        workflow.workdir, workflow.copy, workflow.rule_files, workflow.env = workdir, copy, None, {}
+        return workflow
 
     def run(self, *args: str, check: bool = True, cores: int = 2, timeout: int = 1200) -> subprocess.CompletedProcess:
         """``snakemake --cores N ARGS`` in the work directory, with this checkout's package importable."""
@@ -93,3 +101,30 @@ def rules_of(checkout: Path = ROOT) -> dict[str, dict]:
                           env=env | {"PYTHONPATH": str(checkout / "workflow")}, cwd=checkout, timeout=300,
                           check=True)
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def shared_run(tmp_path_factory, name: str) -> Workflow:
+    """The whole workflow run once on the example in a copy of the checkout, for the whole test session:
+    the first test process (pytest-xdist worker) that asks runs it, under a lock, in the session's shared
+    temporary directory; any other waits for it and reads the same work directory. A failed run is
+    recorded, and reported to every process that asks, without running it again."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's directory, above each worker's own
+    folder = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (folder / "failed").exists():
+            raise AssertionError((folder / "failed").read_text())
+        if (folder / "done").exists():
+            return Workflow.existing(folder / "repo", copy=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        run = Workflow(folder / "repo", copy=True)
+        try:
+            run.run()
+        except AssertionError as error:
+            (folder / "failed").write_text(str(error))
+            raise
+        (folder / "done").write_text("")
+        return run
