@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from chartreview.stats import competing_risks, survival
+
 ROOT = Path(__file__).resolve().parents[3]  # the checkout: workflow/chartreview/synthetic/ is three below
 END_TO_END = "(end to end)"
 RULES_DIR = ROOT / "workflow" / "rules"
@@ -329,8 +331,6 @@ def kernel_benchmark(n: int = 1_000_000, seed: int = 1, data_csv: Path | None = 
     from lifelines.statistics import logrank_test
     from sksurv.linear_model import CoxPHSurvivalAnalysis
     from sksurv.nonparametric import cumulative_incidence_competing_risks, kaplan_meier_estimator
-
-    from chartreview.stats import competing_risks, survival
 
     data = kernel_data(n, seed)
     sha256 = write_kernel_data(data, data_csv) if data_csv is not None else None
