@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from chartreview.core.catalog import (
     BASELINE_EXTRATHORACIC,
@@ -159,6 +160,7 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     st = rows_of(tables.subsequent_therapies if available["ttnt"] else
                  pd.DataFrame({"record_id": [], "st_start_date": pd.Series([], dtype="datetime64[ns]")}),
                  "st_start_date", cohort, {})
+    del tables  # the rows are arrays now: the rule's caller holds no other reference, so the tables go
     index_day = days_of(patients["criz_start_date"])
     death_day = days_of(patients["death_date"])
     last_contact = days_of(patients["last_contact_date"])
@@ -386,9 +388,29 @@ def read_extracted(paths: Mapping[str, str | Path]) -> ExtractedTables:
     Reads only what derivation needs, not the validation's material that ``extract.redcap.read_tables`` adds.
     """
     try:
-        return ExtractedTables(**{name: pd.read_parquet(paths[name]) for name in EXTRACTED_TABLES})
-    except (OSError, ValueError) as exc:
+        return ExtractedTables(**{name: _read_table(paths[name], READ_COLUMNS.get(name)) for name in EXTRACTED_TABLES})
+    except (OSError, ValueError, pa.ArrowException) as exc:
         raise DerivationError(f"cannot read the extracted tables ({exc})") from None
+
+
+# The columns derivation reads of each repeating form (those the file has; the patients table is read whole).
+READ_COLUMNS = {
+    "tumor_assessments": ("record_id", "instance", "ta_date", "ta_response", SLD),
+    "progression_sites": ("record_id", "instance", "pd_date", "pd_site", "pd_lesion"),
+    "subsequent_therapies": ("record_id", "instance", TREATMENT_ENDPOINT_FIELDS["ttnt"]),
+}
+
+
+def _read_table(path, columns: tuple | None) -> pd.DataFrame:
+    """A parquet table; with ``columns``, only those it has, and record_id kept as Arrow text (the rows are
+    looked up in the cohort in Arrow): millions of Python strings would cost seconds and gigabytes."""
+    if columns is None:
+        return pd.read_parquet(path)
+    names = pq.read_schema(path).names
+    table = pd.read_parquet(path, columns=[c for c in columns if c in names and c != "record_id"])
+    record_id = pq.read_table(path, columns=["record_id"])["record_id"].combine_chunks()
+    table.insert(0, "record_id", pd.arrays.ArrowStringArray(record_id))
+    return table
 
 
 def require_every_group(flow: dict, groups: Mapping[str, int]) -> None:
