@@ -211,6 +211,7 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     starts = {e: onset_day if e == "dor" else index_day for e in TIME_TO_EVENT_ENDPOINTS}
     tte = time_to_event_table(out, starts, {"pfs": pfs, "os": os_, "cns": cns, "dor": dor, "ttd": ttd,
                                             "ttnt": ttnt}, reasons, rows, rules.time_unit_days)
+    del reasons  # the long table holds them now; the audit reads them there
     site_text = bits_text(patterns.site_bits, site_labels)
     prog = pattern_table(out, dictionary, pfs, patterns, site_text, brain)
     audit = build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,
@@ -363,8 +364,9 @@ def time_to_event_table(out: pd.DataFrame, starts: dict, endpoints: dict, reason
         "months": days / unit,
         "status": np.concatenate([endpoints[e].status[k] for e, k in zip(names, keep)]).astype(np.int8),
         "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
-        "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([reasons[e].take(pa.array(k))
-                                                               for e, k in zip(names, keep)])),
+        "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([
+            reasons[e] if len(k) == len(reasons[e]) else reasons[e].take(pa.array(k))  # every patient: no copy
+            for e, k in zip(names, keep)])),
     })
 
 
