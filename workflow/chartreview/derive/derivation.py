@@ -315,7 +315,7 @@ def tumor_size_course(out: pd.DataFrame, index_day, ta: Rows, size: TumorSize, u
         "change_percent": (mm - size.baseline_mm[who]) / size.baseline_mm[who] * 100.0,
         "baseline": rows == size.baseline[who],
         "best": rows == size.best[who],
-    })
+    }, copy=False)  # fresh arrays: no copy into 2-D blocks (millions of rows)
 
 
 def pattern_table(out: pd.DataFrame, dictionary, pfs: Endpoint, patterns: Patterns, site_text: pa.Array,
@@ -335,7 +335,7 @@ def pattern_table(out: pd.DataFrame, dictionary, pfs: Endpoint, patterns: Patter
         "extrathoracic": (bits & extra) != 0,
         "new_lesion": patterns.new_lesion[sel],
         "existing_only": patterns.existing_only[sel],
-        "unknown": bits == 0})
+        "unknown": bits == 0}, copy=False)
 
 
 def _flag(table: pd.DataFrame, column: str) -> np.ndarray:
@@ -367,7 +367,7 @@ def time_to_event_table(out: pd.DataFrame, starts: dict, endpoints: dict, reason
         "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([
             reasons[e] if len(k) == len(reasons[e]) else reasons[e].take(pa.array(k))  # every patient: no copy
             for e, k in zip(names, keep)])),
-    })
+    }, copy=False)  # fresh arrays: no copy into 2-D blocks (millions of rows)
 
 
 # --------------------------------------------------------------------------- files
