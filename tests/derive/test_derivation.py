@@ -432,3 +432,34 @@ def test_rule_derive_writes_every_output_and_fails_cleanly_on_an_empty_group(mak
                    "per group: ROS1 2, ALK 0; of 2 records exported, excluded: none. Each group needs patients: "
                    "check the export's fusion_gene values and the codes of config key groups\n")
     assert list(derived.glob("*")) == []  # the directory too may be gone
+
+
+def test_tables_read_from_parquet_derive_as_in_memory(tmp_path):
+    # rule derive reads record_id of the repeating forms as Arrow text and looks it up in Arrow
+    from chartreview.derive.derivation import read_extracted
+
+    tables = synthetic(200, seed=3)
+    paths = {}
+    for name in EXTRACTED_TABLES:
+        paths[name] = tmp_path / f"{name}.parquet"
+        table = getattr(tables, name)
+        if name == "tumor_assessments":  # a column derivation does not use is not read
+            table = table.assign(tumor_assessment_complete=2)
+        table.to_parquet(paths[name], index=False)
+    read = read_extracted(paths)
+    assert isinstance(read.tumor_assessments["record_id"].array, pd.arrays.ArrowStringArray)
+    assert "tumor_assessment_complete" not in read.tumor_assessments
+    expected, got = derive(tables, DICTIONARY, config()), derive(read, DICTIONARY, config())
+    for name in ("patients", "time_to_event", "progression_patterns", "audit", "tumor_size_course"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(expected, name))
+
+
+def test_rows_of_a_record_outside_the_cohort_are_left_out_with_arrow_record_ids():
+    from chartreview.derive.rows import rows_of
+
+    table = pd.DataFrame({"record_id": pd.array(["B", "X", "A", None], dtype="string[pyarrow]"),
+                          "instance": [1, 1, 1, 1],
+                          "ta_date": pd.to_datetime(["2013-01-02", "2013-01-03", "2013-01-04", "2013-01-05"])})
+    rows = rows_of(table, "ta_date", pd.Index(["A", "B"]), {})
+    assert rows.patient.tolist() == [0, 1]
+    assert rows.day.tolist() == [15709, 15707]

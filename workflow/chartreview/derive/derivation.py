@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from chartreview.core.catalog import (
     BASELINE_EXTRATHORACIC,
@@ -159,6 +160,7 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     st = rows_of(tables.subsequent_therapies if available["ttnt"] else
                  pd.DataFrame({"record_id": [], "st_start_date": pd.Series([], dtype="datetime64[ns]")}),
                  "st_start_date", cohort, {})
+    del tables  # the rows are arrays now: the rule's caller holds no other reference, so the tables go
     index_day = days_of(patients["criz_start_date"])
     death_day = days_of(patients["death_date"])
     last_contact = days_of(patients["last_contact_date"])
@@ -209,6 +211,7 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     starts = {e: onset_day if e == "dor" else index_day for e in TIME_TO_EVENT_ENDPOINTS}
     tte = time_to_event_table(out, starts, {"pfs": pfs, "os": os_, "cns": cns, "dor": dor, "ttd": ttd,
                                             "ttnt": ttnt}, reasons, rows, rules.time_unit_days)
+    del reasons  # the long table holds them now; the audit reads them there
     site_text = bits_text(patterns.site_bits, site_labels)
     prog = pattern_table(out, dictionary, pfs, patterns, site_text, brain)
     audit = build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,
@@ -312,7 +315,7 @@ def tumor_size_course(out: pd.DataFrame, index_day, ta: Rows, size: TumorSize, u
         "change_percent": (mm - size.baseline_mm[who]) / size.baseline_mm[who] * 100.0,
         "baseline": rows == size.baseline[who],
         "best": rows == size.best[who],
-    })
+    }, copy=False)  # fresh arrays: no copy into 2-D blocks (millions of rows)
 
 
 def pattern_table(out: pd.DataFrame, dictionary, pfs: Endpoint, patterns: Patterns, site_text: pa.Array,
@@ -332,7 +335,7 @@ def pattern_table(out: pd.DataFrame, dictionary, pfs: Endpoint, patterns: Patter
         "extrathoracic": (bits & extra) != 0,
         "new_lesion": patterns.new_lesion[sel],
         "existing_only": patterns.existing_only[sel],
-        "unknown": bits == 0})
+        "unknown": bits == 0}, copy=False)
 
 
 def _flag(table: pd.DataFrame, column: str) -> np.ndarray:
@@ -361,9 +364,10 @@ def time_to_event_table(out: pd.DataFrame, starts: dict, endpoints: dict, reason
         "months": days / unit,
         "status": np.concatenate([endpoints[e].status[k] for e, k in zip(names, keep)]).astype(np.int8),
         "date": day.astype("datetime64[D]").astype("datetime64[ns]"),
-        "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([reasons[e].take(pa.array(k))
-                                                               for e, k in zip(names, keep)])),
-    })
+        "reason": pd.arrays.ArrowStringArray(pa.concat_arrays([
+            reasons[e] if len(k) == len(reasons[e]) else reasons[e].take(pa.array(k))  # every patient: no copy
+            for e, k in zip(names, keep)])),
+    }, copy=False)  # fresh arrays: no copy into 2-D blocks (millions of rows)
 
 
 # --------------------------------------------------------------------------- files
@@ -386,9 +390,29 @@ def read_extracted(paths: Mapping[str, str | Path]) -> ExtractedTables:
     Reads only what derivation needs, not the validation's material that ``extract.redcap.read_tables`` adds.
     """
     try:
-        return ExtractedTables(**{name: pd.read_parquet(paths[name]) for name in EXTRACTED_TABLES})
-    except (OSError, ValueError) as exc:
+        return ExtractedTables(**{name: _read_table(paths[name], READ_COLUMNS.get(name)) for name in EXTRACTED_TABLES})
+    except (OSError, ValueError, pa.ArrowException) as exc:
         raise DerivationError(f"cannot read the extracted tables ({exc})") from None
+
+
+# The columns derivation reads of each repeating form (those the file has; the patients table is read whole).
+READ_COLUMNS = {
+    "tumor_assessments": ("record_id", "instance", "ta_date", "ta_response", SLD),
+    "progression_sites": ("record_id", "instance", "pd_date", "pd_site", "pd_lesion"),
+    "subsequent_therapies": ("record_id", "instance", TREATMENT_ENDPOINT_FIELDS["ttnt"]),
+}
+
+
+def _read_table(path, columns: tuple | None) -> pd.DataFrame:
+    """A parquet table; with ``columns``, only those it has, and record_id kept as Arrow text (the rows are
+    looked up in the cohort in Arrow): millions of Python strings would cost seconds and gigabytes."""
+    if columns is None:
+        return pd.read_parquet(path)
+    names = pq.read_schema(path).names
+    table = pd.read_parquet(path, columns=[c for c in columns if c in names and c != "record_id"])
+    record_id = pq.read_table(path, columns=["record_id"])["record_id"].combine_chunks()
+    table.insert(0, "record_id", pd.arrays.ArrowStringArray(record_id))
+    return table
 
 
 def require_every_group(flow: dict, groups: Mapping[str, int]) -> None:

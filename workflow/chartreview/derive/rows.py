@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from chartreview.derive.texts import NEVER
 
@@ -46,7 +48,7 @@ def label_codes(series: pd.Series, labels: tuple) -> np.ndarray:
 def rows_of(table: pd.DataFrame, date_column: str, cohort: pd.Index, coded: dict, numbers: tuple = ()) -> Rows:
     """The rows of analysed patients with a date, sorted by patient, date, instance; ``numbers``: number
     columns to carry (one the table lacks is left out)."""
-    pos = cohort.get_indexer(table["record_id"]) if len(table) else np.empty(0, np.int64)
+    pos = _positions_in(cohort, table["record_id"]) if len(table) else np.empty(0, np.int64)
     day = days_of(table[date_column]) if len(table) else np.empty(0, np.int64)
     instance = (table["instance"].astype("Float64").fillna(-1).to_numpy(dtype=np.int64)
                 if len(table) else np.empty(0, np.int64))
@@ -58,6 +60,15 @@ def rows_of(table: pd.DataFrame, date_column: str, cohort: pd.Index, coded: dict
     carried = {name: table[name].to_numpy(dtype=float, na_value=np.nan)[rows] if len(table) else np.empty(0)
                for name in numbers if name in table}
     return Rows(pos[rows].astype(np.int64), day[rows], instance[rows], codes, carried)
+
+
+def _positions_in(cohort: pd.Index, record_id: pd.Series) -> np.ndarray:
+    """Each row's position in the cohort (-1 outside it); record_id as Arrow text is looked up in Arrow,
+    without a Python string per row."""
+    if isinstance(record_id.array, pd.arrays.ArrowStringArray):
+        found = pc.index_in(pa.array(record_id.array), value_set=pa.array(cohort.astype(str), type=pa.string()))
+        return found.fill_null(-1).to_numpy().astype(np.int64)
+    return cohort.get_indexer(record_id)
 
 
 def _is_sorted(*keys: np.ndarray) -> bool:
