@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -30,6 +32,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute
+import pyarrow.parquet as pq
 from pandera.engines import pandas_engine
 from pandera.typing import Series
 
@@ -858,30 +861,76 @@ def _baseline(tables: ExtractedTables) -> np.ndarray:
     return ta["ta_date"].to_numpy() <= start
 
 
-def validate(tables: ExtractedTables, dictionary: DataDictionary, config: dict) -> pd.DataFrame:
+class ExportMaterial:
+    """The validation's material of the export: the export's rows and each form's exported text (see
+    ``ExtractedTables``), held in memory or read from the files ``extract.redcap.write_tables`` wrote when a
+    check needs them: the rows and a form's text for their own checks, one at a time, and single columns for
+    the queries on the typed tables. A million patients' text (over 2 GB in memory) is never held at once."""
+
+    def __init__(self, rows: pd.DataFrame | str | Path, exported: Mapping[str, pd.DataFrame | str | Path]):
+        self._rows, self._exported = rows, dict(exported)
+
+    @classmethod
+    def of(cls, tables: ExtractedTables) -> ExportMaterial:
+        return cls(tables.rows, tables.exported)
+
+    def rows(self) -> pd.DataFrame:
+        return self._read(self._rows)
+
+    def forms(self) -> list[str]:
+        return list(self._exported)
+
+    def text(self, form: str) -> pd.DataFrame:
+        """A form's exported text, every column."""
+        return self._read(self._exported[form])
+
+    def column(self, form: str, name: str, rows: int | None = None) -> pd.Series | None:
+        """One column of a form's exported text, if the form has it (and ``rows`` rows, if given)."""
+        held = self._exported.get(form)
+        if held is None:
+            return None
+        if isinstance(held, pd.DataFrame):
+            return held[name] if name in held.columns and rows in (None, len(held)) else None
+        file = pq.ParquetFile(held)
+        if name not in file.schema_arrow.names or rows not in (None, file.metadata.num_rows):
+            return None
+        return self._read(held, columns=[name])[name]
+
+    @staticmethod
+    def _read(held, columns=None) -> pd.DataFrame:
+        if isinstance(held, pd.DataFrame):
+            return held if columns is None else held[columns]
+        return pd.read_parquet(held, columns=columns, dtype_backend="pyarrow")
+
+
+def validate(tables: ExtractedTables, dictionary: DataDictionary, config: dict, *,
+             material: ExportMaterial | None = None) -> pd.DataFrame:
     """Every data query of the extracted tables: record_id, form, instance, field, value, rule, severity,
-    message (deterministic order: record as in the export, form and field as in the dictionary)."""
+    message (deterministic order: record as in the export, form and field as in the dictionary). The export's
+    rows and exported text come from ``material`` if given (e.g. read from their files when needed), else
+    from ``tables``."""
     with validation_settings(dictionary, config):
         if tables.info:  # the missing-data codes the extraction read as missing
             settings().missing_data_codes.update(tables.info.missing_data_codes)
-        return _validate(tables, dictionary)
+        return _validate(tables, dictionary, material or ExportMaterial.of(tables))
 
 
-def _validate(tables: ExtractedTables, dictionary: DataDictionary) -> pd.DataFrame:
-    record, ids = pd.factorize(tables.rows["record_id"])  # records numbered in order of first appearance
-    settings().records["ids"] = pd.Index(np.asarray(ids, dtype=object))
-    found, missing = _structure_queries(tables, record)
-    found += _exported_text_queries(tables, dictionary, missing)
-    found += _typed_queries(tables, dictionary)
+def _validate(tables: ExtractedTables, dictionary: DataDictionary, material: ExportMaterial) -> pd.DataFrame:
+    found, missing = _structure_queries(tables, material)
+    found += _exported_text_queries(tables, dictionary, material, missing)
+    found += _typed_queries(tables, dictionary, material)
     found = [f for f in found if len(f)]
     queries = pd.concat(found, ignore_index=True) if found else pd.DataFrame(
         columns=[c for c in QUERY_COLUMNS if c not in ("severity", "message")] + ["detail"])
     return _finish(queries, tables, dictionary, missing)
 
 
-def _structure_queries(tables: ExtractedTables, record: np.ndarray) -> tuple[list[pd.DataFrame], set]:
-    """1. The export's rows; and the columns the export lacks or the dictionary does not know."""
-    rows = tables.rows
+def _structure_queries(tables: ExtractedTables, material: ExportMaterial) -> tuple[list[pd.DataFrame], set]:
+    """1. The export's rows; and the columns the export lacks or the dictionary does not know. Numbers the
+    records in order of their first appearance in the export (``settings().records["ids"]``)."""
+    rows = material.rows()
+    record, ids = pd.factorize(rows["record_id"])
+    settings().records["ids"] = pd.Index(np.asarray(ids, dtype=object))
     instrument = pd.factorize(rows["instrument"])[0]
     if "event" in rows:  # a longitudinal export: a record has a non-repeating row per event
         event = pd.factorize(rows["event"])[0]
@@ -904,11 +953,13 @@ def _structure_queries(tables: ExtractedTables, record: np.ndarray) -> tuple[lis
     return found, set(info.columns_missing) if info else set()
 
 
-def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, missing: set) -> list:
-    """2. The exported text of each form (``missing`` gains the columns found missing)."""
+def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, material: ExportMaterial,
+                           missing: set) -> list:
+    """2. The exported text of each form, one form at a time (``missing`` gains the columns found missing)."""
     found = []
     codes = tables.info.missing_data_codes if tables.info else {}
-    for form, text in tables.exported.items():
+    for form in material.forms():
+        text = material.text(form)
         found.append(_event_conflict_queries(form, text))
         fails = failures(exported_schema(form, dictionary, codes), text)
         absent = fails["rule"] == "missing_column"
@@ -934,20 +985,22 @@ def _event_conflict_queries(form: str, text: pd.DataFrame) -> pd.DataFrame:
                          "detail": picked["source"].to_numpy(dtype=object)})
 
 
-def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary) -> list:
+def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary, material: ExportMaterial) -> list:
     """3. The typed tables, and the rules across fields and forms on their views."""
     def as_entered(table: pd.DataFrame):
         def value_of(field: str, form: str):  # the exported text where it is row for row the table's
-            text = tables.exported.get(form)
-            if text is not None and field in text.columns and len(text) == len(table):
-                return text[field]
+            text = material.column(form, field, len(table))
+            if text is not None:
+                return text
             return table[field] if field in table.columns else None
         return value_of
 
     def source_of(name: str):
-        text = tables.exported.get(dictionary.forms[0] if name == "patients" else
-                                   {t: f for f, t in FORM_TABLES.items()}[name])
-        return text["source"] if text is not None else None
+        form = dictionary.forms[0] if name == "patients" else {t: f for f, t in FORM_TABLES.items()}[name]
+        if form not in material.forms():
+            return None
+        # read only for the rows queried, and only when there are some
+        return lambda at: material.column(form, "source").iloc[at] if len(at) else pd.Series([], dtype=STRING)
 
     found = []
     for name, model in MODELS.items():
