@@ -880,9 +880,21 @@ class ExportMaterial:
     def forms(self) -> list[str]:
         return list(self._exported)
 
-    def text(self, form: str) -> pd.DataFrame:
-        """A form's exported text, every column."""
-        return self._read(self._exported[form])
+    def columns(self, form: str) -> list[str]:
+        held = self._exported[form]
+        return list(held.columns) if isinstance(held, pd.DataFrame) else pq.ParquetFile(held).schema_arrow.names
+
+    def text(self, form: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """A form's exported text: every column, or those of ``columns`` it has."""
+        if columns is not None:
+            wanted = set(columns)
+            columns = [c for c in self.columns(form) if c in wanted]
+        return self._read(self._exported[form], columns)
+
+    def rows_of(self, form: str, name: str):
+        """A column of a form's exported text at some row positions, read only when there are some."""
+        return lambda at: self.column(form, name).iloc[at] if len(at) else \
+            pd.Series([], dtype=pd.ArrowDtype(pyarrow.string()))
 
     def column(self, form: str, name: str, rows: int | None = None) -> pd.Series | None:
         """One column of a form's exported text, if the form has it (and ``rows`` rows, if given)."""
@@ -931,14 +943,8 @@ def _structure_queries(tables: ExtractedTables, material: ExportMaterial) -> tup
     rows = material.rows()
     record, ids = pd.factorize(rows["record_id"])
     settings().records["ids"] = pd.Index(np.asarray(ids, dtype=object))
-    instrument = pd.factorize(rows["instrument"])[0]
-    if "event" in rows:  # a longitudinal export: a record has a non-repeating row per event
-        event = pd.factorize(rows["event"])[0]
-        instrument = instrument * (event.max(initial=0) + 1) + event
-    instance = pd.factorize(rows["instance"])[0]
-    key = (record.astype(np.int64) * (instrument.max(initial=0) + 1) + instrument) \
-        * (instance.max(initial=0) + 1) + instance
-    rows = rows.assign(record=record.astype(np.int64), repeated=pd.Series(key).duplicated().to_numpy())
+    rows = rows.assign(record=record.astype(np.int64, copy=False), repeated=_repeated(rows, record))
+    del record, ids
     as_exported = {"record_id": rows["record_id"], "redcap_repeat_instrument": rows["instrument"],
                    "redcap_repeat_instance": rows["instance"]}
     fails = failures(ExportRows, rows)
@@ -953,22 +959,44 @@ def _structure_queries(tables: ExtractedTables, material: ExportMaterial) -> tup
     return found, set(info.columns_missing) if info else set()
 
 
+def _repeated(rows: pd.DataFrame, record: np.ndarray) -> np.ndarray:
+    """Whether each row's (record, instrument, instance), and event, is on an earlier row of the export (the
+    codes of a row's key are let go on return: ten million rows)."""
+    instrument = pd.factorize(rows["instrument"])[0]
+    if "event" in rows:  # a longitudinal export: a record has a non-repeating row per event
+        event = pd.factorize(rows["event"])[0]
+        instrument = instrument * (event.max(initial=0) + 1) + event
+        del event
+    instance = pd.factorize(rows["instance"])[0]
+    key = (record.astype(np.int64) * (instrument.max(initial=0) + 1) + instrument) \
+        * (instance.max(initial=0) + 1) + instance
+    del instrument, instance
+    return pd.Series(key, copy=False).duplicated().to_numpy()
+
+
 def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, material: ExportMaterial,
                            missing: set) -> list:
     """2. The exported text of each form, one form at a time (``missing`` gains the columns found missing)."""
     found = []
     codes = tables.info.missing_data_codes if tables.info else {}
     for form in material.forms():
-        text = material.text(form)
+        schema = exported_schema(form, dictionary, codes)
+        # the columns checked; the others (record_id, instance, source) only for the rows queried
+        wanted = list(schema.columns)
+        if EVENT_CONFLICTS in material.columns(form):
+            wanted += ["record_id", "source", EVENT_CONFLICTS]
+        text = material.text(form, columns=wanted)
         found.append(_event_conflict_queries(form, text))
-        fails = failures(exported_schema(form, dictionary, codes), text)
+        fails = failures(schema, text)
         absent = fails["rule"] == "missing_column"
         optional = absent & fails["field"].isin(list(OPTIONAL_ANALYSIS_FIELDS))
         found.append(_column_queries(form, list(fails.loc[absent & ~optional, "field"]), "missing_column"))
         found.append(_column_queries(form, list(fails.loc[optional, "field"]), "optional_column_missing"))
         missing |= set(fails.loc[absent, "field"])
-        found.append(_queries(fails[~absent], record_id=text["record_id"], instance=_instances(text["instance"]),
-                              form=form, value_of=lambda f, _, text=text: text.get(f), detail=text["source"]))
+        instance = material.rows_of(form, "instance")
+        found.append(_queries(fails[~absent], record_id=material.rows_of(form, "record_id"),
+                              instance=lambda at, instance=instance: parse_instances(instance(at)), form=form,
+                              value_of=lambda f, _, text=text: text.get(f), detail=material.rows_of(form, "source")))
     return found
 
 
@@ -999,8 +1027,7 @@ def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary, material
         form = dictionary.forms[0] if name == "patients" else {t: f for f, t in FORM_TABLES.items()}[name]
         if form not in material.forms():
             return None
-        # read only for the rows queried, and only when there are some
-        return lambda at: material.column(form, "source").iloc[at] if len(at) else pd.Series([], dtype=STRING)
+        return material.rows_of(form, "source")
 
     found = []
     for name, model in MODELS.items():
