@@ -1,19 +1,23 @@
 """Validation: every rule of the pandera contracts raises its query, with record, form, instance, field,
 value and rule; the query report and the gate."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
+from chartreview.core.catalog import extracted_files
 from chartreview.core.config import with_defaults
 from chartreview.core.dictionary import load_dictionary
-from chartreview.extract.redcap import extract
+from chartreview.extract.redcap import extract, read_tables, write_tables
 from chartreview.validate.contracts import (
     MODELS,
     QUERY_COLUMNS,
     RULES,
+    ExportMaterial,
     ResponseAssessments,
     validate,
     validation_settings,
@@ -338,6 +342,35 @@ def test_queries_are_in_the_exports_order_and_deterministic(clean, dictionary, t
     write_query_report(queries_of(frame, dictionary, tmp_path), tmp_path / "b.csv", tmp_path / "b.html")
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     assert (tmp_path / "a.html").read_bytes() == (tmp_path / "b.html").read_bytes()
+
+
+def test_the_export_read_from_its_files_when_needed_gives_the_same_queries(clean, dictionary, tmp_path):
+    # rule validate reads the export's rows and each form's text from the extraction's files, a form and a
+    # column at a time: queries of every layer, their values, instances and lines as from the tables in memory
+    frame = edit(clean, "CR-004", "sex", "9")
+    frame = edit(frame, "CR-001", "ta_response", "7", "tumor_assessment", "2")
+    frame = edit(frame, "CR-001", "ta_sld_mm", "-3", "tumor_assessment", "2")
+    frame = edit(frame, "CR-002", "diagnosis_date", "2031-02-30")
+    frame = edit(frame, "CR-002", "redcap_repeat_instance", "x", "tumor_assessment", "1")
+    frame = edit(frame, "CR-003", "criz_dose_mg", "")
+    codes = with_defaults(CONFIG)["missing_data_codes"]
+    tables = extract(write_raw(frame, tmp_path / "export.csv"), dictionary, missing_data_codes=codes)
+    files = extracted_files(tmp_path / "extracted", dictionary.forms)
+    write_tables(tables, files)
+    material = ExportMaterial(files["rows"], {form: files[f"exported_{form}"] for form in tables.exported})
+    from_files = validate(read_tables(files, exported=False), dictionary, CONFIG, material=material)
+    in_memory = validate(tables, dictionary, CONFIG)
+    assert {"code", "range", "date", "instance", "required"} <= set(in_memory["rule"])
+    pd.testing.assert_frame_equal(from_files, in_memory)
+
+
+def test_the_gate_does_not_import_the_validation(tmp_path):
+    # rule validation_gate reads queries.csv only: pandera and the checks (over a second) stay unimported
+    code = "import sys; import chartreview.validate.queries; print(sorted(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"PYTHONPATH": str(ROOT / "workflow")})
+    assert "chartreview.validate.queries" in done.stdout
+    assert "'pandera'" not in done.stdout and "chartreview.validate.contracts" not in done.stdout
 
 
 # --- the report and the gate -----------------------------------------------------------------------------

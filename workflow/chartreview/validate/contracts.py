@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -30,6 +32,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute
+import pyarrow.parquet as pq
 from pandera.engines import pandas_engine
 from pandera.typing import Series
 
@@ -858,38 +861,90 @@ def _baseline(tables: ExtractedTables) -> np.ndarray:
     return ta["ta_date"].to_numpy() <= start
 
 
-def validate(tables: ExtractedTables, dictionary: DataDictionary, config: dict) -> pd.DataFrame:
+class ExportMaterial:
+    """The validation's material of the export: the export's rows and each form's exported text (see
+    ``ExtractedTables``), held in memory or read from the files ``extract.redcap.write_tables`` wrote when a
+    check needs them: the rows and a form's text for their own checks, one at a time, and single columns for
+    the queries on the typed tables. A million patients' text (over 2 GB in memory) is never held at once."""
+
+    def __init__(self, rows: pd.DataFrame | str | Path, exported: Mapping[str, pd.DataFrame | str | Path]):
+        self._rows, self._exported = rows, dict(exported)
+
+    @classmethod
+    def of(cls, tables: ExtractedTables) -> ExportMaterial:
+        return cls(tables.rows, tables.exported)
+
+    def rows(self) -> pd.DataFrame:
+        return self._read(self._rows)
+
+    def forms(self) -> list[str]:
+        return list(self._exported)
+
+    def columns(self, form: str) -> list[str]:
+        held = self._exported[form]
+        return list(held.columns) if isinstance(held, pd.DataFrame) else pq.ParquetFile(held).schema_arrow.names
+
+    def text(self, form: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """A form's exported text: every column, or those of ``columns`` it has."""
+        if columns is not None:
+            wanted = set(columns)
+            columns = [c for c in self.columns(form) if c in wanted]
+        return self._read(self._exported[form], columns)
+
+    def rows_of(self, form: str, name: str):
+        """A column of a form's exported text at some row positions, read only when there are some."""
+        return lambda at: self.column(form, name).iloc[at] if len(at) else \
+            pd.Series([], dtype=pd.ArrowDtype(pyarrow.string()))
+
+    def column(self, form: str, name: str, rows: int | None = None) -> pd.Series | None:
+        """One column of a form's exported text, if the form has it (and ``rows`` rows, if given)."""
+        held = self._exported.get(form)
+        if held is None:
+            return None
+        if isinstance(held, pd.DataFrame):
+            return held[name] if name in held.columns and rows in (None, len(held)) else None
+        file = pq.ParquetFile(held)
+        if name not in file.schema_arrow.names or rows not in (None, file.metadata.num_rows):
+            return None
+        return self._read(held, columns=[name])[name]
+
+    @staticmethod
+    def _read(held, columns=None) -> pd.DataFrame:
+        if isinstance(held, pd.DataFrame):
+            return held if columns is None else held[columns]
+        return pd.read_parquet(held, columns=columns, dtype_backend="pyarrow")
+
+
+def validate(tables: ExtractedTables, dictionary: DataDictionary, config: dict, *,
+             material: ExportMaterial | None = None) -> pd.DataFrame:
     """Every data query of the extracted tables: record_id, form, instance, field, value, rule, severity,
-    message (deterministic order: record as in the export, form and field as in the dictionary)."""
+    message (deterministic order: record as in the export, form and field as in the dictionary). The export's
+    rows and exported text come from ``material`` if given (e.g. read from their files when needed), else
+    from ``tables``."""
     with validation_settings(dictionary, config):
         if tables.info:  # the missing-data codes the extraction read as missing
             settings().missing_data_codes.update(tables.info.missing_data_codes)
-        return _validate(tables, dictionary)
+        return _validate(tables, dictionary, material or ExportMaterial.of(tables))
 
 
-def _validate(tables: ExtractedTables, dictionary: DataDictionary) -> pd.DataFrame:
-    record, ids = pd.factorize(tables.rows["record_id"])  # records numbered in order of first appearance
-    settings().records["ids"] = pd.Index(np.asarray(ids, dtype=object))
-    found, missing = _structure_queries(tables, record)
-    found += _exported_text_queries(tables, dictionary, missing)
-    found += _typed_queries(tables, dictionary)
+def _validate(tables: ExtractedTables, dictionary: DataDictionary, material: ExportMaterial) -> pd.DataFrame:
+    found, missing = _structure_queries(tables, material)
+    found += _exported_text_queries(tables, dictionary, material, missing)
+    found += _typed_queries(tables, dictionary, material)
     found = [f for f in found if len(f)]
     queries = pd.concat(found, ignore_index=True) if found else pd.DataFrame(
         columns=[c for c in QUERY_COLUMNS if c not in ("severity", "message")] + ["detail"])
     return _finish(queries, tables, dictionary, missing)
 
 
-def _structure_queries(tables: ExtractedTables, record: np.ndarray) -> tuple[list[pd.DataFrame], set]:
-    """1. The export's rows; and the columns the export lacks or the dictionary does not know."""
-    rows = tables.rows
-    instrument = pd.factorize(rows["instrument"])[0]
-    if "event" in rows:  # a longitudinal export: a record has a non-repeating row per event
-        event = pd.factorize(rows["event"])[0]
-        instrument = instrument * (event.max(initial=0) + 1) + event
-    instance = pd.factorize(rows["instance"])[0]
-    key = (record.astype(np.int64) * (instrument.max(initial=0) + 1) + instrument) \
-        * (instance.max(initial=0) + 1) + instance
-    rows = rows.assign(record=record.astype(np.int64), repeated=pd.Series(key).duplicated().to_numpy())
+def _structure_queries(tables: ExtractedTables, material: ExportMaterial) -> tuple[list[pd.DataFrame], set]:
+    """1. The export's rows; and the columns the export lacks or the dictionary does not know. Numbers the
+    records in order of their first appearance in the export (``settings().records["ids"]``)."""
+    rows = material.rows()
+    record, ids = pd.factorize(rows["record_id"])
+    settings().records["ids"] = pd.Index(np.asarray(ids, dtype=object))
+    rows = rows.assign(record=record.astype(np.int64, copy=False), repeated=_repeated(rows, record))
+    del record, ids
     as_exported = {"record_id": rows["record_id"], "redcap_repeat_instrument": rows["instrument"],
                    "redcap_repeat_instance": rows["instance"]}
     fails = failures(ExportRows, rows)
@@ -904,20 +959,44 @@ def _structure_queries(tables: ExtractedTables, record: np.ndarray) -> tuple[lis
     return found, set(info.columns_missing) if info else set()
 
 
-def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, missing: set) -> list:
-    """2. The exported text of each form (``missing`` gains the columns found missing)."""
+def _repeated(rows: pd.DataFrame, record: np.ndarray) -> np.ndarray:
+    """Whether each row's (record, instrument, instance), and event, is on an earlier row of the export (the
+    codes of a row's key are let go on return: ten million rows)."""
+    instrument = pd.factorize(rows["instrument"])[0]
+    if "event" in rows:  # a longitudinal export: a record has a non-repeating row per event
+        event = pd.factorize(rows["event"])[0]
+        instrument = instrument * (event.max(initial=0) + 1) + event
+        del event
+    instance = pd.factorize(rows["instance"])[0]
+    key = (record.astype(np.int64) * (instrument.max(initial=0) + 1) + instrument) \
+        * (instance.max(initial=0) + 1) + instance
+    del instrument, instance
+    return pd.Series(key, copy=False).duplicated().to_numpy()
+
+
+def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, material: ExportMaterial,
+                           missing: set) -> list:
+    """2. The exported text of each form, one form at a time (``missing`` gains the columns found missing)."""
     found = []
     codes = tables.info.missing_data_codes if tables.info else {}
-    for form, text in tables.exported.items():
+    for form in material.forms():
+        schema = exported_schema(form, dictionary, codes)
+        # the columns checked; the others (record_id, instance, source) only for the rows queried
+        wanted = list(schema.columns)
+        if EVENT_CONFLICTS in material.columns(form):
+            wanted += ["record_id", "source", EVENT_CONFLICTS]
+        text = material.text(form, columns=wanted)
         found.append(_event_conflict_queries(form, text))
-        fails = failures(exported_schema(form, dictionary, codes), text)
+        fails = failures(schema, text)
         absent = fails["rule"] == "missing_column"
         optional = absent & fails["field"].isin(list(OPTIONAL_ANALYSIS_FIELDS))
         found.append(_column_queries(form, list(fails.loc[absent & ~optional, "field"]), "missing_column"))
         found.append(_column_queries(form, list(fails.loc[optional, "field"]), "optional_column_missing"))
         missing |= set(fails.loc[absent, "field"])
-        found.append(_queries(fails[~absent], record_id=text["record_id"], instance=_instances(text["instance"]),
-                              form=form, value_of=lambda f, _, text=text: text.get(f), detail=text["source"]))
+        instance = material.rows_of(form, "instance")
+        found.append(_queries(fails[~absent], record_id=material.rows_of(form, "record_id"),
+                              instance=lambda at, instance=instance: parse_instances(instance(at)), form=form,
+                              value_of=lambda f, _, text=text: text.get(f), detail=material.rows_of(form, "source")))
     return found
 
 
@@ -934,20 +1013,21 @@ def _event_conflict_queries(form: str, text: pd.DataFrame) -> pd.DataFrame:
                          "detail": picked["source"].to_numpy(dtype=object)})
 
 
-def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary) -> list:
+def _typed_queries(tables: ExtractedTables, dictionary: DataDictionary, material: ExportMaterial) -> list:
     """3. The typed tables, and the rules across fields and forms on their views."""
     def as_entered(table: pd.DataFrame):
         def value_of(field: str, form: str):  # the exported text where it is row for row the table's
-            text = tables.exported.get(form)
-            if text is not None and field in text.columns and len(text) == len(table):
-                return text[field]
+            text = material.column(form, field, len(table))
+            if text is not None:
+                return text
             return table[field] if field in table.columns else None
         return value_of
 
     def source_of(name: str):
-        text = tables.exported.get(dictionary.forms[0] if name == "patients" else
-                                   {t: f for f, t in FORM_TABLES.items()}[name])
-        return text["source"] if text is not None else None
+        form = dictionary.forms[0] if name == "patients" else {t: f for f, t in FORM_TABLES.items()}[name]
+        if form not in material.forms():
+            return None
+        return material.rows_of(form, "source")
 
     found = []
     for name, model in MODELS.items():

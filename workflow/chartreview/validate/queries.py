@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from chartreview.core.dictionary import load_dictionary
 from chartreview.core.errors import InputError
 from chartreview.core.escaping import csv_frame, terminal
-from chartreview.extract.redcap import read_tables
-from chartreview.validate.contracts import QUERY_COLUMNS, RULES, validate
+
+# The gate reads only queries.csv: the validation (pandera, pyarrow, the extraction's modules, over a second
+# to import) is imported by what uses it.
 
 FIRST_ERRORS = 10   # errors printed by the gate
 HTML_ROWS = 2000    # rows per severity in the HTML report (all of them are in queries.csv)
@@ -27,6 +27,7 @@ HTML_ROWS = 2000    # rows per severity in the HTML report (all of them are in q
 def write_query_report(queries: pd.DataFrame, csv_path, html_path, *, info=None) -> None:
     """``queries.csv`` (every query; a cell a spreadsheet would run as a formula neutralised) and a
     self-contained ``queries.html`` for the abstractors (Jinja's autoescape escapes every value)."""
+    from chartreview.validate.contracts import QUERY_COLUMNS
     queries = queries[QUERY_COLUMNS]
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
     csv_frame(queries).to_csv(csv_path, index=False, lineterminator="\n")
@@ -35,6 +36,8 @@ def write_query_report(queries: pd.DataFrame, csv_path, html_path, *, info=None)
 
 def query_html(queries: pd.DataFrame, *, info=None) -> str:
     from jinja2 import Environment  # third-party, slow to import: only the HTML report needs it
+
+    from chartreview.validate.contracts import RULES
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     counts = (queries.groupby(["severity", "rule"], sort=False).size().rename("n").reset_index()
               .sort_values(["severity", "rule"]))
@@ -132,10 +135,21 @@ def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, 
     """What rule ``validate`` runs: every query of the extracted files of ``inputs`` (names as in
     ``core.catalog.extracted_files``, and ``dictionary``) written to ``outputs["queries"]`` (CSV) and
     ``outputs["html"]``, also when there are errors. Returns the line for the log."""
+    import json
+
+    from chartreview.core.dictionary import load_dictionary
+    from chartreview.extract.redcap import read_tables
+    from chartreview.validate.contracts import ExportMaterial, validate
+
     config = {"repeating_forms": repeating_forms, "validation": validation,
               "endpoints": {"progression": {"window_days": window_days}}}
-    tables = read_tables(inputs)
-    queries = validate(tables, load_dictionary(inputs["dictionary"]), config)
+    tables = read_tables(inputs, exported=False)
+    # the export's rows and exported text are read when their checks run, a form at a time (over 2 GB for a
+    # million patients if read at once)
+    info = Path(inputs["export_info"])
+    forms = json.loads(info.read_text())["forms"] if info.exists() else []
+    material = ExportMaterial(inputs["rows"], {form: inputs[f"exported_{form}"] for form in forms})
+    queries = validate(tables, load_dictionary(inputs["dictionary"]), config, material=material)
     write_query_report(queries, outputs["queries"], outputs["html"], info=tables.info)
     counts = queries["severity"].value_counts()
     return (f"Validation: {counts.get('error', 0)} error(s), {counts.get('warning', 0)} warning(s); "
