@@ -366,10 +366,10 @@ def test_the_export_read_from_its_files_when_needed_gives_the_same_queries(clean
 
 def test_the_gate_does_not_import_the_validation(tmp_path):
     # rule validation_gate reads queries.csv only: pandera and the checks (over a second) stay unimported
-    code = "import sys; import chartreview.validate.queries; print(sorted(sys.modules))"
+    code = "import sys; import chartreview.validate.gate; print(sorted(sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env={"PYTHONPATH": str(ROOT / "workflow")})
-    assert "chartreview.validate.queries" in done.stdout
+    assert "chartreview.validate.gate" in done.stdout
     assert "'pandera'" not in done.stdout and "chartreview.validate.contracts" not in done.stdout
 
 

@@ -7,6 +7,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
 from chartreview.core.steps import run_step
-from chartreview.validate.queries import gate
+from chartreview.validate.gate import gate
 
 run_step(snakemake, gate)  # the gate's message says it all

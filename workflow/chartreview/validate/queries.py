@@ -2,23 +2,24 @@
 
 ``queries.csv`` (every query) and a self-contained ``queries.html`` from the queries of
 ``chartreview.validate.contracts.validate``; the gate stops the workflow before derivation when any query is an
-error. ``run`` and ``gate`` are what the rules ``validate`` and ``validation_gate`` run.
+error. ``run`` is what rule ``validate`` runs; the gate (rule ``validation_gate``) is in ``gate``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+from jinja2 import Environment
 
-from chartreview.core.errors import InputError
-from chartreview.core.escaping import csv_frame, terminal
+from chartreview.core.dictionary import load_dictionary
+from chartreview.core.escaping import csv_frame
+from chartreview.extract.redcap import read_tables
+from chartreview.validate.contracts import QUERY_COLUMNS, RULES, ExportMaterial, validate
+from chartreview.validate.gate import FIRST_ERRORS, ValidationFailed, gate  # noqa: F401 (the rules' names)
 
-# The gate reads only queries.csv: the validation (pandera, pyarrow, the extraction's modules, over a second
-# to import) is imported by what uses it.
-
-FIRST_ERRORS = 10   # errors printed by the gate
 HTML_ROWS = 2000    # rows per severity in the HTML report (all of them are in queries.csv)
 
 
@@ -27,7 +28,6 @@ HTML_ROWS = 2000    # rows per severity in the HTML report (all of them are in q
 def write_query_report(queries: pd.DataFrame, csv_path, html_path, *, info=None) -> None:
     """``queries.csv`` (every query; a cell a spreadsheet would run as a formula neutralised) and a
     self-contained ``queries.html`` for the abstractors (Jinja's autoescape escapes every value)."""
-    from chartreview.validate.contracts import QUERY_COLUMNS
     queries = queries[QUERY_COLUMNS]
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
     csv_frame(queries).to_csv(csv_path, index=False, lineterminator="\n")
@@ -35,9 +35,6 @@ def write_query_report(queries: pd.DataFrame, csv_path, html_path, *, info=None)
 
 
 def query_html(queries: pd.DataFrame, *, info=None) -> str:
-    from jinja2 import Environment  # third-party, slow to import: only the HTML report needs it
-
-    from chartreview.validate.contracts import RULES
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     counts = (queries.groupby(["severity", "rule"], sort=False).size().rename("n").reset_index()
               .sort_values(["severity", "rule"]))
@@ -104,43 +101,11 @@ identifier fields are shown as {{ "[masked]" }}.</p>
 
 # --- entry points of the workflow's scripts ---------------------------------------------------------------------
 
-class ValidationFailed(InputError):
-    """The export has errors the abstractors must correct in REDCap; the message lists the first ones and
-    names the full report."""
-
-
-def gate(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path]) -> None:
-    """What rule ``validation_gate`` runs: ``outputs["passed"]`` written when no query of
-    ``inputs["queries"]`` is an error, else ValidationFailed with the first errors and the report's name."""
-    queries_csv, html_path = inputs["queries"], inputs["html"]
-    queries = pd.read_csv(queries_csv, dtype=str, keep_default_na=False)
-    errors = queries[queries["severity"] == "error"]
-    warnings = int((queries["severity"] == "warning").sum())
-    if len(errors):
-        lines = [f"Validation of the export found {len(errors)} error(s) and {warnings} warning(s); the "
-                 f"analysis stops here. First errors:"]
-        # one line per error: control characters and line breaks of its values escaped (repr does it for value)
-        shown = errors.head(FIRST_ERRORS).drop(columns="value").map(lambda v: terminal(v, newlines=False))
-        for q, value in zip(shown.itertuples(), errors["value"].head(FIRST_ERRORS)):
-            where = f"instance {q.instance}, " if q.instance else ""
-            lines.append(f"  record {q.record_id or '-'}, form {q.form or '-'}, {where}field {q.field}, value "
-                         f"{value!r}, rule {q.rule}: {q.message}")
-        lines.append(f"The full list for the abstractors: {html_path} (and {queries_csv}).")
-        raise ValidationFailed("\n".join(lines))
-    Path(outputs["passed"]).write_text(f"validation passed: 0 errors, {warnings} warning(s)\n")
-
-
 def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, repeating_forms, validation,
         window_days) -> str:
     """What rule ``validate`` runs: every query of the extracted files of ``inputs`` (names as in
     ``core.catalog.extracted_files``, and ``dictionary``) written to ``outputs["queries"]`` (CSV) and
     ``outputs["html"]``, also when there are errors. Returns the line for the log."""
-    import json
-
-    from chartreview.core.dictionary import load_dictionary
-    from chartreview.extract.redcap import read_tables
-    from chartreview.validate.contracts import ExportMaterial, validate
-
     config = {"repeating_forms": repeating_forms, "validation": validation,
               "endpoints": {"progression": {"window_days": window_days}}}
     tables = read_tables(inputs, exported=False)
