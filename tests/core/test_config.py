@@ -1,13 +1,15 @@
 """The config schema states every default once; config/README.md is generated from it; the reference group
 is explicit, so the key order of the groups mapping cannot change a comparison."""
 
+import copy
 import json
 
 import pytest
 import yaml
+from snakemake.utils import validate
 
 from chartreview.core import config_doc
-from chartreview.core.config import SCHEMA, with_defaults
+from chartreview.core.config import SCHEMA, fill_defaults, with_defaults
 from support import ROOT
 
 STUDY_CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -38,6 +40,21 @@ def test_the_defaults_are_the_study_settings():
     study = {key: value for key, value in STUDY_CONFIG.items() if key != "published"}
     assert with_defaults() == {**with_defaults(study), "published": {}}
     assert with_defaults()["reference_group"] == "ROS1"
+
+
+@pytest.mark.parametrize("config", [
+    STUDY_CONFIG, {}, {"figures": {"f": {"layout": [["flow"]], "width": 120}}},
+    {"endpoints": {"pfs": {}}, "statistics": {"alpha": 0.01}, "sensitivity": {"a": {"label": "x"}}},
+], ids=["study", "empty", "one figure", "partial"])
+def test_defaults_are_filled_as_snakemake_fills_them(config):
+    """fill_defaults (the schema read once) gives what Snakemake's validate(config, schema) gives, keys in the
+    same order, and leaves the schema's defaults unshared."""
+    ours, snakemakes = copy.deepcopy(config), copy.deepcopy(config)
+    fill_defaults(ours)
+    validate(snakemakes, str(SCHEMA))
+    assert json.dumps(ours) == json.dumps(snakemakes)
+    ours["table1"].append({"variable": "changed"})
+    assert {"variable": "changed"} not in with_defaults()["table1"]
 
 
 def test_the_committed_readme_is_generated_from_the_schema():

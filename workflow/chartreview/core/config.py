@@ -1,8 +1,8 @@
 """The workflow config's schema, the one place its defaults are stated (workflow/schemas/config.schema.yaml),
 and the checks a config passes before any job runs.
 
-Snakemake fills the defaults when the workflow validates its config; `with_defaults` fills them the same way
-for code that calls the package without the workflow (tests, notebooks). The workflow reads the command
+`check_schema` fills the defaults when the workflow validates its config; `with_defaults` fills them the same
+way for code that calls the package without the workflow (tests, notebooks). The workflow reads the command
 line's config with `command_line_config` and `apply_overrides`, validates with `check_schema` and checks
 what the schema cannot say with `check_preconditions`: each failure is one `ConfigError` naming the key."""
 
@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from snakemake.utils import validate
 
 from chartreview.core.catalog import (
     FORM_TABLES,
@@ -38,7 +37,7 @@ class ConfigError(InputError):
 def with_defaults(config: dict | None = None) -> dict:
     """A copy of `config` validated against the schema, every key it leaves out set to its default."""
     complete = copy.deepcopy(config or {})
-    validate(complete, str(SCHEMA))
+    fill_defaults(complete)
     return complete
 
 
@@ -124,8 +123,31 @@ def check_schema(config: dict) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(config))
     if error is not None:
         raise ConfigError(_schema_message(error))
-    validate(config, str(SCHEMA))
+    fill_defaults(config)
     check_sensitivity(config)
+
+
+def fill_defaults(config: dict) -> None:
+    """Set, in place, every key of ``config`` that the schema gives a default and ``config`` leaves out, as
+    Snakemake's ``validate(config, schema)`` does (jsonschema's recipe: each ``properties`` keyword met while
+    validating sets its defaults, in schema order), on the schema already read: Snakemake's reads and resolves
+    the file again, a quarter of a second at every start. A default is copied, never shared with the schema."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    check_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, node):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from check_properties(validator, properties, instance, node)
+
+    error = jsonschema.exceptions.best_match(
+        jsonschema.validators.extend(base, {"properties": set_defaults})(schema()).iter_errors(config))
+    if error is not None:
+        raise ConfigError(_schema_message(error))
 
 
 def _schema_message(error, within: tuple[str, ...] = ()) -> str:
