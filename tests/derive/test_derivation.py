@@ -56,7 +56,7 @@ def test_pd_followed_by_scans_beyond_progression():
     assert (pfs["status"], pfs["days"], pfs["reason"]) == (1, 112, "PD on assessment of 2013-04-23")
     assert patient(d)["treatment_beyond_progression"]
     assert patient(d)["progression_months"] == pytest.approx(112 / 30.4375)
-    assert d.audit.iloc[0]["pfs_source"] == "tumor_assessment #2 2013-04-23 PD"
+    assert d.audit.frame().iloc[0]["pfs_source"] == "tumor_assessment #2 2013-04-23 PD"
 
 
 def test_sd_before_day_42_followed_by_pd_gives_pd():
@@ -69,7 +69,7 @@ def test_sd_before_day_42_and_nothing_else_is_ne():
     d = run(Patient("P", ta=[(41, "SD")]), Patient("Q", ta=[(42, "SD")]))
     assert patient(d)["best_overall_response"] == "NE"
     assert patient(d, "Q")["best_overall_response"] == "SD"  # day 42 is enough
-    assert "SD before day 42" in d.audit.iloc[0]["bor_decided_by"]
+    assert "SD before day 42" in d.audit.frame().iloc[0]["bor_decided_by"]
 
 
 def test_sd_min_days_switch():
@@ -100,7 +100,7 @@ CONFIRMATION_CASES = [
 def test_confirmation_off(assessments, unconfirmed, confirmed):
     d = run(Patient("P", ta=assessments))
     assert patient(d)["best_overall_response"] == unconfirmed
-    assert d.audit.iloc[0]["bor_confirmed_by"] == ""
+    assert d.audit.frame().iloc[0]["bor_confirmed_by"] == ""
 
 
 @pytest.mark.parametrize("assessments,unconfirmed,confirmed", CONFIRMATION_CASES)
@@ -108,14 +108,14 @@ def test_confirmation_on(assessments, unconfirmed, confirmed):
     d = run(Patient("P", ta=assessments), response={"confirmation": True})
     assert patient(d)["best_overall_response"] == confirmed
     if confirmed in ("CR", "PR"):
-        assert d.audit.iloc[0]["bor_confirmed_by"].startswith("tumor_assessment #")
+        assert d.audit.frame().iloc[0]["bor_confirmed_by"].startswith("tumor_assessment #")
 
 
 def test_confirmation_min_days_switch():
     d = run(Patient("P", ta=[(56, "PR"), (70, "PR")]),
             response={"confirmation": True, "confirmation_min_days": 14})
     assert patient(d)["best_overall_response"] == "PR"
-    assert d.audit.iloc[0]["bor_confirmed_by"] == "tumor_assessment #2 2013-03-12 PR"
+    assert d.audit.frame().iloc[0]["bor_confirmed_by"] == "tumor_assessment #2 2013-03-12 PR"
 
 
 def test_no_assessment_at_all():
@@ -124,7 +124,7 @@ def test_no_assessment_at_all():
     assert not patient(d)["responder"] and not patient(d)["disease_control"]
     pfs = row(d, "pfs")
     assert (pfs["status"], pfs["days"], pfs["reason"]) == (0, 0, "censored: no adequate assessment (day 0)")
-    assert d.audit.iloc[0]["bor_decided_by"] == "no assessment in the window"
+    assert d.audit.frame().iloc[0]["bor_decided_by"] == "no assessment in the window"
 
 
 def test_assessments_before_index_and_after_new_therapy_are_outside_the_response_window():
@@ -136,13 +136,13 @@ def test_assessments_before_index_and_after_new_therapy_are_outside_the_response
 def test_response_onset_is_first_cr_or_pr():
     d = run(Patient("P", ta=[(45, "SD"), (90, "PR"), (150, "CR")]))
     assert patient(d)["response_onset_months"] == pytest.approx(90 / 30.4375)
-    assert d.audit.iloc[0]["response_onset"] == "tumor_assessment #2 2013-04-01 PR"
+    assert d.audit.frame().iloc[0]["response_onset"] == "tumor_assessment #2 2013-04-01 PR"
 
 
 def test_a_therapy_dated_before_the_index_is_not_a_subsequent_therapy():
     d = run(Patient("P", ta=[(60, "SD"), (120, "PD")], st=[-30, 100]))
     assert row(d, "pfs")["reason"] == "censored: new therapy started 2013-04-11; last adequate assessment 2013-03-02"
-    assert d.audit.iloc[0]["first_subsequent_therapy"] == "subsequent_therapy #2 2013-04-11"
+    assert d.audit.frame().iloc[0]["first_subsequent_therapy"] == "subsequent_therapy #2 2013-04-11"
 
 
 # --------------------------------------------------------------------------- PFS
@@ -152,7 +152,7 @@ def test_new_therapy_before_progression_censors_at_last_adequate_assessment():
     pfs = row(d, "pfs")
     assert (pfs["status"], pfs["days"], pfs["date"]) == (0, 112, day(112))
     assert pfs["reason"] == "censored: new therapy started 2013-05-31; last adequate assessment 2013-04-23"
-    assert "subsequent_therapy #1 2013-05-31" in d.audit.iloc[0]["pfs_source"]
+    assert "subsequent_therapy #1 2013-05-31" in d.audit.frame().iloc[0]["pfs_source"]
     assert len(d.progression_patterns) == 0
 
 
@@ -208,7 +208,7 @@ def test_competing_switch_non_cns_progression():
     d = run(spec, cns={"competing": ["death", "non_cns_progression"]})
     cns = row(d, "cns")
     assert (cns["status"], cns["days"], cns["reason"]) == (2, 100, "non-CNS progression on 2013-04-11 (competing)")
-    assert d.audit.iloc[0]["cns_source"] == "progression #1 2013-04-11 Liver (New lesion)"
+    assert d.audit.frame().iloc[0]["cns_source"] == "progression #1 2013-04-11 Liver (New lesion)"
     # A Brain row within the pattern window makes the first progression a CNS progression.
     near = Patient("Q", ta=[(100, "PD")], pd=[(100, "Liver", "New lesion"), (120, "Brain", "New lesion")])
     assert row(run(near, cns={"competing": ["death", "non_cns_progression"]}), "cns", "Q")["status"] == 1
@@ -216,7 +216,7 @@ def test_competing_switch_non_cns_progression():
     scan = run(Patient("S", ta=[(90, "PD")], pd=[(200, "Brain", "New lesion")]),
                cns={"competing": ["death", "non_cns_progression"]})
     assert (row(scan, "cns", "S")["status"], row(scan, "cns", "S")["days"]) == (2, 90)
-    assert scan.audit.iloc[0]["cns_source"] == "tumor_assessment #1 2013-04-01 PD"
+    assert scan.audit.frame().iloc[0]["cns_source"] == "tumor_assessment #1 2013-04-01 PD"
     # Death need not compete: a death without CNS progression is then censored at last contact.
     dead = row(run(Patient("R", death=50, last=45), cns={"competing": ["non_cns_progression"]}), "cns", "R")
     assert (dead["status"], dead["days"]) == (0, 45)
@@ -241,7 +241,7 @@ def test_progression_with_no_site_rows_is_unknown():
     pattern = d.progression_patterns.iloc[0]
     assert pattern["unknown"] and pattern["sites"] == ""
     assert not pattern[["cns", "intrathoracic_only", "extrathoracic", "new_lesion", "existing_only"]].any()
-    assert d.audit.iloc[0]["progression_source"].startswith("no progression row from 2013-05-01")
+    assert d.audit.frame().iloc[0]["progression_source"].startswith("no progression row from 2013-05-01")
 
 
 def test_progression_pattern_sites_within_window():
@@ -312,7 +312,7 @@ def test_baseline_composites_and_covariates():
     assert list(p["brain_metastases"]) == [False, True, False, False]
     assert list(p["ecog_2plus"]) == [True, False, False, False]
     assert list(p["age_lt_65"]) == [False, True, True, True]
-    assert d.audit.set_index("record_id").loc["B", "baseline_sites"] == "Brain; Pericardium"
+    assert d.audit.frame().set_index("record_id").loc["B", "baseline_sites"] == "Brain; Pericardium"
 
 
 def test_swimmer_columns():
@@ -450,8 +450,38 @@ def test_tables_read_from_parquet_derive_as_in_memory(tmp_path):
     assert isinstance(read.tumor_assessments["record_id"].array, pd.arrays.ArrowStringArray)
     assert "tumor_assessment_complete" not in read.tumor_assessments
     expected, got = derive(tables, DICTIONARY, config()), derive(read, DICTIONARY, config())
-    for name in ("patients", "time_to_event", "progression_patterns", "audit", "tumor_size_course"):
+    for name in ("patients", "time_to_event", "progression_patterns", "tumor_size_course"):
         pd.testing.assert_frame_equal(getattr(got, name), getattr(expected, name))
+    pd.testing.assert_frame_equal(got.audit.frame(), expected.audit.frame())
+
+
+def test_the_audit_written_piece_by_piece_is_the_audit_written_whole(tmp_path, monkeypatch):
+    """A patient's audit row depends on that patient alone: the audit built and written in pieces of any size
+    (a million patients' never whole in memory) gives the rows and the bytes of the whole one."""
+    from chartreview.derive import audit as audit_module
+
+    derived = derive(synthetic(300, seed=5), DICTIONARY, config())
+    whole = derived.audit.frame()
+    assert len(whole) == derived.audit.n > 250
+    for size in (1, 7, 64, 299):
+        pieces = list(derived.audit.chunks(size))
+        assert [len(p) for p in pieces[:-1]] == [size] * (len(pieces) - 1)
+        pd.testing.assert_frame_equal(pd.concat(pieces, ignore_index=True), whole)
+    written, built, rows = {}, [], audit_module.Audit.rows
+    monkeypatch.setattr(audit_module.Audit, "rows", lambda self, a, b: built.append(b - a) or rows(self, a, b))
+    for size, shown in ((1000, 2000), (7, 2000), (7, 20), (64, 100)):
+        monkeypatch.setattr(audit_module, "AUDIT_CHUNK_PATIENTS", size)
+        monkeypatch.setattr(audit_module, "HTML_MAX_PATIENTS", shown)
+        csv, page = tmp_path / f"{size}_{shown}.csv", tmp_path / f"{size}_{shown}.html"
+        built.clear()
+        audit_module.write_audit(derived, csv, page)
+        assert max(built) == min(size, len(whole)) and sum(built) == len(whole)
+        written[size, shown] = csv.read_bytes(), page.read_bytes()
+    assert written[7, 2000] == written[1000, 2000]
+    assert written[7, 20][0] == written[64, 100][0] == written[1000, 2000][0]
+    assert written[7, 20][1].count(b"<section>") == 20 and b"The cohort has" in written[7, 20][1]
+    assert written[7, 20][1].split(b"<h2>Per patient</h2>")[0] == written[1000, 2000][1].split(
+        b"<h2>Per patient</h2>")[0]
 
 
 def test_rows_of_a_record_outside_the_cohort_are_left_out_with_arrow_record_ids():

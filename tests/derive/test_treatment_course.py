@@ -32,14 +32,14 @@ def test_responder_who_dies_without_progression_has_death_as_the_end_of_response
     dor = row(d, "dor")
     assert (dor["status"], dor["days"]) == (1, 250 - 56)  # from the first PR to death
     assert dor["reason"] == "response from 2013-02-26; death on 2013-09-08 without prior progression"
-    audit = d.audit.iloc[0]
+    audit = d.audit.frame().iloc[0]
     assert audit["dor_status"] == 1 and audit["dor_days"] == 194
 
 
 def test_non_responder_has_no_duration_of_response_row():
     d = derived_of(Patient("P", ta=[(56, "SD"), (112, "PD")]), Patient("Q", ta=[(56, "PR"), (112, "PD")]))
     assert row(d, "dor") is None and row(d, "dor", "Q")["days"] == 56
-    assert d.audit.set_index("record_id").loc["P", "dor_status"] == -1
+    assert d.audit.frame().set_index("record_id").loc["P", "dor_status"] == -1
 
 
 def test_a_pr_confirmed_only_under_confirmation_is_a_response_only_then():

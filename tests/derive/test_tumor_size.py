@@ -19,7 +19,8 @@ def run(*patients, tables=None):
 
 def by_id(derived, record):
     patients = derived.patients.set_index(derived.patients["record_id"].astype(str))
-    audit = derived.audit.set_index(derived.audit["record_id"].astype(str))
+    audit = derived.audit.frame()
+    audit = audit.set_index(audit["record_id"].astype(str))
     return patients.loc[record], audit.loc[record]
 
 

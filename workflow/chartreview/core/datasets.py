@@ -5,6 +5,7 @@ are stated by its pandera model (``validate.contracts``); the names of the table
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -41,7 +42,7 @@ class DerivedTables:
     patients: pd.DataFrame
     time_to_event: pd.DataFrame
     progression_patterns: pd.DataFrame
-    audit: pd.DataFrame
+    audit: Any                         # derive.audit.Audit: the audit, built patient range by patient range
     flow: dict
     rules: dict = field(default_factory=dict)
     tumor_size_course: pd.DataFrame = field(default_factory=pd.DataFrame)

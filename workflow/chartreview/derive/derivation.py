@@ -69,7 +69,7 @@ from chartreview.core.catalog import (
 from chartreview.core.datasets import DerivedTables, ExtractedTables
 from chartreview.core.dictionary import load_dictionary
 from chartreview.core.result_files import write_json
-from chartreview.derive.audit import build_audit, write_audit
+from chartreview.derive.audit import Audit, write_audit
 from chartreview.derive.events import (
     Endpoint,
     Patterns,
@@ -214,11 +214,12 @@ def derive(tables, dictionary, config: dict) -> DerivedTables:
     del reasons  # the long table holds them now; the audit reads them there
     site_text = bits_text(patterns.site_bits, site_labels)
     prog = pattern_table(out, dictionary, pfs, patterns, site_text, brain)
-    audit = build_audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,
-                        os_, cns, patterns, tte, site_text, prog, size, categories=AUDIT_PATTERNS,
-                        treatment={"dor": (dor, onset_day, rows["dor"]), "ttd": (ttd, index_day, rows["ttd"]),
-                                   "ttnt": (ttnt, index_day, rows["ttnt"])},
-                        end_reason=end_reason)
+    audit = Audit(out, patients, dictionary, rules, index_day, therapy_row, st, ta, pr, bor, pfs,
+                  os_, cns, patterns, tte, site_text, prog, size, categories=AUDIT_PATTERNS,
+                  treatment={"dor": (dor, onset_day, rows["dor"]), "ttd": (ttd, index_day, rows["ttd"]),
+                             "ttnt": (ttnt, index_day, rows["ttnt"])},
+                  end_reason=end_reason)
+    del patients  # the extracted table: the audit keeps only the columns it shows
     course = tumor_size_course(out, index_day, ta, size, rules.time_unit_days)
     return DerivedTables(out, tte, prog, audit, flow, rules.as_dict(), course)
 
