@@ -7,12 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also under a conda env without it
 
-from chartreview.core.catalog import primary_input
 from chartreview.core.steps import run_step
+from chartreview.derive.derivation import run_variant
 
-if primary_input("patients") in snakemake.input.keys():  # the primary analysis's derivation config: a copy
-    from chartreview.core.sensitivity import copy_primary as run
-else:
-    from chartreview.derive.derivation import run
-
-run_step(snakemake, run, f"derive, sensitivity variant {snakemake.wildcards.variant}")
+run_step(snakemake, run_variant, f"derive, sensitivity variant {snakemake.wildcards.variant}")

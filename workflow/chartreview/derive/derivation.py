@@ -65,10 +65,12 @@ from chartreview.core.catalog import (
     RESPONSES,
     TIME_TO_EVENT_ENDPOINTS,
     TREATMENT_ENDPOINT_FIELDS,
+    primary_input,
 )
 from chartreview.core.datasets import DerivedTables, ExtractedTables
 from chartreview.core.dictionary import load_dictionary
 from chartreview.core.result_files import write_json
+from chartreview.core.sensitivity import copy_primary
 from chartreview.derive.audit import Audit, write_audit
 from chartreview.derive.events import (
     Endpoint,
@@ -438,3 +440,12 @@ def run(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], **c
     require_every_group(derived.flow, config["groups"])
     write_derived(derived, outputs)
     return f"derive: {derived.flow}"
+
+
+def run_variant(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], **config) -> str:
+    """What rule ``sensitivity_derive`` runs: as ``run``, with the variant's ``config``; a variant whose
+    derivation config is the primary analysis's gets the primary analysis's derived files as inputs (named
+    ``primary_input(name)``) and copies them. Returns the line for the log."""
+    if primary_input("patients") in inputs:
+        return copy_primary(inputs, outputs)
+    return run(inputs, outputs, **config)
