@@ -6,23 +6,36 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from chartreview.core.catalog import (
+    DERIVED_TABLES,
     ENDPOINT_SETTINGS,
     ENDPOINTS,
     METASTATIC_COMPOSITES,
     METASTATIC_SITES,
     PROGRESSION_PATTERNS,
+    derived_files,
     primary_input,
     settings_of,
 )
+from chartreview.core.config import with_defaults
 from chartreview.core.result_files import write_json
-from chartreview.endpoints.analyses import EndpointError, analyse_endpoint, run_every
+from chartreview.endpoints.analyses import (
+    PATIENT_COLUMNS,
+    EndpointError,
+    _identical,
+    analyse_endpoint,
+    patient_columns,
+    run_every,
+)
 from chartreview.endpoints.analyses import run as run_endpoint
 from chartreview.stats import categorical, competing_risks
 from chartreview.tables.manuscript import format_percent
-from support.endpoint_helpers import CONFIG, GROUPS, derived_tables, run
+from support import EXAMPLE
+from support.endpoint_helpers import CONFIG, GROUPS, derived_tables, run, with_tumour_size
+from support.pipeline import endpoint_results
 
 
 @pytest.fixture(scope="module")
@@ -263,13 +276,123 @@ def _settings(endpoint):
     return settings_of({**CONFIG, "groups": GROUPS}, ENDPOINT_SETTINGS[endpoint])
 
 
-@pytest.mark.parametrize("endpoint", ["pfs", "cns", "weighting", "progression", "response"])
-def test_a_job_reading_only_its_rows_and_columns_writes_the_result_of_the_whole_tables(endpoint, derived, tmp_path):
+IPTW = {**CONFIG, "statistics": {**CONFIG["statistics"], "weighting": "iptw"}}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("config", [CONFIG, IPTW], ids=["default", "iptw"])
+def test_a_job_reading_only_its_rows_and_columns_writes_the_result_of_the_whole_tables(endpoint, config, derived,
+                                                                                       tmp_path):
+    derived = with_tumour_size(derived)
     inputs = _derived_files(derived, tmp_path)
-    run_endpoint(inputs, {"result": str(tmp_path / "result.json")}, endpoint=endpoint, settings=_settings(endpoint))
+    settings = settings_of({**config, "groups": GROUPS}, ENDPOINT_SETTINGS[endpoint])
+    run_endpoint(inputs, {"result": str(tmp_path / "result.json")}, endpoint=endpoint, settings=settings)
     whole = tmp_path / "whole.json"
-    write_json(analyse_endpoint(endpoint, *derived, _settings(endpoint)), whole)
+    write_json(analyse_endpoint(endpoint, *derived, settings), whole)
     assert (tmp_path / "result.json").read_bytes() == whole.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def example_derived(tmp_path_factory):
+    """The example's derived files (the study's config with weighting on, so that every endpoint reads
+    columns), by name."""
+    workdir = tmp_path_factory.mktemp("example")
+    endpoint_results(EXAMPLE / "export_raw.csv", workdir, config={"statistics": {"weighting": "iptw"}})
+    return {t: str(workdir / path) for t, path in derived_files("results/derived").items() if t in DERIVED_TABLES}
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_the_declared_patient_columns_give_the_result_of_the_whole_table_on_the_example(endpoint, example_derived,
+                                                                                       tmp_path):
+    config = with_defaults({"statistics": {"weighting": "iptw"}})
+    settings = settings_of({**config, "groups": GROUPS}, ENDPOINT_SETTINGS[endpoint])
+    run_endpoint(example_derived, {"result": str(tmp_path / "result.json")}, endpoint=endpoint, settings=settings)
+    whole = tmp_path / "whole.json"
+    tables = [pd.read_parquet(example_derived[t]) for t in ("patients", "time_to_event", "progression_patterns")]
+    write_json(analyse_endpoint(endpoint, *tables, settings), whole)
+    assert (tmp_path / "result.json").read_bytes() == whole.read_bytes()
+    # the job read some of the columns, not all (weighting too: it is on)
+    assert 0 < len(patient_columns(endpoint, settings)) < len(tables[0].columns)
+
+
+def test_a_column_left_out_of_the_declaration_fails_the_job(derived, tmp_path, monkeypatch):
+    inputs = _derived_files(derived, tmp_path)
+    monkeypatch.setitem(PATIENT_COLUMNS, "response", ("group", "best_overall_response", "disease_control"))
+    with pytest.raises(EndpointError, match="responder"):
+        run_endpoint(inputs, {"result": str(tmp_path / "result.json")}, endpoint="response",
+                     settings=_settings("response"))
+
+
+def test_the_patient_columns_follow_the_config():
+    settings = {e: settings_of({**IPTW, "groups": GROUPS}, ENDPOINT_SETTINGS[e]) for e in ENDPOINTS}
+    table1 = [row["variable"] for row in CONFIG["table1"]]
+    assert patient_columns("baseline", settings["baseline"]) == ("group", *table1)
+    assert set(patient_columns("weighting", settings["weighting"])) == {
+        "record_id", "group", *CONFIG["statistics"]["covariates"], *table1}
+    assert patient_columns("weighting", _settings("weighting")) == ()  # not requested: reads nothing
+    assert {"age_lt_65", "age", "ecog_2plus", "ecog_ps", "criz_line"} <= set(patient_columns("pfs", settings["pfs"]))
+    assert patient_columns("cns", settings["cns"]) == ("record_id", "group", *CONFIG["statistics"]["covariates"])
+
+
+def _frame(**columns):
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize("a, b, same", [
+    (_frame(x=[1.0, np.nan]), _frame(x=[1.0, np.nan]), True),                     # NaN equals NaN
+    (_frame(x=[0.0, 1.0]), _frame(x=[-0.0, 1.0]), False),                         # a zero's sign
+    (_frame(x=[1.0, 2.0]), _frame(x=[1, 2]), False),                              # the dtype
+    (_frame(x=[1.0], y=[2.0]), _frame(y=[2.0], x=[1.0]), False),                  # the column order
+    (_frame(x=pd.Categorical(["a", "b"], categories=["a", "b"])),
+     _frame(x=pd.Categorical(["a", "b"], categories=["b", "a"])), False),         # the categories' order
+    (_frame(x=pd.Categorical(["a", None], categories=["a", "b"])),
+     _frame(x=pd.Categorical(["a", None], categories=["a", "b"])), True),
+    (_frame(x=pd.array([True, None], dtype="boolean")), _frame(x=pd.array([True, None], dtype="boolean")), True),
+    (_frame(x=pd.array([True, None], dtype="boolean")), _frame(x=pd.array([True, False], dtype="boolean")), False),
+    (_frame(x=pd.array(["a", None], dtype="string")), _frame(x=pd.array(["a", "b"], dtype="string")), False),
+])
+def test_identical_data_are_exactly_the_same(a, b, same):
+    assert _identical(a, b) is same
+
+
+def _variant_files(derived, tmp_path):
+    """The primary analysis's derived files and a variant's, whose responder flag of one patient and PFS of one
+    patient differ (and a column no endpoint reads): results named primary_input(endpoint) for every endpoint."""
+    (tmp_path / "primary").mkdir()
+    primary = _derived_files(derived, tmp_path / "primary")
+    patients, tte, patterns = (table.copy() for table in derived)
+    patients.loc[0, "responder"] = not patients.loc[0, "responder"]
+    patients["unread"] = 1
+    tte.loc[tte.index[(tte["endpoint"] == "pfs").to_numpy()][0], "months"] += 1.0
+    (tmp_path / "variant").mkdir()
+    variant = _derived_files((patients, tte, patterns), tmp_path / "variant")
+    marker = tmp_path / "primary" / "result.json"
+    marker.write_text('{"copied": true}\n')  # not a result the analysis would write: a copy shows
+    return primary, variant, (patients, tte, patterns), marker
+
+
+def test_a_variant_copies_the_endpoints_whose_data_are_the_primary_analysis_s_and_analyses_the_others(derived,
+                                                                                                   tmp_path):
+    primary, variant, variant_tables, marker = _variant_files(derived, tmp_path)
+    endpoints = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline")
+    outputs = {e: str(tmp_path / f"variant_{e}.json") for e in endpoints}
+    inputs = {**variant, **{primary_input(t): path for t, path in primary.items()},
+              **{primary_input(e): str(marker) for e in endpoints}}
+    note = run_every(inputs, outputs, settings={e: _settings(e) for e in endpoints})
+    assert note == ("copied from the primary analysis (the same config and derived data): metastases, os, cns, "
+                    "progression, baseline; analysed: response, pfs")
+    for endpoint in ("metastases", "os", "cns", "progression", "baseline"):
+        assert (tmp_path / f"variant_{endpoint}.json").read_bytes() == marker.read_bytes(), endpoint
+    for endpoint in ("response", "pfs"):
+        expected = tmp_path / "expected.json"
+        write_json(analyse_endpoint(endpoint, *variant_tables, _settings(endpoint)), expected)
+        assert (tmp_path / f"variant_{endpoint}.json").read_bytes() == expected.read_bytes(), endpoint
+    # without the primary analysis's derived tables among the inputs (a variant derived as the primary
+    # analysis), a shared endpoint is copied whatever the data
+    outputs = {"response": str(tmp_path / "shared.json")}
+    run_every({**variant, primary_input("response"): str(marker)}, outputs,
+              settings={"response": _settings("response")})
+    assert (tmp_path / "shared.json").read_bytes() == marker.read_bytes()
 
 
 def test_a_variant_copies_the_primary_results_it_shares_and_analyses_the_others(derived, tmp_path):

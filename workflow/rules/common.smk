@@ -12,11 +12,11 @@ PACKAGE = Path(workflow.basedir) / "workflow" / "chartreview"
 sys.path.insert(0, str(PACKAGE.parent))
 from chartreview.core.catalog import (
     DERIVATION_SETTINGS,
-    DERIVED_TABLES,
     DOCUMENT_CATEGORIES,
     ENDPOINT_CATEGORIES,
     ENDPOINT_SETTINGS,
     ENDPOINT_RESULT,
+    ENDPOINT_TABLES,
     ENDPOINTS,
     EXTRACTED_TABLES,
     EXTRACTION_SETTINGS,
@@ -246,7 +246,8 @@ def sensitivity_results():
 
 
 # A variant with the primary analysis's derivation config copies the primary analysis's derived files, and the
-# result of each endpoint whose config it shares (catalog.primary_input), instead of computing them again.
+# result of each endpoint whose config it shares (catalog.primary_input), instead of computing them again; any
+# other variant copies the result of such an endpoint when the data the endpoint reads are the primary's too.
 PRIMARY_CONFIG = {**config, "groups": GROUP_CODES}
 
 
@@ -258,12 +259,16 @@ def derives_as_primary(variant):
     )
 
 
-def same_as_primary(variant, endpoint):
-    """Whether the variant's result of ``endpoint`` is the primary analysis's: the same derived tables and the
-    same config of the endpoint."""
-    return derives_as_primary(variant) and settings_of(
-        VARIANT_CONFIGS[variant], ENDPOINT_SETTINGS[endpoint]
-    ) == settings_of(PRIMARY_CONFIG, ENDPOINT_SETTINGS[endpoint])
+def configured_as_primary(variant, endpoint):
+    """Whether the variant's config of ``endpoint`` equals the primary analysis's."""
+    return settings_of(VARIANT_CONFIGS[variant], ENDPOINT_SETTINGS[endpoint]) == settings_of(
+        PRIMARY_CONFIG, ENDPOINT_SETTINGS[endpoint]
+    )
+
+
+def endpoint_input(wildcards):
+    """The derived tables the endpoint reads (catalog.ENDPOINT_TABLES)."""
+    return {table: DERIVED_FILES[table] for table in ENDPOINT_TABLES[wildcards.endpoint]}
 
 
 def sensitivity_derive_input(wildcards):
@@ -279,18 +284,29 @@ def sensitivity_derive_input(wildcards):
 
 
 def sensitivity_endpoints_input(wildcards):
-    """The variant's derived tables (the primary analysis's when it derives as the primary analysis, so its
-    analyses need not wait for the copy), and the primary analysis's result of each endpoint that the variant
-    shares (named primary_input(endpoint)), which the step copies."""
+    """The primary analysis's result of each endpoint whose config the variant shares (named
+    primary_input(endpoint)), and the derived tables the step reads. A variant that derives as the primary
+    analysis copies those results and analyses the other endpoints on the primary analysis's derived tables (so
+    its analyses need not wait for the copy). Any other reads its own derived tables, and the primary analysis's
+    that the shared endpoints read (named primary_input(table)): it copies the result of each shared endpoint
+    whose data are the primary analysis's, and analyses the rest."""
     variant = wildcards.variant
-    derived = DERIVED_FILES if derives_as_primary(variant) else VARIANT_DERIVED_FILES
+    shared = [endpoint for endpoint in ENDPOINTS if configured_as_primary(variant, endpoint)]
+    if derives_as_primary(variant):
+        analysed = [endpoint for endpoint in ENDPOINTS if endpoint not in shared]
+        tables = {table: DERIVED_FILES[table] for e in analysed for table in ENDPOINT_TABLES[e]}
+    else:
+        tables = {
+            **{
+                table: VARIANT_DERIVED_FILES[table].replace("{variant}", variant)
+                for e in ENDPOINTS
+                for table in ENDPOINT_TABLES[e]
+            },
+            **{primary_input(table): DERIVED_FILES[table] for e in shared for table in ENDPOINT_TABLES[e]},
+        }
     return {
-        **{table: derived[table].replace("{variant}", variant) for table in DERIVED_TABLES},
-        **{
-            primary_input(endpoint): ENDPOINT_RESULT.format(endpoint=endpoint)
-            for endpoint in ENDPOINTS
-            if same_as_primary(variant, endpoint)
-        },
+        **tables,
+        **{primary_input(endpoint): ENDPOINT_RESULT.format(endpoint=endpoint) for endpoint in shared},
     }
 
 

@@ -5,7 +5,7 @@
 
 rule endpoint:
     input:
-        **{table: DERIVED_FILES[table] for table in DERIVED_TABLES},
+        unpack(endpoint_input),
     output:
         result=report(
             ENDPOINT_RESULT,

@@ -2,7 +2,8 @@
 # results/sensitivity/{variant}/, from the primary analysis's extracted and validated tables; the table of key
 # results of every analysis (results/tables/sensitivity.*). A variant's steps get only that variant's config,
 # so adding, removing or changing one variant reruns only its steps, the table and the summary.
-# A variant with the primary analysis's derivation config copies its derived files and the results it shares.
+# A variant with the primary analysis's derivation config copies its derived files and the results it shares;
+# another copies the result of an endpoint whose config and the data it reads are the primary analysis's.
 
 
 wildcard_constraints:

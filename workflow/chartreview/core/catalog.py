@@ -74,6 +74,16 @@ TREATMENT_ENDPOINT_FIELDS = {"ttd": "criz_end_date", "ttnt": "st_start_date"}
 ENDPOINTS = ("metastases", "response", "pfs", "os", "cns", "progression", "baseline", "dor", "ttd", "ttnt",
              "tumor_size",
              "weighting")
+# The rows of the time-to-event table each endpoint analysis reads (the others read none of it).
+TIME_TO_EVENT_ROWS = {"pfs": ("pfs",), "os": ("os",), "cns": ("cns",), "dor": ("dor",), "ttd": ("ttd",),
+                      "ttnt": ("ttnt",), "weighting": ("pfs", "os")}
+# The derived tables each endpoint analysis reads: the inputs of its job (the patients table's columns it reads
+# are endpoints.analyses.patient_columns).
+ENDPOINT_TABLES = {
+    endpoint: ("patients", *(("time_to_event",) if endpoint in TIME_TO_EVENT_ROWS else ()),
+               *(("progression_patterns",) if endpoint == "progression" else ()))
+    for endpoint in ENDPOINTS
+}
 ENDPOINT_CATEGORIES = {
     "metastases": "Cohort",
     "baseline": "Cohort",

@@ -19,11 +19,14 @@ import numpy as np
 import pandas as pd
 
 from chartreview.core.catalog import (
+    DERIVED_TABLES,
+    ENDPOINT_TABLES,
     ENDPOINTS,
     METASTATIC_COMPOSITES,
     METASTATIC_SITES,
     PROGRESSION_PATTERNS,
     RESPONSES,
+    TIME_TO_EVENT_ROWS,
     TREATMENT_ENDPOINT_FIELDS,
     TUMOR_SIZE_EXCLUSIONS,
     TUMOR_SIZE_NOT_EXPORTED,
@@ -34,6 +37,7 @@ from chartreview.core.result_files import finite_or_none, time_key, write_json
 from chartreview.core.sensitivity import copy_primary
 from chartreview.endpoints.time_to_event import (
     COX_TEST,
+    SUBGROUPS,
     _design,
     follow_up,
     kaplan_meier_comparison,
@@ -949,44 +953,137 @@ def analyse_endpoint(
     raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
 
 
-# The rows of the time-to-event table each endpoint reads (the others read none of it), and its columns they
-# use: the reasons, days and dates of a million patients' six endpoints are never read as text.
-TIME_TO_EVENT_ROWS = {"pfs": ("pfs",), "os": ("os",), "cns": ("cns",), "dor": ("dor",), "ttd": ("ttd",),
-                      "ttnt": ("ttnt",), "weighting": ("pfs", "os")}
+# The time-to-event table's columns the endpoints use (of their rows, catalog.TIME_TO_EVENT_ROWS): the reasons, days
+# and dates of a million patients' six endpoints are never read as text.
 TIME_TO_EVENT_COLUMNS = ("record_id", "endpoint", "months", "status")
+# The columns of the derived patients table each endpoint reads whatever its config (an optional one only where
+# the table has it); patient_columns adds those its config names. A job reads no other column: an analysis that
+# needs one fails (a missing column), and a variant compares exactly these with the primary analysis's.
+PATIENT_COLUMNS = {
+    "metastases": ("group", *(f"met_{site}" for site in {**METASTATIC_SITES, **METASTATIC_COMPOSITES})),
+    "response": ("group", "best_overall_response", "responder", "disease_control", "measurable_disease"),
+    "pfs": ("record_id", "group"),
+    "os": ("record_id", "group"),
+    "cns": ("record_id", "group"),
+    "progression": ("group",),
+    "baseline": ("group",),
+    "dor": ("record_id", "group"),
+    "ttd": ("record_id", "group", "criz_end_reason", "criz_after_progression_days", "criz_after_progression_months",
+            "criz_ongoing"),
+    "ttnt": ("record_id", "group"),
+    "tumor_size": ("group", "best_sld_change_percent", "tumor_size_excluded"),
+    "weighting": ("record_id", "group"),
+}
 
 
-def _derived(inputs: dict, endpoints) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    """The derived tables ``endpoints`` read, each file read once: the patients; the time-to-event rows of
-    those endpoints (TIME_TO_EVENT_ROWS) with the columns they use; the progression patterns for
-    ``progression`` (None for a table no endpoint of them reads)."""
+def patient_columns(endpoint: str, settings: dict) -> tuple[str, ...]:
+    """The columns of the derived patients table ``endpoint`` reads under ``settings`` (its config, as the rule
+    passes it): PATIENT_COLUMNS, the variables of table1 (baseline, weighting), the covariates (pfs, os, cns,
+    weighting) and the columns of the subgroups (pfs, os); none for weighting when it is not requested."""
+    statistics = settings.get("statistics", {})
+    if endpoint == "weighting" and statistics.get("weighting") == "none":
+        return ()
+    configured = [
+        *(row["variable"] for row in settings.get("table1", ())),
+        *statistics.get("covariates", ()),
+        *(c for name in statistics.get("subgroups", ()) if name in SUBGROUPS for c in SUBGROUPS[name].columns),
+    ]
+    return tuple(dict.fromkeys([*PATIENT_COLUMNS[endpoint], *configured]))
+
+
+Tables = tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]
+
+
+def _derived(inputs: dict, settings: dict) -> Tables:
+    """The derived tables the endpoints of ``settings`` (endpoint -> its config) read, each file read once: the
+    patients with the columns they read (patient_columns, those the table has); the time-to-event rows of those
+    endpoints (TIME_TO_EVENT_ROWS) with the columns they use; the progression patterns (None for a table no
+    endpoint of them reads)."""
     import pyarrow.parquet as pq
 
-    rows = sorted({e for endpoint in endpoints for e in TIME_TO_EVENT_ROWS.get(endpoint, ())})
+    tables = {table for endpoint in settings for table in ENDPOINT_TABLES[endpoint]}
+    present = pq.read_schema(inputs["patients"]).names
+    wanted = {c for endpoint, s in settings.items() for c in patient_columns(endpoint, s)}
+    patients = pd.read_parquet(inputs["patients"], columns=[c for c in present if c in wanted])
     time_to_event = None
-    if rows:
+    if "time_to_event" in tables:
+        rows = sorted({e for endpoint in settings for e in TIME_TO_EVENT_ROWS.get(endpoint, ())})
         present = pq.read_schema(inputs["time_to_event"]).names
         columns = [c for c in TIME_TO_EVENT_COLUMNS if c in present]
         time_to_event = pd.read_parquet(inputs["time_to_event"], columns=columns,
                                         filters=[("endpoint", "in", rows)] if "endpoint" in present else None)
-    patterns = pd.read_parquet(inputs["progression_patterns"]) if "progression" in endpoints else None
-    return pd.read_parquet(inputs["patients"]), time_to_event, patterns
+    patterns = pd.read_parquet(inputs["progression_patterns"]) if "progression_patterns" in tables else None
+    return patients, time_to_event, patterns
+
+
+def _endpoint_data(endpoint: str, tables: Tables, settings: dict) -> Tables:
+    """What ``endpoint`` reads of ``tables`` (``_derived``): the patients' columns of patient_columns, its rows of
+    the time-to-event table, the progression patterns (None for a table it does not read)."""
+    patients, time_to_event, patterns = tables
+    reads = ENDPOINT_TABLES[endpoint]
+    patients = patients[[c for c in patient_columns(endpoint, settings) if c in patients.columns]]
+    if "time_to_event" in reads and "endpoint" in time_to_event.columns:
+        rows = time_to_event["endpoint"].isin(TIME_TO_EVENT_ROWS[endpoint]).to_numpy()
+        time_to_event = time_to_event[rows].reset_index(drop=True)
+    return (patients, time_to_event if "time_to_event" in reads else None,
+            patterns if "progression_patterns" in reads else None)
+
+
+def _identical(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
+    """Whether two tables hold exactly the same data: column names in order, index, dtypes (a category's
+    categories in order), values; a missing value equals a missing value, and a float zero's sign counts."""
+    if a is None or b is None:
+        return a is b
+    if list(a.columns) != list(b.columns) or not a.index.equals(b.index):
+        return False
+    for column in a.columns:
+        x, y = a[column], b[column]
+        if x.dtype != y.dtype:
+            return False
+        if isinstance(x.dtype, pd.CategoricalDtype):
+            # dtypes of unordered categories compare equal in any order; the analyses list them in their order
+            categories = x.cat.categories
+            same = (categories.dtype == y.cat.categories.dtype and categories.equals(y.cat.categories)
+                    and np.array_equal(x.cat.codes.to_numpy(), y.cat.codes.to_numpy()))
+        elif isinstance(x.dtype, np.dtype) and x.dtype.kind == "f":
+            u, v = x.to_numpy(), y.to_numpy()
+            same = np.array_equal(u, v, equal_nan=True) and np.array_equal(np.signbit(u), np.signbit(v))
+        else:
+            same = x.equals(y)
+        if not same:
+            return False
+    return True
 
 
 def run(inputs: dict, outputs: dict, *, endpoint: str, settings: dict) -> None:
-    """What rule ``endpoint`` runs: the derived tables of ``inputs`` (patients, time_to_event,
-    progression_patterns) -> ``outputs["result"]``, the JSON result of ``endpoint``."""
-    write_json(analyse_endpoint(endpoint, *_derived(inputs, (endpoint,)), settings), outputs["result"])
+    """What rule ``endpoint`` runs: the derived tables of ``inputs`` (ENDPOINT_TABLES) -> ``outputs["result"]``,
+    the JSON result of ``endpoint``."""
+    data = _endpoint_data(endpoint, _derived(inputs, {endpoint: settings}), settings)
+    write_json(analyse_endpoint(endpoint, *data, settings), outputs["result"])
 
 
-def run_every(inputs: dict, outputs: dict, *, settings: dict) -> None:
+def run_every(inputs: dict, outputs: dict, *, settings: dict) -> str:
     """What rule ``sensitivity_endpoints`` runs: the derived tables of ``inputs``, read once -> the JSON result
-    of every endpoint of ``settings`` (endpoint -> the config it reads), to ``outputs[endpoint]``; an endpoint
-    whose primary analysis's result is among the inputs (``primary_input(endpoint)``: the same derived tables
-    and config) gets a copy of it."""
+    of every endpoint of ``settings`` (endpoint -> the config it reads), to ``outputs[endpoint]``. An endpoint
+    whose primary analysis's result is among the inputs (``primary_input(endpoint)``: the same config) gets a
+    copy of it when the primary analysis's derived tables are not among the inputs (the variant's are the
+    primary analysis's), or when they are (``primary_input(table)``) and what the endpoint reads of them
+    (``_endpoint_data``) is identical to what it reads of the variant's. Returns the line for the log: which
+    endpoints were copied and which analysed."""
     shared = [endpoint for endpoint in settings if primary_input(endpoint) in inputs]
-    copy_primary(inputs, {endpoint: outputs[endpoint] for endpoint in shared})
-    computed = {endpoint: s for endpoint, s in settings.items() if endpoint not in shared}
-    tables = _derived(inputs, tuple(computed))
-    for endpoint, endpoint_settings in computed.items():
-        write_json(analyse_endpoint(endpoint, *tables, endpoint_settings), outputs[endpoint])
+    primary_files = {t: inputs[primary_input(t)] for t in DERIVED_TABLES if primary_input(t) in inputs}
+    # the variant's tables: what every endpoint reads when some are compared, else what the analysed ones read
+    read = {e: s for e, s in settings.items() if primary_files or e not in shared}
+    tables = _derived(inputs, read) if read else None
+    copied = shared
+    if primary_files and shared:
+        primary = _derived(primary_files, {e: settings[e] for e in shared})
+        copied = [e for e in shared if all(_identical(a, b) for a, b in zip(
+            _endpoint_data(e, tables, settings[e]), _endpoint_data(e, primary, settings[e])))]
+    copy_primary(inputs, {endpoint: outputs[endpoint] for endpoint in copied})
+    analysed = [endpoint for endpoint in settings if endpoint not in copied]
+    for endpoint in analysed:
+        data = _endpoint_data(endpoint, tables, settings[endpoint])
+        write_json(analyse_endpoint(endpoint, *data, settings[endpoint]), outputs[endpoint])
+    return (f"copied from the primary analysis (the same config and derived data): {', '.join(copied) or 'none'}; "
+            f"analysed: {', '.join(analysed) or 'none'}")

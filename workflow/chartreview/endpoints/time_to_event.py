@@ -84,6 +84,7 @@ class SubgroupDefinition:
     label: str
     levels: tuple[str, ...]
     read: Callable[[pd.DataFrame], pd.Series]  # level label per row, NA when unknown
+    columns: tuple[str, ...]  # the columns ``read`` may read (a fallback's too): those the job reads
 
 
 def _from_flag(column: str, true_level: str, false_level: str, fallback=None):
@@ -114,14 +115,15 @@ def _age_lt_65_from_age(d: pd.DataFrame) -> pd.Series:
 
 
 SUBGROUPS: dict[str, SubgroupDefinition] = {
-    "sex": SubgroupDefinition("Sex", ("Male", "Female"), lambda d: d["sex"].astype(object)),
+    "sex": SubgroupDefinition("Sex", ("Male", "Female"), lambda d: d["sex"].astype(object), ("sex",)),
     "age_lt_65": SubgroupDefinition("Age", ("<65", ">=65"),
-                                    _from_flag("age_lt_65", "<65", ">=65", _age_lt_65_from_age)),
+                                    _from_flag("age_lt_65", "<65", ">=65", _age_lt_65_from_age),
+                                    ("age_lt_65", "age")),
     "ecog": SubgroupDefinition("ECOG performance status", ("0-1", "2+"),
-                               _from_flag("ecog_2plus", "2+", "0-1", _ecog_from_ps)),
-    "line": SubgroupDefinition("Crizotinib line", ("first", "later"), _line),
+                               _from_flag("ecog_2plus", "2+", "0-1", _ecog_from_ps), ("ecog_2plus", "ecog_ps")),
+    "line": SubgroupDefinition("Crizotinib line", ("first", "later"), _line, ("criz_line",)),
     "brain_metastases": SubgroupDefinition("Baseline brain metastases", ("yes", "no"),
-                                           _from_flag("brain_metastases", "yes", "no")),
+                                           _from_flag("brain_metastases", "yes", "no"), ("brain_metastases",)),
 }
 
 
