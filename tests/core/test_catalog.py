@@ -160,26 +160,64 @@ def plan(tmp_path_factory):
 def test_the_rules_plan_one_job_per_catalog_name(plan):
     jobs, _, files = plan
     assert jobs["endpoint"] == set(ENDPOINTS)
-    assert jobs["figure_panel"] == set(PANELS)
     assert files["endpoint"] == {f"results/endpoints/{e}.json" for e in ENDPOINTS}
     assert files["tables"] == {f"results/tables/{t}.{ext}" for t in MANUSCRIPT_TABLES
                                for ext in ("csv", "md", "html", "docx")} | {"results/tables/tables.docx"}
-    formats = with_defaults()["figure_style"]["formats"]
+    config = with_defaults(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    formats = config["figure_style"]["formats"]
     assert set(formats) <= set(FIGURE_FORMATS)
-    assert files["figure_panel"] == {f"results/figures/panels/{p}.{ext}" for p in PANELS for ext in formats}
+    # one job per configured figure: its figure and the stand-alone panels of its layout; one more job for
+    # the panels no figure holds (love, while no figure shows the weighting)
+    figures = {figure: [p for row in entry["layout"] for p in row] for figure, entry in config["figures"].items()}
+    unplaced = [p for p in PANELS if not any(p in panels for panels in figures.values())]
+    assert unplaced == ["love"]
+    assert {rule for rule in jobs if rule.startswith("figure")} == {f"figure_{figure}" for figure in figures}
+    assert jobs["panels_without_figure"] == {None}
+    for figure, panels in figures.items():
+        assert files[f"figure_{figure}"] == {f"results/figures/{figure}.{ext}" for ext in formats} | {
+            f"results/figures/panels/{p}.{ext}" for p in panels for ext in formats}, figure
+    assert files["panels_without_figure"] == {f"results/figures/panels/{p}.{ext}" for p in unplaced
+                                              for ext in formats}
+    assert {f for rule, made in files.items() for f in made if f.startswith("results/figures/panels/")} == {
+        f"results/figures/panels/{p}.{ext}" for p in PANELS for ext in formats}
     assert {f for f in files["extract"] if f.endswith(".parquet") and "/raw/" not in f} == {
         f"results/extracted/{t}.parquet" for t in catalog.EXTRACTED_TABLES}
     assert {f for f in files["derive"] if f.endswith(".parquet")} == {
         f"results/derived/{t}.parquet" for t in catalog.DERIVED_TABLES}
 
 
-def test_each_panel_job_reads_what_the_catalog_says(plan):
-    _, edges, _ = plan
+def test_each_figure_job_reads_what_the_catalog_says(plan):
+    jobs, edges, _ = plan
     makes = {"results/endpoints": "endpoint", "results/derived": "derive"}
-    for panel, names in PANEL_INPUTS.items():
-        upstream = {job for job, consumer in edges if consumer == ("figure_panel", panel)}
+    config = with_defaults(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    held = {f"figure_{figure}": [p for row in entry["layout"] for p in row]
+            for figure, entry in config["figures"].items()}
+    held["panels_without_figure"] = ["love"]
+    assert set(held) == {rule for rule in jobs if rule.startswith(("figure_", "panels_"))}
+    for rule, panels in held.items():
+        upstream = {job for job, consumer in edges if consumer == (rule, None)}
         expected = set()
-        for name in names:
+        for name in {name for panel in panels for name in PANEL_INPUTS[panel]}:
             folder, stem = FIGURE_INPUT_FILES[name].rsplit("/", 1)
             expected.add((makes[folder], stem.split(".")[0]) if makes[folder] == "endpoint" else ("derive", None))
-        assert upstream == expected, panel
+        assert upstream == expected, rule
+
+
+def test_a_panel_of_two_figures_is_drawn_alone_by_the_first(make_workflow):
+    """Only one job may write a file: the first figure (config order) that holds a panel draws it alone (once,
+    also when its layout holds it twice); one more job draws the panels no figure holds."""
+    workflow = make_workflow()
+    figures = '{"b": {"layout": [["km_pfs", "km_os"]]}, "a": {"layout": [["km_os", "love"], ["love"]]}}'
+    done = workflow.run("--dry-run", "--forceall", "--detailed-summary", "--config", f"figures={figures}", cores=1)
+    files: dict[str, set[str]] = {}
+    for line in done.stdout.splitlines()[1:]:
+        columns = line.split("\t")
+        if len(columns) > 2 and columns[0].startswith("results/figures/"):
+            files.setdefault(columns[2], set()).add(columns[0])
+
+    def made(*stems):
+        return {f"results/figures/{stem}.{ext}" for stem in stems for ext in ("pdf", "svg", "png", "tiff")}
+    assert files["figure_b"] == made("b", "panels/km_pfs", "panels/km_os")
+    assert files["figure_a"] == made("a", "panels/love")
+    unplaced = [p for p in PANELS if p not in ("km_pfs", "km_os", "love")]
+    assert files["panels_without_figure"] == made(*(f"panels/{p}" for p in unplaced))

@@ -90,13 +90,13 @@ def test_the_key_order_of_groups_changes_no_param(make_workflow):
     assert as_written == sorted_keys  # JSON text: the order of every mapping and list is compared too
     params = json.loads(as_written)
     assert list(params["endpoint"]["endpoint=pfs"]["settings"]["groups"]) == ["ROS1", "ALK"]
-    assert params["figure"]["figure=figure1"]["groups"] == ["ROS1", "ALK"]
+    assert params["figure_figure1"]["figure_figure1"]["groups"] == ["ROS1", "ALK"]
     # naming the other reference reverses every comparison
     alk = json.loads(_params(make_workflow, _with_groups({"ROS1": 2, "ALK": 1}, reference_group="ALK")))
     for step, job in [("endpoint", "endpoint=pfs"), ("derive", "derive"), ("summary", "summary")]:
         groups = alk[step][job]["settings"]["groups"] if step == "endpoint" else alk[step][job]["groups"]
         assert list(groups) == ["ALK", "ROS1"], step
-    assert alk["figure_panel"]["panel=km_pfs"]["groups"] == alk["tables"]["tables"]["groups"] == ["ALK", "ROS1"]
+    assert alk["figure_figure1"]["figure_figure1"]["groups"] == alk["tables"]["tables"]["groups"] == ["ALK", "ROS1"]
 
 
 @pytest.mark.parametrize("reference", ["EGFR", "ros1"])

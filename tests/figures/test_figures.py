@@ -129,6 +129,27 @@ def test_two_renders_are_byte_identical(tmp_path):
             assert one == two, f"{stem}.{ext} differs between two renders"
 
 
+def test_a_figure_job_writes_the_bytes_of_each_drawing_alone(tmp_path):
+    """A figure's job (run_figure) draws its figure and its stand-alone panels in one process from inputs read
+    once: each file as when drawn by itself; a panel not among ``panels`` is not written."""
+    entry = {"title": "Tumour size and PFS", "width": "double", "height_mm": 150,
+             "layout": [["waterfall", "spider"], ["km_pfs"]]}
+    together = {**outputs(tmp_path / "together", "figure"),
+                **{f"{panel}_{ext}": path for panel in ("waterfall", "km_pfs")
+                   for ext, path in outputs(tmp_path / "together", panel).items()}}
+    inputs = {name: INPUTS[name] for name in ("tumor_size", "tumor_size_course", "pfs")}
+    figure_assembly.run_figure(inputs, together, panels=["waterfall", "km_pfs"], groups=GROUPS, figure=entry)
+    for panel in ("waterfall", "km_pfs"):
+        figures.render_panel(panel, panel_inputs(panel), outputs(tmp_path / "alone", panel), GROUPS)
+    figure_assembly.assemble_figure(entry["layout"], inputs=inputs, outputs=outputs(tmp_path / "alone", "figure"),
+                                    groups=GROUPS, width=entry["width"], height_mm=entry["height_mm"],
+                                    title=entry["title"])
+    assert sorted(p.name for p in (tmp_path / "together").iterdir()) == sorted(
+        p.name for p in (tmp_path / "alone").iterdir())
+    for path in (tmp_path / "alone").iterdir():
+        assert (tmp_path / "together" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
 SUBPROCESS_RENDER = """
 import sys
 from pathlib import Path
@@ -358,7 +379,7 @@ def test_rules_draw_and_fail_cleanly_on_bad_input(make_workflow):
     (work / "results/derived/flow.json").write_text(json.dumps(flow))
     failed = workflow.run("results/figures/figure4.png", cores=1, check=False, timeout=600)
     assert failed.returncode != 0
-    log = (work / "logs/figure_panel_flow.log").read_text()
+    log = (work / "logs/figure_figure4.log").read_text()
     assert "flow.json" in log and "'analysed'" in log and "Traceback" not in log
     assert "missing key 'analysed'" in failed.stderr
     assert not (work / "results/figures/panels/flow.png").exists()

@@ -223,11 +223,14 @@ def test_the_new_values_are_escaped_in_markdown_and_html(results, config, tmp_pa
     assert "With a baseline and a post-baseline sum of diameters" in text and "ROS1 25, ALK 41" in page
 
 
-def render_caption(name: str, config: dict, **wildcards) -> str:
+def render_caption(name: str, config: dict, panel: str | None = None, **wildcards) -> str:
+    """The caption as Snakemake renders it; a stand-alone panel's is figure.rst after a line that sets the
+    panel (common.smk, panel_caption)."""
     from types import SimpleNamespace
 
     import jinja2
-    template = jinja2.Template((ROOT / "workflow" / "report" / name).read_text())
+    text = (ROOT / "workflow" / "report" / name).read_text()
+    template = jinja2.Template(text if panel is None else f'{{% set panel = "{panel}" %}}\n{text}')
     snakemake = SimpleNamespace(config=config, wildcards=SimpleNamespace(**wildcards), params=SimpleNamespace())
     return " ".join(template.render(snakemake=snakemake).split())
 

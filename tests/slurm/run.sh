@@ -35,8 +35,8 @@ SLURM_ARGS=(
 )
 
 # The files the comparison asks for: every endpoint, table, the summary and provenance, one variant's
-# branch and one assembled figure (with its panels); the other panels and figures are the same rules
-# with other wildcards, run locally by the test suite.
+# branch and one figure (its job also writes the figure's panels alone); the other figures' rules and the
+# one for the panels without a figure are the same code and rule form, run locally by the test suite.
 # (the targets first and --configfile last: options such as --configfile and --default-resources take every
 # word that follows them)
 TARGETS=(

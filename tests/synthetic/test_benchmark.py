@@ -2,6 +2,7 @@
 (medians per rule, time per patient, growth), the README tables are rendered from recorded CSVs, and R's
 recorded kernel timings are joined only to the data they were taken on. Nothing here runs the benchmark."""
 
+import re
 import shutil
 
 import pandas as pd
@@ -34,19 +35,28 @@ def test_rule_benchmarks_are_read_per_job_with_their_rule(tmp_path):
     folder.mkdir()
     (folder / "derive.tsv").write_text(HEADER + "12.5\t0:00:12\t2048.5\t3000\t2000\t2000\t1\t2\t90\t11.0\n")
     (folder / "endpoint_pfs.tsv").write_text(HEADER + "3.25\t0:00:03\t512.0\t700\t500\t500\t1\t2\t95\t3.0\n")
-    (folder / "figure_panel_km_os.tsv").write_text(HEADER + "2.0\t0:00:02\t-\t-\t-\t-\t-\t-\t-\t-\n")
+    (folder / "figure_figure2.tsv").write_text(HEADER + "2.0\t0:00:02\t-\t-\t-\t-\t-\t-\t-\t-\n")
+    (folder / "panels_without_figure.tsv").write_text(HEADER + "1.0\t0:00:01\t300\t-\t-\t-\t-\t-\t-\t0.5\n")
     jobs = benchmark.read_rule_benchmarks(tmp_path)
-    assert jobs["job"].tolist() == ["derive", "endpoint_pfs", "figure_panel_km_os"]
-    # figure_panel_km_os also matches figure_{figure}: the longer literal prefix wins
-    assert jobs["rule"].tolist() == ["derive", "endpoint", "figure_panel"]
-    assert jobs["wall_s"].tolist() == [12.5, 3.25, 2.0]
+    assert jobs["job"].tolist() == ["derive", "endpoint_pfs", "figure_figure2", "panels_without_figure"]
+    # the rules made one per configured figure (figure_<figure>) are one rule's jobs
+    assert jobs["rule"].tolist() == ["derive", "endpoint", "figure", "panels_without_figure"]
+    assert jobs["wall_s"].tolist() == [12.5, 3.25, 2.0, 1.0]
     assert jobs["cpu_s"].iloc[:2].tolist() == [11.0, 3.0] and pd.isna(jobs["cpu_s"].iloc[2])
     assert jobs["max_rss_mb"].iloc[:2].tolist() == [2048.5, 512.0]
 
 
+def test_the_longer_literal_prefix_names_the_rule():
+    patterns = [("figure", re.compile("^figure_(.+)$"), 7), ("figure_panel", re.compile("^figure_panel_(.+)$"), 13)]
+    assert benchmark.rule_of("figure_panel_km_os", patterns) == "figure_panel"
+    assert benchmark.rule_of("figure_figure1", patterns) == "figure"
+    assert benchmark.rule_of("other", patterns) == "other"
+
+
 def test_every_rule_with_a_benchmark_file_is_known():
     rules = {rule for rule, _, _ in benchmark.rule_patterns()}
-    assert {"extract", "validate", "derive", "endpoint", "figure_panel", "figure", "tables"} <= rules
+    assert {"extract", "validate", "derive", "endpoint", "figure", "panels_without_figure", "tables"} <= rules
+    assert not any(rule is None or "{" in rule for rule in rules), rules
 
 
 def test_summary_takes_medians_per_rule_and_the_largest_rule_as_peak():

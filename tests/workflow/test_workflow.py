@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from chartreview.core.catalog import SENSITIVITY_ENDPOINTS
+from chartreview.core.catalog import PANELS, SENSITIVITY_ENDPOINTS
 from chartreview.core.sensitivity import key_results
 from support import ROOT
 from support.workflow import Workflow
@@ -60,6 +60,9 @@ def test_report_builds(first_run):
     for category in ("Data quality", "Cohort", "Response", "Survival", "CNS", "Progression patterns",
                      "Provenance", "Sensitivity"):
         assert category in page, category
+    # each stand-alone panel has its own caption, also where one job draws several panels
+    assert page.count("Drawn alone at journal width") == len(PANELS)
+    assert page.count("Best change in tumour size: one bar per patient") == 2  # the panel and figure 6
 
 
 def test_changing_pfs_landmarks_plans_only_what_reads_them(first_run):
@@ -77,6 +80,9 @@ def test_changing_pfs_landmarks_plans_only_what_reads_them(first_run):
     # each sensitivity variant's analyses are one job, and they report the PFS landmarks too
     variants = yaml.safe_load(original)["sensitivity"]
     assert planned.get("sensitivity_endpoints") == len(variants), planned
+    # the figures that show a PFS panel (Kaplan-Meier, forest, proportional hazards), no other
+    assert {rule for rule in planned if rule.startswith("figure_")} == {
+        "figure_figure1", "figure_figure2", "figure_figure7"}, planned
     every = first_run.planned("--forceall")
     assert sum(planned.values()) <= 0.4 * sum(every.values()), (planned, every)
 
@@ -90,7 +96,7 @@ def test_changing_the_export_reruns_everything(first_run):
         planned = first_run.planned()
     finally:
         export.write_bytes(original)
-    for rule in ("extract", "validate", "validation_gate", "derive", "endpoint", "figure", "summary"):
+    for rule in ("extract", "validate", "validation_gate", "derive", "endpoint", "figure_figure1", "summary"):
         assert rule in planned, planned
 
 
@@ -98,7 +104,7 @@ def test_changing_the_export_reruns_everything(first_run):
     ("stats/competing_risks", "endpoint", "derive"),   # a kernel: imported by endpoints
     ("stats/survival", "endpoint", "derive"),
     ("derive/events", "derive", "extract"),
-    ("figures/style", "figure", "endpoint"),
+    ("figures/style", "figure_figure1", "endpoint"),
 ])
 def test_changing_package_code_reruns_the_rules_that_import_it(first_run, module, reruns, keeps):
     path = first_run.workdir / "workflow" / "chartreview" / f"{module}.py"

@@ -122,17 +122,67 @@ FIGURE_OUTPUT_FORMATS = list(config["figure_style"]["formats"])
 REPORT_FORMAT = next((ext for ext in ("png", "svg", "pdf") if ext in FIGURE_OUTPUT_FORMATS), FIGURE_OUTPUT_FORMATS[0])
 
 
-def figure_outputs(stem, **shown):
-    """The named outputs stem.<format>, one per configured format; the report's file is marked with
-    Snakemake's report() (its name here: the parser reads "report" at a line's start as the directive)."""
+# Panels of each configured figure, in reading order.
+FIGURE_PANELS = {name: [panel for row in entry["layout"] for panel in row] for name, entry in config["figures"].items()}
+# The stand-alone panels each figure's job draws: those of its layout that no figure before it (config order)
+# holds, so that one job writes each panel's files; and the panels no figure holds.
+FIGURE_PANELS_ALONE = {}
+for _figure, _panels in FIGURE_PANELS.items():
+    _drawn = {panel for panels in FIGURE_PANELS_ALONE.values() for panel in panels}
+    FIGURE_PANELS_ALONE[_figure] = [p for p in dict.fromkeys(_panels) if p not in _drawn]
+PANELS_WITHOUT_FIGURE = [p for p in PANELS if not any(p in panels for panels in FIGURE_PANELS.values())]
+
+
+def figure_outputs(stem, name="{ext}", caption="../report/figure.rst", **shown):
+    """The named outputs stem.<format>, one per configured format, named ``name``; the report's file is marked
+    with Snakemake's report() (its name here: the parser reads "report" at a line's start as the directive)."""
     return {
-        ext: (
-            report_file(f"{stem}.{ext}", caption="../report/figure.rst", **shown)
-            if ext == REPORT_FORMAT
-            else f"{stem}.{ext}"
+        name.format(ext=ext): (
+            report_file(f"{stem}.{ext}", caption=caption, **shown) if ext == REPORT_FORMAT else f"{stem}.{ext}"
         )
         for ext in FIGURE_OUTPUT_FORMATS
     }
+
+
+def panel_outputs(panels):
+    """The named outputs <panel>_<format> of the stand-alone panels a job draws, each panel shown in the report
+    with its own caption (panel_caption)."""
+    return {
+        name: path
+        for panel in panels
+        for name, path in figure_outputs(
+            f"results/figures/panels/{panel}",
+            name=f"{panel}_{{ext}}",
+            caption=panel_caption(panel),
+            category=PANEL_CATEGORIES[panel],
+            subcategory="Figure panels",
+            labels={"panel": panel, "type": "figure panel"},
+        ).items()
+    }
+
+
+def figure_inputs(panels):
+    """The named inputs the panels read (catalog.PANEL_INPUTS)."""
+    return {name: FIGURE_INPUT_FILES[name] for panel in panels for name in PANEL_INPUTS[panel]}
+
+
+# Snakemake renders a file's caption with its job's wildcards and params, not the file's own, and a figure's
+# job draws several panels: each panel's caption is a copy of report/figure.rst that first names the panel,
+# kept beside Snakemake's own state in the working directory.
+CAPTIONS = Path(".snakemake") / "chartreview" / "captions"
+
+
+def panel_caption(panel):
+    """The caption file of the panel's stand-alone files (absolute: Snakemake reads a relative one from the
+    rule file's folder)."""
+    text = f'{{% set panel = "{panel}" %}}\n' + (Path(workflow.basedir) / "workflow/report/figure.rst").read_text()
+    path = CAPTIONS / f"{panel}.rst"
+    if not path.is_file() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text(text)
+        partial.replace(path)  # at once: a parse in another process (a cluster job) may read it meanwhile
+    return str(path.resolve())
 
 
 # The sensitivity variants (config order) and the config each one runs with: the primary analysis's with the
@@ -204,7 +254,7 @@ def rule_params():
     """The params of every step as this run evaluates them (one entry per wildcard value)."""
     from snakemake.iocontainers import Wildcards
 
-    values = {"endpoint": ENDPOINTS, "panel": PANELS, "figure": FIGURES, "variant": VARIANTS}
+    values = {"endpoint": ENDPOINTS, "variant": VARIANTS}
     record = {}
     for step in sorted(workflow.rules, key=lambda r: r.name):
         if step.name in ("all", "provenance"):

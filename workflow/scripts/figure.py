@@ -1,5 +1,6 @@
-"""Rule figure: endpoint results / derived tables -> results/figures/{figure}.{pdf,svg,png}, the panels
-of one config `figures:` entry assembled and lettered."""
+"""Rules figure_<figure> and panels_without_figure: endpoint results / derived tables ->
+results/figures/{figure}.{pdf,svg,png} (the panels of one config `figures:` entry assembled and lettered) and
+results/figures/panels/{panel}.{pdf,svg,png}, the rule's stand-alone panels."""
 
 import sys
 from pathlib import Path
@@ -9,4 +10,4 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the package, also u
 from chartreview.core.steps import run_step
 from chartreview.figures.assembly import run_figure
 
-run_step(snakemake, run_figure, f"rule figure, figure {snakemake.wildcards.figure}")
+run_step(snakemake, run_figure, f"rule {snakemake.rule}")

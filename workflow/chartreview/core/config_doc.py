@@ -53,8 +53,9 @@ figures:
     layout: [[km_pfs, km_os]]   # rows of panels, lettered A, B, ... in reading order
 ```
 
-Panels: `km_pfs`, `km_os`, `cif_cns`, `metastases`, `patterns`, `swimmer`, `forest`, `flow`. A changed layout
-reruns only the assembly of that figure.
+Panels: `km_pfs`, `km_os`, `cif_cns`, `metastases`, `patterns`, `swimmer`, `forest`, `flow`. One job per figure
+draws it and the stand-alone panels it holds first; a changed layout reruns that figure's job (and the job that
+draws a panel alone instead, when one moves).
 """,
         "",
     ),

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from chartreview.core.catalog import PANEL_INPUTS
+from chartreview.core.catalog import FIGURE_FORMATS, PANEL_INPUTS
 from chartreview.figures import style
-from chartreview.figures.panels import PANEL_DRAWINGS, FigureInputError, draw_panel, load_inputs
+from chartreview.figures.panels import PANEL_DRAWINGS, FigureInputError, draw_panel, load_inputs, save_panel
 
 
 def panel_letters(layout: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
@@ -67,6 +67,14 @@ def assemble_figure(layout: Sequence[Sequence[str]], *, inputs: Mapping[str, str
     """Write results/figures/<figure>.<format> (each format of `outputs`) for one `figures:` entry of the
     config, in the config's figure_style (the defaults when None)."""
     data = load_inputs({name: inputs[name] for name in layout_inputs(layout) if name in inputs})
+    save_assembled(layout, data, outputs, groups, width=width, height_mm=height_mm, title=title,
+                   figure_style=figure_style)
+
+
+def save_assembled(layout: Sequence[Sequence[str]], data: Mapping, outputs: Mapping[str, str | Path],
+                   groups: Sequence[str], *, width: str | float = "double", height_mm: float = 150.0,
+                   title: str | None = None, figure_style: Mapping | None = None) -> None:
+    """assemble_figure from inputs already read (load_inputs)."""
     missing = [name for name in layout_inputs(layout) if name not in data]
     if missing:
         raise FigureInputError(f"the figure's panels need the inputs {missing}, which were not given")
@@ -75,10 +83,26 @@ def assemble_figure(layout: Sequence[Sequence[str]], *, inputs: Mapping[str, str
         style.save_figure(fig, outputs, title=title)
 
 
-def run_figure(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, figure: Mapping,
-               groups: Sequence[str], figure_style: Mapping | None = None) -> None:
-    """What rule ``figure`` runs: one `figures:` entry of the config (``figure``) from the named inputs its
-    panels read -> ``outputs`` in the formats of the config's figure_style."""
-    assemble_figure(figure["layout"], inputs=inputs, outputs=outputs, groups=list(groups),
-                    width=figure["width"], height_mm=figure["height_mm"], title=figure["title"],
-                    figure_style=figure_style)
+def panel_files(outputs: Mapping[str, str | Path], panel: str) -> dict[str, str | Path]:
+    """A panel's files among a rule's named outputs <panel>_<format>, by format, in the outputs' order."""
+    return {name[len(panel) + 1:]: path for name, path in outputs.items()
+            if name.startswith(f"{panel}_") and name[len(panel) + 1:] in FIGURE_FORMATS}
+
+
+def run_figure(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path], *, panels: Sequence[str],
+               groups: Sequence[str], figure: Mapping | None = None,
+               figure_style: Mapping | None = None) -> None:
+    """What a rule figure_<figure> runs: the stand-alone ``panels`` (the outputs named <panel>_<format>) and
+    one `figures:` entry of the config (``figure``) assembled (the outputs named <format>), in the formats of
+    the config's figure_style, from the named inputs their panels read, each read once. Rule
+    panels_without_figure runs it with no figure."""
+    unknown = [panel for panel in panels if panel not in PANEL_DRAWINGS]
+    if unknown:
+        raise FigureInputError(f"unknown panel {unknown[0]!r} (known: {', '.join(PANEL_DRAWINGS)})")
+    data = load_inputs(inputs)
+    for panel in panels:
+        save_panel(panel, data, panel_files(outputs, panel), list(groups), figure_style)
+    if figure is not None:
+        save_assembled(figure["layout"], data, {ext: path for ext, path in outputs.items() if ext in FIGURE_FORMATS},
+                       list(groups), width=figure["width"], height_mm=figure["height_mm"],
+                       title=figure["title"], figure_style=figure_style)

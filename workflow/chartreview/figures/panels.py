@@ -1067,8 +1067,13 @@ def render_panel(panel: str, inputs: Mapping[str, str | Path], outputs: Mapping[
     `outputs`, drawn in the config's figure_style (the defaults when None)."""
     if panel not in PANEL_DRAWINGS:
         raise FigureInputError(f"unknown panel {panel!r} (known: {', '.join(PANEL_DRAWINGS)})")
+    save_panel(panel, load_inputs(inputs), outputs, groups, figure_style)
+
+
+def save_panel(panel: str, data: Mapping, outputs: Mapping[str, str | Path], groups: Sequence[str],
+               figure_style: Mapping | None = None) -> None:
+    """render_panel from inputs already read (load_inputs)."""
     spec = PANEL_DRAWINGS[panel]
-    data = load_inputs(inputs)
     with style.context(figure_style) as drawn_in:
         height_mm = spec.height_mm
         if drawn_in.risk_table == "at_risk_events_censored":  # a name row and the count rows per group

@@ -45,17 +45,27 @@ JOB_COLUMNS = ["label", "patients", "run", "rule", "job", "wall_s", "cpu_s", "ma
 
 
 def rule_patterns(rules_dir: Path = RULES_DIR) -> list[tuple[str, re.Pattern, int]]:
-    """(rule, regex of its benchmark file's stem, length of the literal prefix) from the rule files."""
+    """(rule, regex of its benchmark file's stem, length of the literal prefix) from the rule files. A rule
+    made once per value in a loop (``rule:`` with ``name: f"figure_{_figure}"``) is named by the literal
+    text of its name before the first value (figure), so its jobs count as one rule's."""
     patterns = []
     for smk in sorted(rules_dir.glob("*.smk")):
-        rule, waiting = None, False
+        rule, waiting, naming = None, False, False
         for line in smk.read_text().splitlines():
-            if m := re.match(r"(?:rule|checkpoint)\s+(\w+)\s*:", line):
-                rule, waiting = m.group(1), False
-            elif line.strip() == "benchmark:":
+            text = line.strip()
+            if m := re.match(r"(?:rule|checkpoint)\s+(\w+)\s*:", text):
+                rule, waiting, naming = m.group(1), False, False
+            elif re.match(r"(?:rule|checkpoint)\s*:", text):
+                rule, waiting, naming = None, False, False
+            elif text == "name:":
+                naming = True
+            elif naming and text:
+                rule = re.split(r"\{", _literal(text))[0].rstrip("_") or _literal(text)
+                naming = False
+            elif text == "benchmark:":
                 waiting = True
-            elif waiting and line.strip():
-                stem = Path(line.strip().strip('",')).stem
+            elif waiting and text:
+                stem = Path(_literal(text)).stem
                 parts = re.split(r"\{[^}]*\}", stem)  # the literal text between wildcards
                 regex = "(.+)".join(re.escape(part) for part in parts)
                 literal = parts[0]
@@ -64,9 +74,14 @@ def rule_patterns(rules_dir: Path = RULES_DIR) -> list[tuple[str, re.Pattern, in
     return patterns
 
 
+def _literal(text: str) -> str:
+    """A rule file's string, as written on its own line: "a", f"a_{b}" -> a, a_{b}."""
+    return re.sub(r'^f?"|",?$', "", text)
+
+
 def rule_of(job: str, patterns: list[tuple[str, re.Pattern, int]]) -> str:
     """The rule a benchmark file belongs to: the matching pattern with the longest literal prefix
-    (figure_panel_km_os is figure_panel's, not figure's)."""
+    (beside benchmarks figure_{figure} and figure_panel_{panel}, figure_panel_km_os is figure_panel's)."""
     matches = [(prefix, rule) for rule, regex, prefix in patterns if regex.match(job)]
     return max(matches)[1] if matches else job
 
