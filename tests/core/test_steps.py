@@ -112,6 +112,23 @@ def test_a_bug_keeps_its_traceback_in_the_log_and_leaves_no_output(tmp_path):
     assert not out.exists()
 
 
+def test_a_finished_step_ends_its_process_without_the_interpreter_teardown(tmp_path):
+    """A native library's thread pool can abort the interpreter's teardown after the step's work is done: the
+    finished step's process ends before it (status 0, its stdout, log and outputs written, no atexit run)."""
+    out = tmp_path / "out.txt"
+    step = ("import atexit, sys\n"
+            "from pathlib import Path\n"
+            "def step(inputs, outputs):\n"
+            "    atexit.register(lambda: print('teardown ran', file=sys.__stderr__))\n"
+            "    Path(outputs['out']).write_text('done')\n"
+            "    print('on stdout', end='')\n"
+            "    return 'the line for the log'\n")
+    done, log = run_script(tmp_path, "finished", {}, {"out": out}, step=step)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == "done" and done.stdout == "on stdout"
+    assert log == "the line for the log\n" and "teardown ran" not in done.stderr
+
+
 # --------------------------------------------------------------------------- errors of the operating system
 DEV_FULL = Path("/dev/full")  # every write to it fails with ENOSPC, as on a full disk
 needs_dev_full = pytest.mark.skipif(not DEV_FULL.exists(), reason="no /dev/full on this system")

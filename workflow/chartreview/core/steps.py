@@ -46,6 +46,20 @@ def run_step(snakemake, step, label: str | None = None, **arguments) -> None:
     except OSError as exc:  # the log's disk is full: the step is not finished without its log
         remove_files(snakemake.output)
         stop_on_os_error(exc, snakemake.log, label)
+    finish()
+
+
+def finish() -> None:
+    """End the finished step's process with exit status 0, its output streams flushed and its log closed,
+    without the interpreter's teardown: there Arrow's thread pools can abort the process at random
+    (std::terminate on a worker thread still running), failing a step whose files are written."""
+    for stream in (sys.stdout, sys.__stdout__, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    if sys.stderr is not sys.__stderr__:
+        with contextlib.suppress(OSError):
+            sys.stderr.close()
+    os._exit(0)
 
 
 def io_message(exc: OSError, paths) -> str:
