@@ -359,13 +359,9 @@ text-align:left;vertical-align:top;font-size:0.9em}thead th{background:#eee}td.s
 section h3{margin:1.2em 0 0.2em;font-size:1em}.note{background:#fff6d5;padding:0.5em}"""
 
 
-def audit_html(derived, summary: AuditSummary | None = None) -> str:
+def audit_html(derived, summary: AuditSummary) -> str:
     """Self-contained, deterministic HTML (no timestamp): rules, flow, counts, per-patient audit; ``summary``:
-    the audit's, added up (by default here, from every piece of ``derived.audit``)."""
-    if summary is None:
-        summary = AuditSummary(list(derived.flow["analysed"]))
-        for piece in derived.audit.chunks():
-            summary.add(piece)
+    the audit's, added up piece by piece as write_audit writes it."""
     rules, flow = derived.rules, derived.flow
     endpoints = list(derived.time_to_event["endpoint"].cat.categories)
     rule_rows = pd.DataFrame(rules_in_force(rules), columns=["Rule", "In force"])

@@ -1024,7 +1024,8 @@ def _endpoint_data(endpoint: str, tables: Tables, settings: dict) -> Tables:
     patients = patients[[c for c in patient_columns(endpoint, settings) if c in patients.columns]]
     if "time_to_event" in reads and "endpoint" in time_to_event.columns:
         rows = time_to_event["endpoint"].isin(TIME_TO_EVENT_ROWS[endpoint]).to_numpy()
-        time_to_event = time_to_event[rows].reset_index(drop=True)
+        if not rows.all():  # rule endpoint reads only its rows: no copy of a million of them
+            time_to_event = time_to_event[rows].reset_index(drop=True)
     return (patients, time_to_event if "time_to_event" in reads else None,
             patterns if "progression_patterns" in reads else None)
 

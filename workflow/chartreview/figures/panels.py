@@ -812,25 +812,21 @@ def draw_swimmer(fig, spec, data, groups) -> Axes:
 
 # ------------------------------------------------------------------------------ tumour size panels
 
-# The sample of the last inputs _tumor_size_rows read, with those inputs (held, so that their ids stay theirs):
-# a figure's job draws the waterfall and the spider alone and assembled, and at a million patients each sample
-# sorts a million best changes (seconds).
-_TUMOR_SIZE_SAMPLE: dict[tuple, tuple] = {}
+# The last sample _tumor_size_rows took, with the inputs and groups it was taken of (the inputs held, so that
+# `is` compares them): a figure's job draws the waterfall and the spider alone and assembled, and at a million
+# patients each sample sorts a million best changes (seconds).
+_LAST_TUMOR_SIZE_SAMPLE: list = [None]
 
 
 def _tumor_size_rows(data: Mapping, groups: Sequence[str]) -> tuple[pd.DataFrame, int, str]:
     """The course rows of a systematic sample of at most TUMOR_SIZE_MAX_PATIENTS patients (sorted by best
-    change), the number of patients, and the exclusions in words for the caption (read once per inputs:
+    change), the number of patients, and the exclusions in words for the caption (taken once per inputs:
     callers do not change the rows)."""
-    inputs = (data["tumor_size"], data.get("tumor_size_course"))
-    key = (*map(id, inputs), tuple(groups))
-    held = _TUMOR_SIZE_SAMPLE.get(key)
-    if held is not None and all(a is b for a, b in zip(held[0], inputs)):
-        return held[1]
-    _TUMOR_SIZE_SAMPLE.clear()
-    sample = _sample_tumor_size(data, groups)
-    _TUMOR_SIZE_SAMPLE[key] = (inputs, sample)
-    return sample
+    inputs, groups = (data["tumor_size"], data.get("tumor_size_course")), tuple(groups)
+    last = _LAST_TUMOR_SIZE_SAMPLE[0]
+    if last is None or last[1] != groups or not all(a is b for a, b in zip(last[0], inputs)):
+        last = _LAST_TUMOR_SIZE_SAMPLE[0] = (inputs, groups, _sample_tumor_size(data, groups))
+    return last[2]
 
 
 def _sample_tumor_size(data: Mapping, groups: Sequence[str]) -> tuple[pd.DataFrame, int, str]:
