@@ -7,6 +7,8 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chartreview.core.catalog import extracted_files
 from chartreview.core.dictionary import load_dictionary
@@ -71,6 +73,17 @@ def test_repeating_tables_columns_and_order(tables):
     # sorted by record (export order), then instance
     assert ta[["record_id", "instance"]].equals(ta[["record_id", "instance"]].sort_values(["record_id", "instance"]))
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([1.0, 2.0, 3.0, -0.0, 0.0, np.nan])), max_size=12))
+def test_rows_already_in_record_then_instance_order_are_those_a_stable_sort_leaves_in_place(rows):
+    """The split sorts a form's rows only when they are not already as the sort puts them (records in order of
+    first appearance, then instance, a missing instance last): both ways must agree on every arrangement."""
+    record = np.array([r for r, _ in rows], dtype=np.int32)
+    instance = np.array([i for _, i in rows], dtype=float)
+    stable = np.lexsort((instance, record))
+    assert export._in_record_order(record, instance) == bool((stable == np.arange(len(rows))).all())
 
 def test_types(tables, dictionary):
     p = tables.patients

@@ -224,14 +224,15 @@ def _chunks(column: pd.Series) -> pa.ChunkedArray | pa.Array:
 
 
 def _distinct(keys: list[np.ndarray]) -> np.ndarray:
-    keys = np.sort(np.concatenate(keys) if keys else np.array([], dtype=_U64))
+    keys = np.concatenate(keys) if keys else np.array([], dtype=_U64)
+    keys.sort()   # in place: the keys of a million records are not held twice
     return keys[np.append(True, keys[1:] != keys[:-1])] if len(keys) else keys
 
 
 def collect(parts, rows: pd.DataFrame, dictionary: DataDictionary, fields=None) -> Identifiers:
     """The identifier values of every record, from the forms' texts (``parts``) as exported (``fields``:
     those identifier fields only)."""
-    records = pc.unique(_arrow(rows["record_id"]))
+    records = pc.unique(_chunks(rows["record_id"]))
     pieces = []   # (field, record codes, values, dates: (value, key) pairs or None)
     for part in parts:
         codes = None
@@ -253,9 +254,11 @@ def collect(parts, rows: pd.DataFrame, dictionary: DataDictionary, fields=None) 
              for (_, _, values, _), w in zip(pieces, lists)]
     # the vocabulary: every word, and each value's words joined; a word's number is its place in it
     texts = [t for w in words if w is not None for t in (w[0][0], w[1])]
-    encoded = pc.dictionary_encode(pa.concat_arrays(texts)) if texts else pa.DictionaryArray.from_arrays(
-        pa.array([], pa.int32()), pa.array([], pa.string()))
-    vocabulary, numbers = encoded.dictionary, encoded.indices.to_numpy()
+    # encoded as chunks, not copied into one array first: each chunk holds the whole dictionary
+    encoded = pc.dictionary_encode(pa.chunked_array(texts, pa.string())).chunks
+    vocabulary = encoded[-1].dictionary if encoded else pa.array([], pa.string())
+    numbers = np.concatenate([chunk.indices.to_numpy() for chunk in encoded] or [np.zeros(0, np.int32)])
+    del encoded, lists
     numbers = iter(np.split(numbers, np.cumsum([len(t) for t in texts])[:-1]) if texts else [])
     own, anyone, everywhere, max_words = [], [], [], 1
     for (name, codes, values, dates), w in zip(pieces, words):
