@@ -1,12 +1,34 @@
 """How a rule's script runs its step: the log, the exit status and the outputs of a failed step, in one place."""
 
 import contextlib
+import ctypes
 import os
 import sys
 from pathlib import Path
 
 from chartreview.core.errors import InputError
 from chartreview.core.escaping import terminal
+
+# glibc's mallopt parameters (malloc.h) and the size from which freed memory goes back to the system at once
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+RETURNED_FROM_BYTES = 1 << 20
+
+
+def return_freed_memory() -> None:
+    """Have the process give memory it frees back to the system at once instead of keeping it for reuse: its
+    peak is then what it holds, not also what it held. For a step whose peak is the limit (extraction of a
+    million patients: 3.03 to 3.18 million kB at most resident, 2.75 million with this, for 8% more time);
+    a step of many short-lived arrays pays more for it (derivation: 15% slower). Call it before
+    pyarrow is first imported: Arrow's allocator (mimalloc) reads its option then; the C library's (glibc's,
+    for large blocks) is set here, where there is one."""
+    os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (e.g. macOS): its own defaults stay
+        return
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    mallopt(M_MMAP_THRESHOLD, RETURNED_FROM_BYTES)
+    mallopt(M_TRIM_THRESHOLD, RETURNED_FROM_BYTES)
 
 
 def run_step(snakemake, step, label: str | None = None, **arguments) -> None:
