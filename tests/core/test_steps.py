@@ -171,6 +171,19 @@ def test_memory_a_step_frees_goes_back_to_the_system():
     assert arrow < 0.7 and numpy < 0.7, done.stdout
 
 
+@pytest.mark.parametrize("library", [lambda name: object(), None])
+def test_without_glibc_only_arrows_allocator_is_set(monkeypatch, library):
+    """Where the C library has no mallopt (macOS) or none can be loaded, the step runs on with its defaults."""
+    from chartreview.core import steps
+
+    def no_c_library(name):
+        raise OSError("no such library")
+    monkeypatch.setattr(steps.ctypes, "CDLL", library or no_c_library)
+    monkeypatch.delenv("MIMALLOC_PURGE_DELAY", raising=False)
+    steps.return_freed_memory()
+    assert os.environ["MIMALLOC_PURGE_DELAY"] == "0"
+
+
 # --------------------------------------------------------------------------- errors of the operating system
 DEV_FULL = Path("/dev/full")  # every write to it fails with ENOSPC, as on a full disk
 needs_dev_full = pytest.mark.skipif(not DEV_FULL.exists(), reason="no /dev/full on this system")
