@@ -17,7 +17,13 @@ from matplotlib.figure import Figure
 
 from chartreview.core.catalog import FIGURE_FORMATS, PANEL_INPUTS
 from chartreview.figures import style
-from chartreview.figures.panels import PANEL_DRAWINGS, FigureInputError, draw_panel, load_inputs, save_panel
+from chartreview.figures.panels import (
+    FigureInputError,
+    check_panels,
+    draw_panel,
+    load_inputs,
+    save_panel,
+)
 
 
 def panel_letters(layout: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
@@ -30,11 +36,10 @@ def panel_letters(layout: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
 
 def layout_inputs(layout: Sequence[Sequence[str]]) -> list[str]:
     """Names of the inputs the layout's panels read (keys of PANEL_INPUTS values), in order."""
+    panels = [panel for _, panel in panel_letters(layout)]
+    check_panels(panels, " in the figure layout")
     names: list[str] = []
-    for _, panel in panel_letters(layout):
-        if panel not in PANEL_DRAWINGS:
-            raise FigureInputError(f"unknown panel {panel!r} in the figure layout "
-                                   f"(known: {', '.join(PANEL_DRAWINGS)})")
+    for panel in panels:
         names += [name for name in PANEL_INPUTS[panel] if name not in names]
     return names
 
@@ -96,9 +101,7 @@ def run_figure(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Pat
     one `figures:` entry of the config (``figure``) assembled (the outputs named <format>), in the formats of
     the config's figure_style, from the named inputs their panels read, each read once. Rule
     panels_without_figure runs it with no figure."""
-    unknown = [panel for panel in panels if panel not in PANEL_DRAWINGS]
-    if unknown:
-        raise FigureInputError(f"unknown panel {unknown[0]!r} (known: {', '.join(PANEL_DRAWINGS)})")
+    check_panels(panels)
     data = load_inputs(inputs)
     for panel in panels:
         save_panel(panel, data, panel_files(outputs, panel), list(groups), figure_style)

@@ -1080,9 +1080,15 @@ def render_panel(panel: str, inputs: Mapping[str, str | Path], outputs: Mapping[
                  groups: Sequence[str], figure_style: Mapping | None = None) -> None:
     """Stand-alone panel at its journal width: results/figures/panels/<panel>.<format> for each format of
     `outputs`, drawn in the config's figure_style (the defaults when None)."""
-    if panel not in PANEL_DRAWINGS:
-        raise FigureInputError(f"unknown panel {panel!r} (known: {', '.join(PANEL_DRAWINGS)})")
+    check_panels([panel])
     save_panel(panel, load_inputs(inputs), outputs, groups, figure_style)
+
+
+def check_panels(panels: Sequence[str], where: str = "") -> None:
+    """Refuse the first unknown panel name (``where``: where it was named), before anything is read or drawn."""
+    unknown = next((panel for panel in panels if panel not in PANEL_DRAWINGS), None)
+    if unknown is not None:
+        raise FigureInputError(f"unknown panel {unknown!r}{where} (known: {', '.join(PANEL_DRAWINGS)})")
 
 
 def save_panel(panel: str, data: Mapping, outputs: Mapping[str, str | Path], groups: Sequence[str],
