@@ -22,7 +22,7 @@ def arrow(values) -> pa.Array:
 
 
 def iso(days: np.ndarray) -> pa.Array:
-    """int days -> 'YYYY-MM-DD' ('' for NEVER), formatting each day of the range once."""
+    """int days -> 'YYYY-MM-DD' ('' for NEVER), formatting each day of the range once per process."""
     days = np.asarray(days, dtype=np.int64)
     known = days != NEVER
     if not known.any():
@@ -31,8 +31,28 @@ def iso(days: np.ndarray) -> pa.Array:
     if hi - lo > 4 * len(days) + 100_000:  # sparse dates: format each
         text = pc.strftime(pa.array(np.where(known, days, 0).astype("datetime64[D]")), format="%Y-%m-%d")
         return pc.if_else(pa.array(known), text, "")
-    table = pa.array(np.append(np.datetime_as_string(np.arange(lo, hi + 1).astype("datetime64[D]")), ""))
-    return table.take(pa.array(np.where(known, days - lo, hi - lo + 1)))
+    first, table = _iso_days(lo, hi)
+    return table.take(pa.array(np.where(known, days - first, len(table) - 1)))
+
+
+# The days formatted so far, (first day, their texts and a last ''): the audit formats dates piece by piece,
+# and formatting the range's days again for each piece of 50,000 patients cost a quarter of its time.
+_ISO_DAYS: tuple[int, pa.Array] = (0, pa.array([""]))
+_ISO_MAX_DAYS = 200_000  # a longer range (dates centuries apart) is formatted for the call alone
+
+
+def _iso_days(lo: int, hi: int) -> tuple[int, pa.Array]:
+    """(first, texts): texts[d - first] is day d as 'YYYY-MM-DD' for lo <= d <= hi, and texts[-1] is ''."""
+    global _ISO_DAYS
+    first, table = _ISO_DAYS
+    if first <= lo and hi < first + len(table) - 1:
+        return first, table
+    if len(table) > 1 and max(hi, first + len(table) - 2) - min(lo, first) < _ISO_MAX_DAYS:
+        lo, hi = min(lo, first), max(hi, first + len(table) - 2)  # widen the held range rather than replace it
+    formatted = (lo, pa.array(np.append(np.datetime_as_string(np.arange(lo, hi + 1).astype("datetime64[D]")), "")))
+    if hi - lo < _ISO_MAX_DAYS:
+        _ISO_DAYS = formatted
+    return formatted
 
 
 def cat(*parts) -> pa.Array:
