@@ -1,11 +1,17 @@
 """What a colleague's edit of the config can break is refused before any job runs, each time with one line
 naming the key, the value and the rule; values given on the command line are typed as in a config file."""
 
+import copy
+import datetime
+import json
+
+import jsonschema
 import pytest
 import yaml
 
 from chartreview.core.config import (
     ConfigError,
+    _validated_key,
     apply_overrides,
     check_preconditions,
     check_schema,
@@ -155,3 +161,78 @@ def test_a_variant_overrides_the_primary_config_key_by_key(config):
     assert "sensitivity" not in merged and config["endpoints"]["response"]["sd_min_days"] == 42
     assert {key: merged[key] for key in merged if key not in ("endpoints", "statistics")} == {
         key: config[key] for key in config if key not in ("endpoints", "statistics", "sensitivity")}
+
+
+# ------------------------------------------------------------------------------- the validated config kept
+def test_a_config_validated_once_is_read_back_filled_without_jsonschema(tmp_path, monkeypatch):
+    given = yaml.safe_load(CONFIG_FILE.read_text())
+    kept = tmp_path / "validated.json"
+    first = copy.deepcopy(given)
+    check_schema(first, cache=kept)
+    assert first == with_defaults(given) and json.dumps(first) == json.dumps(with_defaults(given))  # key order too
+    # the same config again: read back, key order included, with no validation
+    def validating(*args, **kwargs):
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(jsonschema, "Draft202012Validator", validating)
+    again = copy.deepcopy(given)
+    check_schema(again, cache=kept)
+    assert json.dumps(again) == json.dumps(first)
+    # any other config is validated
+    changed = copy.deepcopy(given)
+    changed["time_unit_days"] = changed["time_unit_days"] + 1
+    with pytest.raises(AssertionError, match="validated again"):
+        check_schema(changed, cache=kept)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda c: c.update(time_unit_days="abc"),                      # the same key, a refused value
+    lambda c: c["groups"].update(ROS1=True),                       # true is no integer code, 2 is
+    lambda c: c.update(repeating_forms=tuple(c["repeating_forms"])),  # a tuple is no JSON list
+])
+def test_a_config_other_than_the_one_kept_is_validated(tmp_path, edit):
+    given = yaml.safe_load(CONFIG_FILE.read_text())
+    kept = tmp_path / "validated.json"
+    check_schema(copy.deepcopy(given), cache=kept)
+    edited = copy.deepcopy(given)
+    edit(edited)
+    with pytest.raises(ConfigError):
+        check_schema(edited, cache=kept)
+
+
+def test_a_config_refused_or_not_of_json_values_is_not_kept_and_a_broken_file_is_ignored(tmp_path):
+    given = yaml.safe_load(CONFIG_FILE.read_text())
+    kept = tmp_path / "validated.json"
+    with pytest.raises(ConfigError):
+        check_schema({**copy.deepcopy(given), "time_unit_days": "abc"}, cache=kept)
+    assert not kept.exists()
+    # a date (a YAML date) does not read back from JSON as it was: validated each time, never kept
+    assert _validated_key({**given, "data_cutoff": datetime.date(2024, 6, 30)}) is None
+    kept.write_text('{"key": "', encoding="utf-8")   # half a file: validated again and written whole
+    config = copy.deepcopy(given)
+    check_schema(config, cache=kept)
+    assert json.loads(kept.read_text(encoding="utf-8"))["config"] == config == with_defaults(given)
+    kept.write_text(json.dumps({"key": _validated_key(given), "config": []}), encoding="utf-8")
+    config = copy.deepcopy(given)
+    check_schema(config, cache=kept)
+    assert config == with_defaults(given)
+
+
+def test_the_key_of_a_validated_config_follows_the_config_the_schema_and_the_checking_code(tmp_path, monkeypatch):
+    import chartreview.core.config as module
+
+    given = yaml.safe_load(CONFIG_FILE.read_text())
+    key = _validated_key(given)
+    assert key == _validated_key(copy.deepcopy(given))
+    reordered = dict(reversed(list(given.items())))   # another key order fills the defaults in another order
+    assert _validated_key(reordered) != key
+    for name in ("SCHEMA", "_CHECKING_CODE"):
+        original = getattr(module, name)
+        copies = [tmp_path / f"{name}{i}" for i in range(len(original) if name == "_CHECKING_CODE" else 1)]
+        for i, target in enumerate(copies):
+            source = original[i] if name == "_CHECKING_CODE" else original
+            target.write_bytes(source.read_bytes() + b"\n# edited\n")
+        monkeypatch.setattr(module, name, tuple(copies) if name == "_CHECKING_CODE" else copies[0])
+        assert _validated_key(given) != key
+        monkeypatch.setattr(module, name, original)
+        assert _validated_key(given) == key

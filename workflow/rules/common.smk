@@ -1,3 +1,4 @@
+import functools
 import hashlib
 import os
 import sys
@@ -58,7 +59,7 @@ try:
         [load_configfile(f) for f in workflow.config_settings.configfiles]
         + [command_line_config(workflow.config_settings.config_args or [])],
     )
-    check_schema(config)
+    check_schema(config, cache=Path(".snakemake") / "chartreview" / "validated_config.json")
     check_config_shown(config, workflow.configfiles)
 except (ConfigError, UnsafeConfigText) as _error:
     raise WorkflowError(str(_error)) from None
@@ -208,14 +209,19 @@ def code_version(*names):
     modules ("derive", "figures.style") and every package module they import, directly or not.
     Snakemake reruns a script when the script itself changes, not when a module it imports does;
     a changed param does trigger a rerun."""
-    found = modules(PACKAGE)
+    found = PACKAGE_MODULES
     named = {m for m in found for n in names if m == f"chartreview.{n}" or m.startswith(f"chartreview.{n}.")}
     digest = hashlib.sha256()
     for file in sorted(found[m] for m in closure(named, PACKAGE, IMPORTS_CACHE)):
         digest.update(str(file.relative_to(PACKAGE)).encode())
         digest.update(b"\0")
-        digest.update(file.read_bytes())
+        digest.update(module_source(file))
     return digest.hexdigest()[:16]
+
+
+# Listed and read once per parse: a dozen rules digest overlapping sets of the package's modules.
+PACKAGE_MODULES = modules(PACKAGE)
+module_source = functools.cache(Path.read_bytes)
 
 
 def mem_mb(base, per_input_mb, of=None):

@@ -8,7 +8,12 @@ what the schema cannot say with `check_preconditions`: each failure is one `Conf
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
+import importlib.util
+import json
+import os
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -114,9 +119,22 @@ def _override(target: dict, layer: Mapping, node: dict) -> None:
 
 # ------------------------------------------------------------------------------------------ the schema
 
-def check_schema(config: dict) -> None:
+def check_schema(config: dict, cache: Path | None = None) -> None:
     """Validate ``config`` against the schema in place, filling every default; a ``ConfigError`` names the
-    first key that breaks it, in one line (Snakemake's own message spans a screen)."""
+    first key that breaks it, in one line (Snakemake's own message spans a screen).
+
+    ``cache``: a file keeping the last config that passed, as filled, under a digest of the config as given,
+    the schema, the code that checks it and the installed jsonschema. The workflow checks its config at every
+    parse (every run, every cluster job); with the same config it reads the file instead of importing
+    jsonschema and validating again, a fifth of a second. Only a config of JSON values (mappings with text
+    keys, lists, text, numbers, booleans, null) is kept; a file that cannot be read or written is ignored."""
+    key = _validated_key(config) if cache is not None else None
+    if key is not None:
+        filled = _read_validated(cache, key)
+        if filled is not None:
+            config.clear()
+            config.update(filled)
+            return
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())
@@ -125,6 +143,62 @@ def check_schema(config: dict) -> None:
         raise ConfigError(_schema_message(error))
     fill_defaults(config)
     check_sensitivity(config)
+    if key is not None and _is_json(config):
+        _write_validated(cache, key, config)
+
+
+_VALIDATED_FORMAT = 1
+# the code whose checks a validated config has passed
+_CHECKING_CODE = (Path(__file__), Path(__file__).with_name("catalog.py"))
+
+
+def _is_json(value) -> bool:
+    """Whether ``value`` is made of JSON values only, so that it reads back from JSON as it was (a tuple, a
+    date or a key that is not text would not)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_json(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
+
+
+def _validated_key(config: dict) -> str | None:
+    """The digest a validated config is kept under (None for a config that is not JSON values only)."""
+    if not _is_json(config):
+        return None
+    digest = hashlib.sha256(f"format {_VALIDATED_FORMAT}\0".encode())
+    for file in (SCHEMA, *_CHECKING_CODE):
+        digest.update(file.read_bytes() + b"\0")
+    spec = importlib.util.find_spec("jsonschema")
+    if spec is None or spec.origin is None:
+        return None
+    with os.scandir(Path(spec.origin).parent) as entries:  # a reinstalled jsonschema has new files
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name.endswith(".py"):
+                stat = entry.stat()
+                digest.update(f"{entry.name} {stat.st_size} {stat.st_mtime_ns}\0".encode())
+    digest.update(json.dumps(config, ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def _read_validated(cache: Path, key: str) -> dict | None:
+    try:
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("key") != key or not isinstance(kept.get("config"), dict):
+        return None
+    return kept["config"]
+
+
+def _write_validated(cache: Path, key: str, config: dict) -> None:
+    """Written whole and then renamed, so that a parse running at the same time (a cluster job) reads either
+    file, never half of one."""
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}")
+        partial.write_text(json.dumps({"key": key, "config": config}, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, cache)
 
 
 def fill_defaults(config: dict) -> None:
