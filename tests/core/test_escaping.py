@@ -265,6 +265,9 @@ def test_queries_csv_html_and_the_gate_message_hold_no_markup_formula_or_control
     paths = {"queries": tmp_path / "queries.csv", "html": tmp_path / "queries.html"}
     write_query_report(queries, paths["queries"], paths["html"])
     assert live_formulas(paths["queries"]) == []
+    # every reader finds the rows written, a value with a line break or a carriage return within its cell
+    written = csv_frame(queries)
+    assert pd.read_csv(paths["queries"], dtype=str, keep_default_na=False).equals(written)
     page = paths["html"].read_text()
     assert "<img" not in page and "<script" not in page and "</script" not in page and "&lt;img" in page
     with pytest.raises(ValidationFailed) as failed:

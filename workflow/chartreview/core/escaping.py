@@ -228,6 +228,16 @@ def csv_cell(text: str) -> str:
     return "'" + text if FORMULA_START.match(text) and not PLAIN_NUMBER.match(text) else text
 
 
+def csv_line_end(frame) -> str:
+    """The line end to write ``frame`` (pandas) as CSV with: "\n", or "\r\n" when a text cell or a column name
+    holds a carriage return. Python's csv writer quotes a cell for the characters of the line end only, and a
+    carriage return left unquoted ends the row for every reader (a spreadsheet, R, pandas, Arrow)."""
+    names = any(isinstance(c, str) and "\r" in c for c in frame.columns)
+    return "\r\n" if names or any(
+        frame.iloc[:, i].astype("string").str.contains("\r", regex=False).any()
+        for i in range(frame.shape[1]) if frame.iloc[:, i].dtype.kind not in "biufcmM") else "\n"
+
+
 def csv_frame(frame):
     """``frame`` (pandas) with its column names and every text cell through ``csv_cell``, vectorised;
     columns of numbers, booleans and dates are written as values and left as they are. A column without
