@@ -41,6 +41,7 @@ from chartreview.core.steps import run_step
 from chartreview.report.summary import write_summary
 from chartreview.tables.manuscript import table_files, write_tables
 from chartreview.validate.contracts import QUERY_COLUMNS
+from chartreview.validate.gate import read_queries
 from chartreview.validate.queries import ValidationFailed, gate, write_query_report
 from support import CONFIG_FILE, FIXTURES, ROOT
 from support.pipeline import endpoint_results
@@ -268,6 +269,7 @@ def test_queries_csv_html_and_the_gate_message_hold_no_markup_formula_or_control
     # every reader finds the rows written, a value with a line break or a carriage return within its cell
     written = csv_frame(queries)
     assert pd.read_csv(paths["queries"], dtype=str, keep_default_na=False).equals(written)
+    assert read_queries(paths["queries"]).to_pandas().equals(written)
     page = paths["html"].read_text()
     assert "<img" not in page and "<script" not in page and "</script" not in page and "&lt;img" in page
     with pytest.raises(ValidationFailed) as failed:

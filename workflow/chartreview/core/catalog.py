@@ -29,6 +29,8 @@ SOURCE = "source"
 # A patient's site in a multi-centre review: REDCap's data access group, a column of the extracted and
 # derived patients tables when the export has one (a Table 1 variable or a stratum).
 DATA_ACCESS_GROUP = "data_access_group"
+# The columns of the data-query report (results/validation/queries.csv), in order.
+QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]
 # Analysis datasets (results/derived/<table>.parquet).
 DERIVED_TABLES = ("patients", "time_to_event", "progression_patterns", "tumor_size_course")
 # Optional fields of the data dictionary an analysis reads: an export (or a dictionary) without one is

@@ -36,15 +36,19 @@ import pyarrow.parquet as pq
 from pandera.engines import pandas_engine
 from pandera.typing import Series
 
-from chartreview.core.catalog import DATA_ACCESS_GROUP, EXTRACTED_TABLES, FORM_TABLES, OPTIONAL_ANALYSIS_FIELDS
+from chartreview.core.catalog import (
+    DATA_ACCESS_GROUP,
+    EXTRACTED_TABLES,
+    FORM_TABLES,
+    OPTIONAL_ANALYSIS_FIELDS,
+    QUERY_COLUMNS,
+)
 from chartreview.core.datasets import ExtractedTables
 from chartreview.core.dictionary import DataDictionary
 from chartreview.extract.deidentify import MASKED
 from chartreview.extract.events import EVENT_CONFLICTS
 from chartreview.extract.missing_codes import codes_of, is_code
 from chartreview.extract.text import STRING, field_choices, parse_dates, parse_instances, parse_numbers
-
-QUERY_COLUMNS = ["record_id", "form", "instance", "field", "value", "rule", "severity", "message"]
 
 
 @dataclass(frozen=True)
