@@ -373,6 +373,28 @@ def test_the_gate_does_not_import_the_validation(tmp_path):
     assert "'pandera'" not in done.stdout and "chartreview.validate.contracts" not in done.stdout
 
 
+@pytest.mark.parametrize("severities", [["warning", "error", "error"], ["warning"], []])
+def test_the_gate_runs_without_pandas(tmp_path, severities):
+    # pandas takes longer to import than the gate takes to run, on the serial head of every run
+    rows = [{**dict.fromkeys(QUERY_COLUMNS, ""), "record_id": f"R{i}", "field": "sex", "value": "=1+1",
+             "rule": "code", "severity": severity, "message": "not a code"} for i, severity in enumerate(severities)]
+    write_query_report(pd.DataFrame(rows, columns=QUERY_COLUMNS), tmp_path / "q.csv", tmp_path / "q.html")
+    code = ("import sys\nfrom chartreview.validate.gate import gate, ValidationFailed\n"
+            f"try:\n    gate({{'queries': {str(tmp_path / 'q.csv')!r}, 'html': 'q.html'}}, "
+            f"{{'passed': {str(tmp_path / 'passed.txt')!r}}})\n"
+            "except ValidationFailed as failure:\n    print(failure)\n"
+            "print('pandas' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"PYTHONPATH": str(ROOT / "workflow")})
+    assert done.stdout.splitlines()[-1] == "False", done.stdout
+    errors = severities.count("error")
+    if errors:
+        assert f"found {errors} error(s) and 1 warning(s)" in done.stdout
+        assert "record R1, form -, field sex, value \"'=1+1\", rule code: not a code" in done.stdout
+    else:
+        assert (tmp_path / "passed.txt").read_text() == f"validation passed: 0 errors, {len(severities)} warning(s)\n"
+
+
 # --- the report and the gate -----------------------------------------------------------------------------
 
 def test_the_html_report_is_self_contained_and_escapes_values(clean, dictionary, tmp_path):
