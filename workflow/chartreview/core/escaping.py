@@ -13,6 +13,7 @@ from __future__ import annotations
 import html as _html
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from chartreview.core.errors import InputError
 
@@ -228,14 +229,16 @@ def csv_cell(text: str) -> str:
     return "'" + text if FORMULA_START.match(text) and not PLAIN_NUMBER.match(text) else text
 
 
-def csv_line_end(frame) -> str:
-    """The line end to write ``frame`` (pandas) as CSV with: "\n", or "\r\n" when a text cell or a column name
-    holds a carriage return. Python's csv writer quotes a cell for the characters of the line end only, and a
-    carriage return left unquoted ends the row for every reader (a spreadsheet, R, pandas, Arrow)."""
-    names = any(isinstance(c, str) and "\r" in c for c in frame.columns)
-    return "\r\n" if names or any(
-        frame.iloc[:, i].astype("string").str.contains("\r", regex=False).any()
-        for i in range(frame.shape[1]) if frame.iloc[:, i].dtype.kind not in "biufcmM") else "\n"
+def write_csv(frame, path, **options) -> None:
+    """``frame`` (pandas) through ``csv_frame`` to the CSV file ``path`` (pandas' ``to_csv`` ``options``, without
+    the index). Its lines end in "\n", or in "\r\n" when a cell holds a carriage return: Python's csv writer
+    quotes a cell for the characters of the line end only, and a carriage return left unquoted ends the row
+    for every reader (a spreadsheet, R, pandas, Arrow)."""
+    table = csv_frame(frame)
+    text = table.to_csv(index=False, lineterminator="\n", **options)
+    if "\r" in text:
+        text = table.to_csv(index=False, lineterminator="\r\n", **options)
+    Path(path).write_text(text, encoding="utf-8", newline="")
 
 
 def csv_frame(frame):

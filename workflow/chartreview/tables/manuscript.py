@@ -19,7 +19,7 @@ from chartreview.core.catalog import (
     MANUSCRIPT_TABLES,
     RESPONSES,
 )
-from chartreview.core.escaping import csv_frame, csv_line_end, html, markdown, markdown_inline
+from chartreview.core.escaping import html, markdown, markdown_inline, write_csv
 from chartreview.core.result_files import read_json
 from chartreview.core.rounding import format_p, round_half_up
 from chartreview.tables.word import WordTable, write_docx
@@ -671,8 +671,7 @@ def write_table(title: str, raw: pd.DataFrame, fmt: pd.DataFrame, note: str, pat
     files = {kind: Path(path) for kind, path in paths.items()}
     for path in files.values():
         path.parent.mkdir(parents=True, exist_ok=True)
-    table = csv_frame(raw)
-    table.to_csv(files["csv"], index=False, lineterminator=csv_line_end(table), float_format=None)
+    write_csv(raw, files["csv"], float_format=None)
     files["md"].write_text(_markdown(title, fmt, note), encoding="utf-8")
     files["html"].write_text(_html(title, fmt, note), encoding="utf-8")
     table = WordTable(number, title, fmt, (note,))

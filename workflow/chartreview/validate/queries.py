@@ -15,7 +15,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from chartreview.core.dictionary import load_dictionary
-from chartreview.core.escaping import csv_frame, csv_line_end
+from chartreview.core.escaping import write_csv
 from chartreview.extract.redcap import read_tables
 from chartreview.validate.contracts import QUERY_COLUMNS, RULES, ExportMaterial, validate
 from chartreview.validate.gate import FIRST_ERRORS, ValidationFailed, gate  # noqa: F401 (the rules' names)
@@ -30,8 +30,7 @@ def write_query_report(queries: pd.DataFrame, csv_path, html_path, *, info=None)
     self-contained ``queries.html`` for the abstractors (Jinja's autoescape escapes every value)."""
     queries = queries[QUERY_COLUMNS]
     Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-    table = csv_frame(queries)
-    table.to_csv(csv_path, index=False, lineterminator=csv_line_end(table))
+    write_csv(queries, csv_path)
     Path(html_path).write_text(query_html(queries, info=info), encoding="utf-8")
 
 
