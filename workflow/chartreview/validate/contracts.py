@@ -692,15 +692,27 @@ def _instances(text: pd.Series):
 def record_numbers(record_id: pd.Series, ids: pd.Index) -> np.ndarray:
     """Each row's record as its position in ``ids``; hashes each run of equal ids once (tables are
     sorted by record, so ten million rows hold about a million runs)."""
-    values = pa_array(record_id)
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    changes = pyarrow.compute.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
-    starts = np.flatnonzero(np.r_[True, changes])
-    firsts = values.take(pyarrow.array(starts))
+    return records_numbered([record_id], ids)[0]
+
+
+def records_numbered(record_ids: list[pd.Series], ids: pd.Index) -> list[np.ndarray]:
+    """``record_numbers`` of several columns, with one look-up of their runs in ``ids`` (Arrow builds its
+    hash of a million ids anew for each look-up)."""
+    values = [pa_array(record_id) for record_id in record_ids]
+    starts = []
+    for column in values:
+        changes = pyarrow.compute.not_equal(column[1:], column[:-1]).to_numpy(zero_copy_only=False)
+        starts.append(np.flatnonzero(np.r_[True, changes]) if len(column) else np.zeros(0, dtype=np.int64))
+    kind = next((column.type for column in values if len(column)), pyarrow.string())
+    firsts = pyarrow.concat_arrays([column.take(pyarrow.array(at)).cast(kind) for column, at in zip(values, starts)])
     # ids are unique: the position of the match, -1 for none (as pandas' get_indexer)
-    at = pyarrow.compute.index_in(firsts, value_set=pyarrow.array(ids, type=firsts.type)).fill_null(-1)
-    return np.repeat(at.to_numpy().astype(np.int64), np.diff(np.r_[starts, len(values)]))
+    at = pyarrow.compute.index_in(firsts, value_set=pyarrow.array(ids, type=kind)).fill_null(-1).to_numpy()
+    numbered, offset = [], 0
+    for column, runs in zip(values, starts):
+        codes = at[offset:offset + len(runs)].astype(np.int64)
+        numbered.append(np.repeat(codes, np.diff(np.r_[runs, len(column)])))
+        offset += len(runs)
+    return numbered
 
 
 def pa_array(values: pd.Series) -> pyarrow.Array:
@@ -713,10 +725,12 @@ def pa_array(values: pd.Series) -> pyarrow.Array:
 def _record_codes(tables: ExtractedTables, table: pd.DataFrame) -> np.ndarray:
     """Each row's record number (export order); cached per table for the validation running now."""
     cache = settings().records
-    key = id(table)
-    if key not in cache:
-        cache[key] = record_numbers(table["record_id"], cache["ids"])
-    return cache[key]
+    if id(table) not in cache:  # every table's at once: one look-up of the ids
+        every = [getattr(tables, name) for name in EXTRACTED_TABLES]
+        every += [] if any(t is table for t in every) else [table]
+        for one, codes in zip(every, records_numbered([t["record_id"] for t in every], cache["ids"])):
+            cache[id(one)] = codes
+    return cache[id(table)]
 
 
 def _per_record(tables: ExtractedTables, column: str) -> np.ndarray:
