@@ -6,6 +6,8 @@ import pandas as pd
 import pyarrow
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chartreview.validate.contracts import (
     Assessments,
@@ -14,8 +16,10 @@ from chartreview.validate.contracts import (
     Patients,
     _failures_by_pandera,
     _pandera_order,
+    _repeated,
     exported_schema,
     failures,
+    seen_before,
     validation_settings,
 )
 from support import CONFIG_FILE
@@ -92,3 +96,38 @@ def test_typed_tables_and_views_with_missing_values(dictionary):
 def test_a_table_that_breaks_its_contract_is_still_an_assertion(dictionary):
     with validation_settings(dictionary, CONFIG), pytest.raises(AssertionError, match="unexpected check failures"):
         failures(Patients, pd.DataFrame({"record_id": [1, 2], "sex": ["x", "y"]}))
+
+
+# --- rows repeated in the export ------------------------------------------------------------------------------
+TEXT = st.one_of(st.sampled_from(["", "1", "2", "10", "tumor_assessment", "progression"]), st.none())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), TEXT, TEXT, TEXT), max_size=60), st.integers(1, 4),
+       st.sampled_from(["arrow", "object", "category"]), st.booleans())
+def test_a_row_is_repeated_when_an_earlier_row_has_its_record_instrument_event_and_instance(
+        keys, pieces, kind, longitudinal):
+    record = np.array([k[0] for k in keys], dtype=np.int64)
+    columns = {"instrument": [k[1] for k in keys], "instance": [k[2] for k in keys]}
+    if longitudinal:
+        columns["event"] = [k[3] for k in keys]
+
+    def column(values):  # text held as the extraction holds it (Arrow, in pieces), or as pandas would
+        if kind == "object":
+            return pd.Series(values, dtype=object)
+        if kind == "category":
+            return pd.Series(values, dtype="category")
+        cut = np.linspace(0, len(values), pieces + 1).astype(int)
+        return pd.Series(pd.arrays.ArrowStringArray(pyarrow.chunked_array(
+            [pyarrow.array(values[a:b], pyarrow.string()) for a, b in zip(cut[:-1], cut[1:])], pyarrow.string())))
+
+    rows = pd.DataFrame({name: column(values) for name, values in columns.items()})
+    expected = pd.Series(list(zip(record, *(columns[c] for c in sorted(columns))))).duplicated().to_numpy()
+    assert (_repeated(rows, record) == expected).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**62), 2**62) | st.integers(-3, 3), max_size=80))
+def test_seen_before_is_pandas_duplicated(values):
+    key = np.array(values, dtype=np.int64)
+    assert (seen_before(key) == pd.Series(key, dtype=np.int64).duplicated().to_numpy()).all()

@@ -980,16 +980,37 @@ def _structure_queries(tables: ExtractedTables, material: ExportMaterial) -> tup
 def _repeated(rows: pd.DataFrame, record: np.ndarray) -> np.ndarray:
     """Whether each row's (record, instrument, instance), and event, is on an earlier row of the export (the
     codes of a row's key are let go on return: ten million rows)."""
-    instrument = pd.factorize(rows["instrument"])[0]
+    instrument = _codes(rows["instrument"])
     if "event" in rows:  # a longitudinal export: a record has a non-repeating row per event
-        event = pd.factorize(rows["event"])[0]
+        event = _codes(rows["event"])
         instrument = instrument * (event.max(initial=0) + 1) + event
         del event
-    instance = pd.factorize(rows["instance"])[0]
+    instance = _codes(rows["instance"])
     key = (record.astype(np.int64) * (instrument.max(initial=0) + 1) + instrument) \
         * (instance.max(initial=0) + 1) + instance
     del instrument, instance
-    return pd.Series(key, copy=False).duplicated().to_numpy()
+    return seen_before(key)
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    """A code per row, equal for equal values (a blank and a missing value each their own), by Arrow's
+    dictionary encoding, chunk by chunk: its chunks share one dictionary."""
+    array = pyarrow.array(values.array) if not isinstance(values.dtype, pd.CategoricalDtype) else \
+        pyarrow.array(values.astype(str))
+    encoded = pyarrow.compute.dictionary_encode(array, null_encoding="encode")
+    chunks = encoded.chunks if isinstance(encoded, pyarrow.ChunkedArray) else [encoded]
+    return np.concatenate([chunk.indices.to_numpy(zero_copy_only=False).astype(np.int64) for chunk in chunks]
+                          or [np.zeros(0, dtype=np.int64)])
+
+
+def seen_before(key: np.ndarray) -> np.ndarray:
+    """Whether each key is on an earlier position (pandas' ``duplicated``), by a stable sort: an export's keys
+    come nearly in order, which the sort takes in about one pass, ten times faster than a hash table."""
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    seen = np.zeros(len(key), dtype=bool)
+    seen[order[1:]] = ordered[1:] == ordered[:-1]
+    return seen
 
 
 def _exported_text_queries(tables: ExtractedTables, dictionary: DataDictionary, material: ExportMaterial,
