@@ -99,7 +99,7 @@ def test_a_table_that_breaks_its_contract_is_still_an_assertion(dictionary):
 
 
 # --- rows repeated in the export ------------------------------------------------------------------------------
-TEXT = st.one_of(st.sampled_from(["", "1", "2", "10", "tumor_assessment", "progression"]), st.none())
+TEXT = st.one_of(st.sampled_from(["", "1", "2", "10", "nan", "None", "tumor_assessment", "progression"]), st.none())
 
 
 @settings(max_examples=200, deadline=None)

@@ -993,11 +993,13 @@ def _repeated(rows: pd.DataFrame, record: np.ndarray) -> np.ndarray:
 
 
 def _codes(values: pd.Series) -> np.ndarray:
-    """A code per row, equal for equal values (a blank and a missing value each their own), by Arrow's
-    dictionary encoding, chunk by chunk: its chunks share one dictionary."""
-    array = pyarrow.array(values.array) if not isinstance(values.dtype, pd.CategoricalDtype) else \
-        pyarrow.array(values.astype(str))
-    encoded = pyarrow.compute.dictionary_encode(array, null_encoding="encode")
+    """A code per row, equal for equal values (a blank and a missing value each their own): Arrow text by
+    Arrow's dictionary encoding, chunk by chunk (its chunks share one dictionary), other columns by pandas."""
+    arrow_text = isinstance(values.dtype, pd.ArrowDtype) or (
+        isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow")
+    if not arrow_text:
+        return pd.factorize(values, use_na_sentinel=False)[0].astype(np.int64)
+    encoded = pyarrow.compute.dictionary_encode(pyarrow.array(values.array), null_encoding="encode")
     chunks = encoded.chunks if isinstance(encoded, pyarrow.ChunkedArray) else [encoded]
     return np.concatenate([chunk.indices.to_numpy(zero_copy_only=False).astype(np.int64) for chunk in chunks]
                           or [np.zeros(0, dtype=np.int64)])
