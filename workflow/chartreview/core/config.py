@@ -8,7 +8,6 @@ what the schema cannot say with `check_preconditions`: each failure is one `Conf
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import importlib.util
@@ -29,6 +28,7 @@ from chartreview.core.catalog import (
     site_key,
 )
 from chartreview.core.errors import InputError
+from chartreview.core.modules import keep, read_kept
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 # A config error quotes the value it refuses; a long value is cut to keep the message one readable line.
@@ -144,7 +144,7 @@ def check_schema(config: dict, cache: Path | None = None) -> None:
     fill_defaults(config)
     check_sensitivity(config)
     if key is not None and _is_json(config):
-        _write_validated(cache, key, config)
+        keep(cache, {"key": key, "config": config})
 
 
 _VALIDATED_FORMAT = 1
@@ -182,23 +182,10 @@ def _validated_key(config: dict) -> str | None:
 
 
 def _read_validated(cache: Path, key: str) -> dict | None:
-    try:
-        kept = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    kept = read_kept(cache)
     if not isinstance(kept, dict) or kept.get("key") != key or not isinstance(kept.get("config"), dict):
         return None
     return kept["config"]
-
-
-def _write_validated(cache: Path, key: str, config: dict) -> None:
-    """Written whole and then renamed, so that a parse running at the same time (a cluster job) reads either
-    file, never half of one."""
-    with contextlib.suppress(OSError):
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_name(f"{cache.name}.{os.getpid()}")
-        partial.write_text(json.dumps({"key": key, "config": config}, ensure_ascii=False), encoding="utf-8")
-        os.replace(partial, cache)
 
 
 def fill_defaults(config: dict) -> None:

@@ -100,25 +100,34 @@ _CACHE_FORMAT = 1
 
 
 def _read_cache(cache: Path | None) -> dict:
-    if cache is None:
-        return {}
-    try:
-        content = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    content = read_kept(cache) if cache is not None else None
     if not isinstance(content, dict) or content.get("format") != _CACHE_FORMAT:
         return {}
     return content.get("modules", {})
 
 
 def _write_cache(cache: Path, statements: dict) -> None:
-    """Written whole and then renamed, so a parse running at the same time (a cluster job) reads either
-    file, never half of one."""
+    keep(cache, {"format": _CACHE_FORMAT, "modules": statements})
+
+
+def read_kept(path: Path):
+    """What a parse of the workflow kept in the JSON file ``path`` (``keep``); None when there is none or it
+    cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def keep(path: Path, content) -> None:
+    """``content`` as JSON to ``path`` for the next parse of the workflow, written whole and then renamed, so
+    that a parse running at the same time (a cluster job) reads either file, never half of one; a file that
+    cannot be written is not kept."""
     with contextlib.suppress(OSError):
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_name(f"{cache.name}.{os.getpid()}")
-        partial.write_text(json.dumps({"format": _CACHE_FORMAT, "modules": statements}), encoding="utf-8")
-        os.replace(partial, cache)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, path)
 
 
 def closure(names, package: Path = PACKAGE, cache: Path | None = None) -> set[str]:
