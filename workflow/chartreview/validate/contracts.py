@@ -689,15 +689,10 @@ def _instances(text: pd.Series):
     return lambda at: parse_instances(text.iloc[at])
 
 
-def record_numbers(record_id: pd.Series, ids: pd.Index) -> np.ndarray:
-    """Each row's record as its position in ``ids``; hashes each run of equal ids once (tables are
-    sorted by record, so ten million rows hold about a million runs)."""
-    return records_numbered([record_id], ids)[0]
-
-
 def records_numbered(record_ids: list[pd.Series], ids: pd.Index) -> list[np.ndarray]:
-    """``record_numbers`` of several columns, with one look-up of their runs in ``ids`` (Arrow builds its
-    hash of a million ids anew for each look-up)."""
+    """Each row's record as its position in ``ids``, for several columns of record ids: each run of equal ids
+    is looked up once (tables are sorted by record, so ten million rows hold about a million runs), and the
+    runs of every column in one look-up (Arrow builds its hash of a million ids anew for each)."""
     values = [pa_array(record_id) for record_id in record_ids]
     starts = []
     for column in values:

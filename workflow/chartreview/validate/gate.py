@@ -30,11 +30,11 @@ def gate(inputs: Mapping[str, str | Path], outputs: Mapping[str, str | Path]) ->
     queries = read_queries(queries_csv)
     # counted and picked with Arrow's own values: a Python value handed to Arrow makes it import pandas
     counted = pc.value_counts(queries["severity"])
-    levels = counted.field("values")
-    count = dict(zip(levels.to_pylist(), counted.field("counts").to_pylist()))
+    levels = counted.field("values").to_pylist()
+    count = dict(zip(levels, counted.field("counts").to_pylist()))
     errors, warnings = count.get("error", 0), count.get("warning", 0)
     if errors:
-        is_error = pc.equal(queries["severity"], levels[levels.to_pylist().index("error")])
+        is_error = pc.equal(queries["severity"], counted.field("values")[levels.index("error")])
         lines = [f"Validation of the export found {errors} error(s) and {warnings} warning(s); the "
                  f"analysis stops here. First errors:"]
         # one line per error: control characters and line breaks of its values escaped (repr does it for value)
