@@ -14,7 +14,7 @@ import time as clock
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chartreview.core.result_files import time_key
@@ -385,6 +385,9 @@ def test_input_is_not_modified():
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 12), st.booleans(), st.booleans()), min_size=2,
                 max_size=60))
+# observed equals expected exactly (2 and 2 in ROS1): the statistic is 0, lifelines' is 5e-32 of rounding
+@example(rows=[(0, False, True), (0, True, True), (1, True, True), (2, True, False), (3, False, True),
+               (3, True, False)])
 def test_point_estimates_agree_with_lifelines_and_sksurv(rows):
     from lifelines import KaplanMeierFitter
     from lifelines.statistics import logrank_test
@@ -404,7 +407,7 @@ def test_point_estimates_agree_with_lifelines_and_sksurv(rows):
     lr = sv.logrank_test(t, e, g, levels=["ROS1", "ALK"])
     if lr.chisq is not None and len(set(g)) == 2:
         ref = logrank_test(t[g == "ROS1"], t[g == "ALK"], e[g == "ROS1"], e[g == "ALK"])
-        np.testing.assert_allclose(lr.chisq, ref.test_statistic, rtol=1e-9)
+        np.testing.assert_allclose(lr.chisq, ref.test_statistic, rtol=1e-9, atol=1e-12)
 
 
 def test_cox_reference_swap_flips_the_sign():
